@@ -1,0 +1,72 @@
+// The compiled artifact's manifest and the wasm module's ABI: the one contract between the
+// compiler (backend/wasm + artifact/*) and the runtime. spec/artifact.schema.json mirrors this file.
+//
+// Module ABI (every modelc module, SIMD or scalar):
+//   exports  memory: WebAssembly.Memory   (defined by the module, growable; the runtime grows it)
+//            run(batch: i32): void        (runs the whole graph for `batch` samples)
+//   memory   [0, weights.offset + weights.bytes)   weights (data segments when embedded; otherwise
+//                                                   the runtime copies the weights file there)
+//            [memory.activationBase, + bytesPerSample * batch)   activations, planned per sample:
+//            a value with offsetPerSample `o` lives at activationBase + o * batch.
+//   required bytes for a batch B = activationBase + bytesPerSample * B.
+
+/** Element types that cross the JS/wasm boundary. */
+export type IoDType = "f32" | "i32";
+
+/** One model input or output. */
+export interface IoSpec {
+  name: string;
+  dtype: IoDType;
+  /** Shape with "N" for the batch dimension, e.g. ["N", 1, 28, 28]. */
+  shape: (number | "N")[];
+  /** Elements per sample (product of the non-batch dims). */
+  elementsPerSample: number;
+  /** Byte offset per sample inside the activation region (see module ABI above). */
+  offsetPerSample: number;
+}
+
+/** One weight tensor inside module memory (PyTorch state_dict name and layout). */
+export interface WeightEntry {
+  name: string;
+  shape: number[];
+  dtype: "f32";
+  /** Absolute byte offset in module memory. */
+  offset: number;
+}
+
+export interface Manifest {
+  format: "modelc-artifact";
+  formatVersion: 1;
+  /** Model name (also the artifact's file stem). */
+  name: string;
+  compilerVersion: string;
+  inputs: IoSpec[];
+  outputs: IoSpec[];
+  memory: {
+    /** Start of the activation region, bytes (16-aligned). */
+    activationBase: number;
+    /** Activation bytes per sample (16-aligned). */
+    bytesPerSample: number;
+    /** Pages (64 KiB) the module declares initially. */
+    initialPages: number;
+  };
+  weights: {
+    /** True when weights are data segments of the module; false: `file` must be loaded. */
+    embedded: boolean;
+    /** Weights file name (raw little-endian f32 blob laid out as in memory from `offset`). */
+    file?: string;
+    /** First byte of the weights region in memory. */
+    offset: number;
+    bytes: number;
+    /** Hex SHA-256 of the weights region bytes. */
+    sha256: string;
+    tensors: WeightEntry[];
+  };
+  /** Wasm files of this artifact: the SIMD module and, when built, the scalar fallback. */
+  modules: {
+    simd?: string;
+    scalar?: string;
+  };
+  /** Per-sample cost estimates from the op table. */
+  cost: { flopsPerSample: number; ops: number };
+}
