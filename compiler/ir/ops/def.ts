@@ -15,6 +15,11 @@ export interface ArgSpec {
   default?: AttrValue;
   /** For kind "string": the allowed values. */
   choices?: string[];
+  /**
+   * True when the argument may be omitted although it has no fixed default: `normalize` then
+   * derives it (e.g. pool `stride` defaults to `kernel`, like PyTorch's `stride=None`).
+   */
+  optional?: boolean;
   doc: string;
 }
 
@@ -38,6 +43,30 @@ export class OpTypeError extends Error {
   ) {
     super(message);
     this.name = "OpTypeError";
+  }
+}
+
+/**
+ * An argument whose value is out of range (kernel 0, dropout p=1.5, groups not dividing the
+ * channels). Lowering reports it as E0404 at the argument named `arg`.
+ */
+export class OpArgError extends OpTypeError {
+  constructor(
+    message: string,
+    /** The language argument at fault, e.g. "groups". */
+    public readonly arg: string,
+    hint?: string,
+  ) {
+    super(message, hint);
+    this.name = "OpArgError";
+  }
+}
+
+/** An input with the wrong element type (e.g. i32 into dense). Lowering reports it as E0502. */
+export class OpDTypeError extends OpTypeError {
+  constructor(message: string, hint?: string, inputIndex?: number) {
+    super(message, hint, inputIndex);
+    this.name = "OpDTypeError";
   }
 }
 
