@@ -9,6 +9,15 @@
 //            [memory.activationBase, + bytesPerSample * batch)   activations, planned per sample:
 //            a value with offsetPerSample `o` lives at activationBase + o * batch.
 //   required bytes for a batch B = activationBase + bytesPerSample * B.
+//   custom sections  "modelc.manifest": UTF-8 JSON of Manifest (the same in the SIMD and scalar build),
+//                    so one .wasm file is a complete model;
+//                    "modelc.variant": "simd" | "scalar", which build this module is.
+
+/** Name of the custom section holding the manifest JSON (UTF-8) in every modelc module. */
+export const MANIFEST_SECTION = "modelc.manifest";
+
+/** Name of the custom section saying which build a module is: UTF-8 "simd" or "scalar". */
+export const VARIANT_SECTION = "modelc.variant";
 
 /** Element types that cross the JS/wasm boundary. */
 export type IoDType = "f32" | "i32";

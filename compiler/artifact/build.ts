@@ -1,0 +1,133 @@
+// buildArtifact: turn the backend's SIMD/scalar emit results into the artifact files (wasm with the
+// manifest inside, manifest JSON, weights blob, JS loader, .d.ts). Neighbours: backend/wasm/emit.ts, runtime/.
+
+import { createHash } from "node:crypto";
+import type { Graph } from "../ir/types.js";
+import { MANIFEST_SECTION, VARIANT_SECTION, type IoSpec, type Manifest, type WeightEntry } from "../../runtime/manifest.js";
+import { customSections } from "../../runtime/sections.js";
+import { appendCustomSection } from "./sections.js";
+import { loaderDts, loaderJs } from "./loader.js";
+import { validateManifest } from "./validate.js";
+
+/** The part of backend/wasm/emit.ts's EmitResult the artifact needs. */
+export interface EmitResultLike {
+  /** The module binary (ABI: runtime/manifest.ts). */
+  wasm: Uint8Array;
+  inputs: IoSpec[];
+  outputs: IoSpec[];
+  memory: Manifest["memory"];
+  /** Weights region: `blob` holds exactly `bytes` bytes, laid out as in memory from `offset`. */
+  weights: { offset: number; bytes: number; tensors: WeightEntry[]; blob: Uint8Array };
+}
+
+/** Input of buildArtifact. At least one of `simd`/`scalar` is required; both must share one layout. */
+export interface BuildArtifactInput {
+  /** Model name and file stem: letters, digits, "_", "." and "-". */
+  name: string;
+  /** The graph compiled (its input/output names must match the modules'). */
+  graph: Graph;
+  /** The SIMD build, written as NAME.wasm. */
+  simd?: EmitResultLike;
+  /** The scalar build, written as NAME.nosimd.wasm. */
+  scalar?: EmitResultLike;
+  compilerVersion: string;
+  flopsPerSample: number;
+  ops: number;
+  /**
+   * Where the weights live. `"embedded"` (default): data segments of the modules (as emitted with
+   * embedWeights: true). `"file"`: NAME.weights.bin, copied into memory by the runtime.
+   */
+  weights?: "embedded" | "file";
+  /** Module specifier NAME.js imports loadModel from. Default "modelc/runtime". */
+  runtimeImport?: string;
+}
+
+/** The artifact: its manifest and files by file name (bytes or UTF-8 text). */
+export interface Artifact {
+  manifest: Manifest;
+  files: Map<string, Uint8Array | string>;
+}
+
+/**
+ * Build the artifact files: NAME.wasm (SIMD), NAME.nosimd.wasm (scalar), NAME.manifest.json, NAME.js,
+ * NAME.d.ts and, with `weights: "file"`, NAME.weights.bin. Both wasm files carry the manifest in a
+ * `modelc.manifest` custom section and their flavour in `modelc.variant`. Deterministic: equal input
+ * gives byte-identical files. Throws Error on a bad name, no build, builds with different layouts,
+ * I/O names that differ from the graph's, or a manifest failing spec/artifact.schema.json.
+ */
+export function buildArtifact(input: BuildArtifactInput): Artifact {
+  const { name } = input;
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name))
+    throw new Error(`buildArtifact: name ${JSON.stringify(name)} is not a valid file stem (letters, digits, "_", ".", "-")`);
+  const builds = [input.simd, input.scalar].filter((b): b is EmitResultLike => b !== undefined);
+  const first = builds[0];
+  if (!first) throw new Error("buildArtifact: neither a SIMD nor a scalar build was given");
+  if (input.simd && input.scalar) sameLayout(input.simd, input.scalar);
+  sameNames("input", input.graph.inputs.map((i) => i.name), first.inputs);
+  sameNames("output", input.graph.outputs.map((o) => o.name), first.outputs);
+  const w = first.weights;
+  if (w.blob.length !== w.bytes) throw new Error(`buildArtifact: weights blob has ${w.blob.length} bytes, layout says ${w.bytes}`);
+  const external = input.weights === "file";
+
+  const manifest: Manifest = {
+    format: "modelc-artifact",
+    formatVersion: 1,
+    name,
+    compilerVersion: input.compilerVersion,
+    inputs: first.inputs.map(copyIo),
+    outputs: first.outputs.map(copyIo),
+    memory: { activationBase: first.memory.activationBase, bytesPerSample: first.memory.bytesPerSample, initialPages: first.memory.initialPages },
+    weights: {
+      embedded: !external,
+      ...(external ? { file: `${name}.weights.bin` } : {}),
+      offset: w.offset,
+      bytes: w.bytes,
+      sha256: createHash("sha256").update(w.blob).digest("hex"),
+      tensors: w.tensors.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype, offset: t.offset })),
+    },
+    modules: {
+      ...(input.simd ? { simd: `${name}.wasm` } : {}),
+      ...(input.scalar ? { scalar: `${name}.nosimd.wasm` } : {}),
+    },
+    cost: { flopsPerSample: input.flopsPerSample, ops: input.ops },
+  };
+  const problems = validateManifest(manifest);
+  if (problems.length > 0) throw new Error(`buildArtifact: manifest fails spec/artifact.schema.json:\n  ${problems.join("\n  ")}`);
+
+  const compact = JSON.stringify(manifest);
+  const stamp = (wasm: Uint8Array, variant: "simd" | "scalar"): Uint8Array => {
+    if (customSections(wasm).some((s) => s.name === MANIFEST_SECTION || s.name === VARIANT_SECTION))
+      throw new Error(`buildArtifact: the ${variant} module already carries modelc custom sections`);
+    return appendCustomSection(appendCustomSection(wasm, MANIFEST_SECTION, compact), VARIANT_SECTION, variant);
+  };
+  const files = new Map<string, Uint8Array | string>();
+  if (input.simd) files.set(`${name}.wasm`, stamp(input.simd.wasm, "simd"));
+  if (input.scalar) files.set(`${name}.nosimd.wasm`, stamp(input.scalar.wasm, "scalar"));
+  if (external) files.set(`${name}.weights.bin`, w.blob);
+  files.set(`${name}.manifest.json`, JSON.stringify(manifest, null, 2) + "\n");
+  const loaderOpts = input.runtimeImport !== undefined ? { runtimeImport: input.runtimeImport } : {};
+  files.set(`${name}.js`, loaderJs(manifest, loaderOpts));
+  files.set(`${name}.d.ts`, loaderDts(manifest, loaderOpts));
+  return { manifest, files };
+}
+
+function copyIo(s: IoSpec): IoSpec {
+  return { name: s.name, dtype: s.dtype, shape: [...s.shape], elementsPerSample: s.elementsPerSample, offsetPerSample: s.offsetPerSample };
+}
+
+/** The SIMD and scalar builds must agree on everything the one manifest describes. */
+function sameLayout(a: EmitResultLike, b: EmitResultLike): void {
+  const layout = (r: EmitResultLike): string =>
+    JSON.stringify({ inputs: r.inputs, outputs: r.outputs, memory: r.memory, offset: r.weights.offset, bytes: r.weights.bytes, tensors: r.weights.tensors });
+  if (layout(a) !== layout(b)) throw new Error("buildArtifact: the SIMD and scalar builds have different I/O, memory or weight layouts");
+  const blobA = a.weights.blob;
+  const blobB = b.weights.blob;
+  if (blobA.length !== blobB.length || blobA.some((x, i) => x !== blobB[i]))
+    throw new Error("buildArtifact: the SIMD and scalar builds have different weight bytes");
+}
+
+function sameNames(what: string, graphNames: string[], specs: IoSpec[]): void {
+  const names = specs.map((s) => s.name);
+  if (graphNames.join("\u0000") !== names.join("\u0000"))
+    throw new Error(`buildArtifact: module ${what}s [${names.join(", ")}] differ from the graph's [${graphNames.join(", ")}]`);
+}

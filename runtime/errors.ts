@@ -1,0 +1,45 @@
+// The runtime's one error type: every failure of loadModel/Model.run is a ModelcRuntimeError with a code.
+// Neighbours: thrown by runtime/load.ts, source.ts, sections.ts, model.ts; re-exported by runtime/index.ts.
+
+/**
+ * What went wrong, as a stable string callers can switch on:
+ * - `bad-source`: the source is not bytes/URL/path, or a file could not be read or fetched.
+ * - `bad-option`: an option has a value outside its documented set.
+ * - `not-artifact`: the bytes are not wasm or carry no `modelc.manifest` section.
+ * - `bad-manifest`: the manifest is malformed or of an unsupported format version.
+ * - `no-simd`: SIMD was required (or only SIMD bytes were given) but is unavailable or not wanted.
+ * - `no-module`: the manifest names no module of the wanted flavour.
+ * - `weights`: the weights file is missing, has the wrong length or the wrong SHA-256.
+ * - `instantiate`: the module failed to compile/instantiate or does not follow the ABI.
+ * - `unknown-input`, `missing-input`, `bad-dtype`, `bad-length`, `bad-batch`: Model.run argument errors.
+ * - `trap`: the module trapped while running (a compiler bug or corrupted memory).
+ * - `memory`: the activations for this batch do not fit in wasm32 memory (4 GiB) or growth failed.
+ */
+export type ModelcRuntimeErrorCode =
+  | "bad-source"
+  | "bad-option"
+  | "not-artifact"
+  | "bad-manifest"
+  | "no-simd"
+  | "no-module"
+  | "weights"
+  | "instantiate"
+  | "unknown-input"
+  | "missing-input"
+  | "bad-dtype"
+  | "bad-length"
+  | "bad-batch"
+  | "trap"
+  | "memory";
+
+/** Error thrown by the modelc runtime. `code` classifies it; `message` names what was expected and given. */
+export class ModelcRuntimeError extends Error {
+  /** Stable classification of the failure (see ModelcRuntimeErrorCode). */
+  readonly code: ModelcRuntimeErrorCode;
+
+  constructor(code: ModelcRuntimeErrorCode, message: string) {
+    super(message);
+    this.name = "ModelcRuntimeError";
+    this.code = code;
+  }
+}

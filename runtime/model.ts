@@ -1,0 +1,173 @@
+// A loaded model: input validation, batch inference, memory growth and the call into the module's run().
+// Neighbours: runtime/load.ts creates it from an instance; runtime/manifest.ts defines the ABI it drives.
+
+import { ModelcRuntimeError } from "./errors.js";
+import type { IoSpec, Manifest } from "./manifest.js";
+import { describeValue } from "./source.js";
+
+/** Inputs to Model.run by input name: Float32Array for f32 inputs, Int32Array for i32, or plain numbers. */
+export type RunInputs = Record<string, Float32Array | Int32Array | number[]>;
+
+/** Outputs of Model.run by output name: fresh Float32Array (f32) or Int32Array (i32) copies, batch-major. */
+export type RunOutputs = Record<string, Float32Array | Int32Array>;
+
+/** Options of Model.run. */
+export interface RunOptions {
+  /** Samples in this call (integer >= 1). By default inferred from the input lengths, which must agree. */
+  batch?: number;
+}
+
+/** A Model whose run() is typed with the model's own input and output names (used by generated NAME.d.ts). */
+export type TypedModel<I, O> = Omit<Model, "run"> & {
+  /** Model.run with typed inputs and outputs. */
+  run(inputs: I, options?: RunOptions): O;
+};
+
+const PAGE = 65536;
+const MAX_BYTES = 65536 * PAGE;
+
+const showShape = (s: IoSpec): string => `[${s.shape.join(", ")}]`;
+
+/**
+ * A compiled model, ready to run. Created by loadModel; one wasm instance (and memory) per Model.
+ * Memory grows on demand to the largest batch seen and never shrinks.
+ */
+export class Model {
+  /** Model name from the manifest. */
+  readonly name: string;
+  /** Input specs in the module's order (name, dtype, shape with "N", elementsPerSample). */
+  readonly inputs: IoSpec[];
+  /** Output specs in the module's order. */
+  readonly outputs: IoSpec[];
+  /** The artifact manifest. */
+  readonly manifest: Manifest;
+  /** True when the SIMD build of the model is running, false for the scalar fallback. */
+  readonly simd: boolean;
+  private readonly memory: WebAssembly.Memory;
+  private readonly runFn: (batch: number) => void;
+
+  /** Wrap an instance following the module ABI (exports `memory` and `run`); loadModel checks the exports. */
+  constructor(manifest: Manifest, memory: WebAssembly.Memory, run: (batch: number) => void, simd: boolean) {
+    this.name = manifest.name;
+    this.inputs = manifest.inputs;
+    this.outputs = manifest.outputs;
+    this.manifest = manifest;
+    this.simd = simd;
+    this.memory = memory;
+    this.runFn = run;
+  }
+
+  /**
+   * Run the model on a batch. Inputs are batch-major (sample 0's elements first) in the input's shape.
+   * Returns fresh copies of every output. Errors (ModelcRuntimeError): `unknown-input`, `missing-input`,
+   * `bad-dtype` (Float32Array for f32, Int32Array for i32, or number[]), `bad-length`, `bad-batch`,
+   * `memory`, `trap`. Non-finite values are data and pass through.
+   */
+  run(inputs: RunInputs, options: RunOptions = {}): RunOutputs {
+    if (typeof inputs !== "object" || inputs === null)
+      throw new ModelcRuntimeError("bad-source", `run(inputs): inputs must be an object keyed by input name, got ${describeValue(inputs)}`);
+    const specs = this.inputs;
+    const names = specs.map((s) => `"${s.name}"`).join(", ") || "(none)";
+    for (const key of Object.keys(inputs))
+      if (!specs.some((s) => s.name === key))
+        throw new ModelcRuntimeError("unknown-input", `unknown input "${key}"; valid inputs of model "${this.name}": ${names}`);
+    for (const s of specs) {
+      const v = inputs[s.name];
+      if (v === undefined)
+        throw new ModelcRuntimeError("missing-input", `missing input "${s.name}" (expected ${arrayName(s)} of shape ${showShape(s)})`);
+      checkDType(s, v);
+    }
+    const batch = this.batchOf(inputs, options.batch);
+    this.ensureMemory(batch);
+    const base = this.manifest.memory.activationBase;
+    let buf = this.memory.buffer;
+    for (const s of specs) view(buf, s, base, batch).set(inputs[s.name]!);
+    try {
+      this.runFn(batch);
+    } catch (e) {
+      throw new ModelcRuntimeError("trap", `model "${this.name}" trapped while running batch ${batch}: ${(e as Error).message}`);
+    }
+    buf = this.memory.buffer; // the module may have grown memory itself: never reuse a stale buffer
+    const out: RunOutputs = {};
+    for (const s of this.outputs) out[s.name] = view(buf, s, base, batch).slice();
+    return out;
+  }
+
+  /** Batch from options or input lengths; checks every input's length against it. */
+  private batchOf(inputs: RunInputs, given: number | undefined): number {
+    if (given !== undefined) {
+      if (typeof given !== "number" || !Number.isInteger(given) || given < 1)
+        throw new ModelcRuntimeError("bad-batch", `batch must be an integer >= 1, got ${typeof given === "number" ? given : describeValue(given)}`);
+      for (const s of this.inputs) {
+        const len = inputs[s.name]!.length;
+        if (len !== given * s.elementsPerSample)
+          throw new ModelcRuntimeError("bad-length",
+            `input "${s.name}": expected ${given * s.elementsPerSample} elements (batch ${given} x ${s.elementsPerSample} per sample, shape ${showShape(s)}), got ${len}`);
+      }
+      return given;
+    }
+    let batch: number | undefined;
+    let from = "";
+    for (const s of this.inputs) {
+      const len = inputs[s.name]!.length;
+      if (s.elementsPerSample === 0) continue;
+      if (len % s.elementsPerSample !== 0)
+        throw new ModelcRuntimeError("bad-length",
+          `input "${s.name}": expected a multiple of ${s.elementsPerSample} elements per sample (shape ${showShape(s)}), got ${len}`);
+      const b = len / s.elementsPerSample;
+      if (batch === undefined) {
+        batch = b;
+        from = s.name;
+      } else if (b !== batch)
+        throw new ModelcRuntimeError("bad-length",
+          `input "${s.name}": expected ${batch * s.elementsPerSample} elements (batch ${batch}, as given by input "${from}"), got ${len} (batch ${b}); all inputs must have the same batch`);
+    }
+    if (batch === undefined) return 1;
+    if (batch < 1)
+      throw new ModelcRuntimeError("bad-batch", `batch must be an integer >= 1, got 0 (input "${from}" is empty)`);
+    return batch;
+  }
+
+  /** Grow memory (never shrink) so activations for `batch` samples fit. */
+  private ensureMemory(batch: number): void {
+    const m = this.manifest.memory;
+    const need = m.activationBase + m.bytesPerSample * batch;
+    if (need > MAX_BYTES)
+      throw new ModelcRuntimeError("memory", `batch ${batch} needs ${need} bytes of memory, more than wasm32's 4 GiB; use a smaller batch`);
+    const have = this.memory.buffer.byteLength;
+    if (need <= have) return;
+    try {
+      this.memory.grow(Math.ceil((need - have) / PAGE));
+    } catch (e) {
+      throw new ModelcRuntimeError("memory", `cannot grow memory to ${need} bytes for batch ${batch}: ${(e as Error).message}`);
+    }
+  }
+}
+
+function arrayName(s: IoSpec): string {
+  return s.dtype === "f32" ? "Float32Array" : "Int32Array";
+}
+
+/** Check a run() value against its spec's dtype (typed array kind, or a number array with valid values). */
+function checkDType(s: IoSpec, v: unknown): void {
+  const got = describeValue(v);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      const ok = typeof x === "number" && (s.dtype === "f32" || (Number.isInteger(x) && x >= -2147483648 && x <= 2147483647));
+      if (!ok)
+        throw new ModelcRuntimeError("bad-dtype",
+          `input "${s.name}": expected ${s.dtype === "f32" ? "numbers" : "32-bit integers"} (dtype ${s.dtype}), got ${JSON.stringify(x) ?? typeof x} at index ${i}`);
+    }
+    return;
+  }
+  if (got !== arrayName(s))
+    throw new ModelcRuntimeError("bad-dtype", `input "${s.name}": expected ${arrayName(s)} (dtype ${s.dtype}) or number[], got ${got}`);
+}
+
+/** A typed-array view of one input/output for `batch` samples (see the ABI in runtime/manifest.ts). */
+function view(buf: ArrayBuffer, s: IoSpec, base: number, batch: number): Float32Array | Int32Array {
+  const off = base + s.offsetPerSample * batch;
+  const n = s.elementsPerSample * batch;
+  return s.dtype === "f32" ? new Float32Array(buf, off, n) : new Int32Array(buf, off, n);
+}

@@ -1,0 +1,130 @@
+// Reading a modelc artifact's metadata out of wasm bytes: custom sections, the manifest's structural
+// check, and SIMD feature detection. Neighbours: runtime/manifest.ts (the contract), runtime/load.ts (caller).
+
+import { ModelcRuntimeError } from "./errors.js";
+import { MANIFEST_SECTION, VARIANT_SECTION, type IoSpec, type Manifest } from "./manifest.js";
+
+/**
+ * The custom sections of a wasm binary, in file order, without compiling it (so SIMD bytes can be
+ * inspected on a host that cannot compile them). Payloads are views into `bytes`.
+ * Errors: `not-artifact` when the bytes are not a wasm binary or a section runs past the end.
+ */
+export function customSections(bytes: Uint8Array): { name: string; payload: Uint8Array }[] {
+  const head = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  if (bytes.length < 8 || head.some((b, i) => bytes[i] !== b))
+    throw new ModelcRuntimeError("not-artifact", "not a modelc artifact: the bytes are not a WebAssembly module (bad magic/version)");
+  const out: { name: string; payload: Uint8Array }[] = [];
+  let p = 8;
+  const leb = (): number => {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      if (p >= bytes.length) throw new ModelcRuntimeError("not-artifact", "not a modelc artifact: truncated WebAssembly module");
+      const b = bytes[p++]!;
+      result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7;
+    }
+  };
+  while (p < bytes.length) {
+    const id = bytes[p++]!;
+    const size = leb();
+    const end = p + size;
+    if (end > bytes.length) throw new ModelcRuntimeError("not-artifact", "not a modelc artifact: truncated WebAssembly module");
+    if (id === 0) {
+      const len = leb();
+      const name = new TextDecoder().decode(bytes.subarray(p, p + len));
+      out.push({ name, payload: bytes.subarray(p + len, end) });
+    }
+    p = end;
+  }
+  return out;
+}
+
+/** Which build a module is: the `modelc.variant` section ("simd" | "scalar"), or undefined when absent. */
+export type ModuleVariant = "simd" | "scalar";
+
+/**
+ * The manifest and variant carried by a modelc module's custom sections.
+ * Errors: `not-artifact` (no `modelc.manifest` section), `bad-manifest` (bad JSON or structure).
+ */
+export function readArtifactSections(bytes: Uint8Array): { manifest: Manifest; variant?: ModuleVariant } {
+  const sections = customSections(bytes);
+  const m = sections.find((s) => s.name === MANIFEST_SECTION);
+  if (!m) throw new ModelcRuntimeError("not-artifact", `not a modelc artifact: no ${MANIFEST_SECTION} section`);
+  const manifest = parseManifest(new TextDecoder().decode(m.payload), `the ${MANIFEST_SECTION} section`);
+  const v = sections.find((s) => s.name === VARIANT_SECTION);
+  const text = v ? new TextDecoder().decode(v.payload) : undefined;
+  return text === "simd" || text === "scalar" ? { manifest, variant: text } : { manifest };
+}
+
+/**
+ * Parse manifest JSON and check its structure (the runtime's minimal stand-in for the JSON schema).
+ * `where` names the origin in error messages. Errors: `bad-manifest`, naming the field, expected and got.
+ */
+export function parseManifest(text: string, where: string): Manifest {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch (e) {
+    throw new ModelcRuntimeError("bad-manifest", `bad manifest in ${where}: invalid JSON (${(e as Error).message})`);
+  }
+  checkManifest(m, where);
+  return m;
+}
+
+function checkManifest(m: unknown, where: string): asserts m is Manifest {
+  const fail = (path: string, expected: string, got: unknown): never => {
+    throw new ModelcRuntimeError("bad-manifest", `bad manifest in ${where}: ${path} must be ${expected}, got ${JSON.stringify(got)}`);
+  };
+  const obj = (v: unknown, path: string): Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(path, "an object", v);
+  const count = (v: unknown, path: string): number =>
+    typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : fail(path, "a non-negative integer", v);
+  const str = (v: unknown, path: string): string => (typeof v === "string" ? v : fail(path, "a string", v));
+  const root = obj(m, "manifest");
+  if (root.format !== "modelc-artifact") fail("format", '"modelc-artifact"', root.format);
+  if (root.formatVersion !== 1) fail("formatVersion", "1 (this runtime's format)", root.formatVersion);
+  str(root.name, "name");
+  for (const key of ["inputs", "outputs"] as const) {
+    const list = root[key];
+    if (!Array.isArray(list)) fail(key, "an array", list);
+    (list as unknown[]).forEach((io, i) => {
+      const s = obj(io, `${key}[${i}]`) as Partial<Record<keyof IoSpec, unknown>>;
+      str(s.name, `${key}[${i}].name`);
+      if (s.dtype !== "f32" && s.dtype !== "i32") fail(`${key}[${i}].dtype`, '"f32" or "i32"', s.dtype);
+      if (!Array.isArray(s.shape)) fail(`${key}[${i}].shape`, "an array", s.shape);
+      count(s.elementsPerSample, `${key}[${i}].elementsPerSample`);
+      if (count(s.offsetPerSample, `${key}[${i}].offsetPerSample`) % 4 !== 0) fail(`${key}[${i}].offsetPerSample`, "a multiple of 4", s.offsetPerSample);
+    });
+  }
+  const mem = obj(root.memory, "memory");
+  if (count(mem.activationBase, "memory.activationBase") % 4 !== 0) fail("memory.activationBase", "a multiple of 4", mem.activationBase);
+  count(mem.bytesPerSample, "memory.bytesPerSample");
+  count(mem.initialPages, "memory.initialPages");
+  const w = obj(root.weights, "weights");
+  if (typeof w.embedded !== "boolean") fail("weights.embedded", "a boolean", w.embedded);
+  if (!w.embedded) str(w.file, "weights.file");
+  count(w.offset, "weights.offset");
+  count(w.bytes, "weights.bytes");
+  str(w.sha256, "weights.sha256");
+  const mods = obj(root.modules, "modules");
+  if (mods.simd === undefined && mods.scalar === undefined) fail("modules", "an object naming a simd and/or scalar module", mods);
+  if (mods.simd !== undefined) str(mods.simd, "modules.simd");
+  if (mods.scalar !== undefined) str(mods.scalar, "modules.scalar");
+}
+
+/** A minimal module whose only function returns `v128.const 0`: it validates iff the host has wasm SIMD. */
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
+]);
+
+/** True when this host's WebAssembly supports fixed-width SIMD (v128), by validating a probe module. */
+export function hostHasSimd(): boolean {
+  try {
+    return WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
