@@ -30,8 +30,11 @@ export interface Diagnostic {
 export const DIAGNOSTIC_CODES = {
   E0101: "unexpected character",
   E0102: "unterminated string",
+  E0103: "unknown escape sequence",
   E0201: "syntax error",
   E0202: "missing closing bracket",
+  E0203: "nesting too deep",
+  E0204: "unknown parameter type",
   E0301: "unknown op or block",
   E0302: "unknown name",
   E0303: "duplicate name",
