@@ -60,6 +60,10 @@ export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string,
       bytes = await readLocation(loc);
       ({ manifest, variant } = readArtifactSections(bytes));
       variant ??= want;
+    } else if (file !== undefined && variant === "scalar") {
+      if (mode === "force")
+        throw new ModelcRuntimeError("no-simd", `simd: "force" was requested but the scalar module's bytes were given; pass the bytes of ${file}`);
+      // auto with scalar bytes: run them as given
     } else if (file !== undefined) {
       const why = mode === "off" ? `simd: "off" was requested` : `this host's WebAssembly lacks SIMD (v128)`;
       throw new ModelcRuntimeError("no-simd",

@@ -1,13 +1,15 @@
-// Writing artifact files to disk atomically (temp file + rename), so readers never see half a model.
-// Neighbours: artifact/build.ts produces the file map; cli/main.ts calls this.
+// Writing artifact files to disk atomically, so readers never see half a model.
+// Neighbours: artifact/build.ts produces the file map; io/atomic.ts does each write; cli/* calls this.
 
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../io/atomic.js";
 
 /**
- * Write each file as `dir/NAME`: first to `dir/NAME.tmp-<pid>`, then rename over the target (atomic on
- * one file system). Creates `dir` (recursively) when missing. Strings are written as UTF-8.
- * Returns the written paths in map order. Rejects with the file system's error.
+ * Write each file as `dir/NAME` through io/atomic.ts (temp file in `dir` with the pid in its name,
+ * fsync, rename over the target). Creates `dir` (recursively) when missing. Strings are UTF-8.
+ * Returns the written paths in map order. Errors: a file name containing a path separator; the
+ * file system's error (EACCES, ENOSPC, ...).
  */
 export async function writeArtifactFiles(dir: string, files: ReadonlyMap<string, Uint8Array | string>): Promise<string[]> {
   await mkdir(dir, { recursive: true });
@@ -16,9 +18,7 @@ export async function writeArtifactFiles(dir: string, files: ReadonlyMap<string,
     if (name.includes("/") || name.includes("\\") || name === "." || name === "..")
       throw new Error(`writeArtifactFiles: file name ${JSON.stringify(name)} must not contain a path`);
     const target = join(dir, name);
-    const tmp = `${target}.tmp-${process.pid}`;
-    await writeFile(tmp, data);
-    await rename(tmp, target);
+    await writeFileAtomic(target, data);
     written.push(target);
   }
   return written;

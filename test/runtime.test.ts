@@ -1,0 +1,294 @@
+// Runtime tests: loadModel from bytes/paths/URLs, SIMD selection, input validation, memory growth,
+// using hand-built modules (test/runtime-fixture.ts) packaged by buildArtifact. Neighbours: runtime/*.
+
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { buildArtifact } from "../compiler/artifact/build.js";
+import { writeArtifactFiles } from "../compiler/artifact/write.js";
+import { loadModel, ModelcRuntimeError, type Model } from "../runtime/index.js";
+import { affineGraph, affineModule, expectedY, sampleInputs } from "./runtime-fixture.js";
+
+const build = (weights: "embedded" | "file", builds: ("simd" | "scalar")[] = ["simd", "scalar"]) =>
+  buildArtifact({
+    name: "affine",
+    graph: affineGraph(),
+    ...(builds.includes("simd") ? { simd: affineModule("simd", weights === "embedded") } : {}),
+    ...(builds.includes("scalar") ? { scalar: affineModule("scalar", weights === "embedded") } : {}),
+    compilerVersion: "0.1.0-test",
+    flopsPerSample: 12,
+    ops: 2,
+    weights,
+  });
+
+const dirs: string[] = [];
+async function writeTo(weights: "embedded" | "file", builds?: ("simd" | "scalar")[]): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "modelc-rt-"));
+  dirs.push(dir);
+  await writeArtifactFiles(dir, build(weights, builds).files);
+  return dir;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function expectRuns(model: Model, batch: number): void {
+  const { x, k } = sampleInputs(batch);
+  const out = model.run({ x, k });
+  expect(out.y).toBeInstanceOf(Float32Array);
+  expect(out.z).toBeInstanceOf(Int32Array);
+  expect(Array.from(out.y!)).toEqual(Array.from(expectedY(x)));
+  expect(Array.from(out.z!)).toEqual(Array.from(k, (v) => v + 1));
+}
+
+/** Run `f` and return the ModelcRuntimeError it throws (fails the test otherwise). */
+function caught(f: () => unknown): ModelcRuntimeError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ModelcRuntimeError);
+    return e as ModelcRuntimeError;
+  }
+  throw new Error("expected a ModelcRuntimeError");
+}
+async function caughtAsync(p: Promise<unknown>): Promise<ModelcRuntimeError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ModelcRuntimeError);
+    return e as ModelcRuntimeError;
+  }
+  throw new Error("expected a ModelcRuntimeError");
+}
+
+describe("loadModel sources", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await writeTo("embedded");
+  });
+
+  it("loads the SIMD module from bytes alone (manifest from the custom section)", async () => {
+    const bytes = readFileSync(join(dir, "affine.wasm"));
+    const model = await loadModel(new Uint8Array(bytes));
+    expect(model.simd).toBe(true);
+    expect(model.name).toBe("affine");
+    expect(model.inputs.map((s) => s.name)).toEqual(["x", "k"]);
+    expect(model.outputs.map((s) => [s.name, s.dtype])).toEqual([["y", "f32"], ["z", "i32"]]);
+    expect(model.manifest.cost).toEqual({ flopsPerSample: 12, ops: 2 });
+    expectRuns(model, 3);
+    // ArrayBuffer works too
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    expectRuns(await loadModel(ab), 2);
+  });
+
+  it("loads from a path to the .wasm, the .manifest.json and a file: URL", async () => {
+    for (const src of [join(dir, "affine.wasm"), join(dir, "affine.manifest.json"), pathToFileURL(join(dir, "affine.wasm")), pathToFileURL(join(dir, "affine.manifest.json")).href]) {
+      const model = await loadModel(src);
+      expect(model.simd).toBe(true);
+      expectRuns(model, 5);
+    }
+  });
+
+  it('simd: "off" picks the scalar module from any path, and scalar bytes run as scalar', async () => {
+    for (const src of [join(dir, "affine.wasm"), join(dir, "affine.manifest.json"), join(dir, "affine.nosimd.wasm")]) {
+      const model = await loadModel(src, { simd: "off" });
+      expect(model.simd).toBe(false);
+      expectRuns(model, 4);
+    }
+    const scalarBytes = new Uint8Array(readFileSync(join(dir, "affine.nosimd.wasm")));
+    expect((await loadModel(scalarBytes)).simd).toBe(false);
+    const forced = await caughtAsync(loadModel(scalarBytes, { simd: "force" }));
+    expect([forced.code, forced.message]).toEqual(["no-simd", 'simd: "force" was requested but the scalar module\'s bytes were given; pass the bytes of affine.wasm']);
+    // a path to the scalar file with simd auto switches to the SIMD sibling
+    expect((await loadModel(join(dir, "affine.nosimd.wasm"))).simd).toBe(true);
+  });
+
+  it('simd: "off" with only SIMD bytes names the scalar file it needs', async () => {
+    const e = await caughtAsync(loadModel(new Uint8Array(readFileSync(join(dir, "affine.wasm"))), { simd: "off" }));
+    expect(e.code).toBe("no-simd");
+    expect(e.message).toContain('simd: "off"');
+    expect(e.message).toContain("affine.nosimd.wasm");
+  });
+
+  it("a host without SIMD gets the scalar module (auto) or a clear error (force, SIMD bytes only)", async () => {
+    const real = WebAssembly.validate;
+    vi.spyOn(WebAssembly, "validate").mockImplementation((b) => (b.byteLength === 43 ? false : real(b)));
+    const model = await loadModel(join(dir, "affine.wasm"));
+    expect(model.simd).toBe(false);
+    expectRuns(model, 2);
+    const f = await caughtAsync(loadModel(join(dir, "affine.wasm"), { simd: "force" }));
+    expect(f.code).toBe("no-simd");
+    expect(f.message).toContain("lacks SIMD (v128)");
+    const b = await caughtAsync(loadModel(new Uint8Array(readFileSync(join(dir, "affine.wasm")))));
+    expect(b.code).toBe("no-simd");
+    expect(b.message).toContain("lacks SIMD (v128) but only the SIMD module's bytes were given");
+    expect(b.message).toContain("affine.nosimd.wasm");
+  });
+
+  it("artifacts with one build: SIMD-only refuses simd off; scalar-only runs under auto", async () => {
+    const simdOnly = await writeTo("embedded", ["simd"]);
+    const e = await caughtAsync(loadModel(join(simdOnly, "affine.wasm"), { simd: "off" }));
+    expect(e.code).toBe("no-module");
+    expect(e.message).toContain("no scalar build");
+    const scalarOnly = await writeTo("embedded", ["scalar"]);
+    const m = await loadModel(join(scalarOnly, "affine.manifest.json"));
+    expect(m.simd).toBe(false);
+    expectRuns(m, 3);
+    const f = await caughtAsync(loadModel(join(scalarOnly, "affine.nosimd.wasm"), { simd: "force" }));
+    expect(f.code).toBe("no-module");
+    expect(f.message).toContain("no SIMD build");
+  });
+
+  it("rejects non-artifacts, missing files and bad options", async () => {
+    const plain = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
+    const a = await caughtAsync(loadModel(plain));
+    expect([a.code, a.message]).toEqual(["not-artifact", "not a modelc artifact: no modelc.manifest section"]);
+    const b = await caughtAsync(loadModel(new Uint8Array([1, 2, 3])));
+    expect(b.code).toBe("not-artifact");
+    expect(b.message).toContain("not a WebAssembly module");
+    const c = await caughtAsync(loadModel(join(dir, "missing.wasm")));
+    expect(c.code).toBe("bad-source");
+    expect(c.message).toContain("missing.wasm");
+    const d = await caughtAsync(loadModel(new Uint8Array(0), { simd: "yes" as "auto" }));
+    expect(d.code).toBe("bad-option");
+    expect(d.message).toContain('got "yes"');
+    const e = await caughtAsync(loadModel(42 as unknown as Uint8Array));
+    expect(e.code).toBe("bad-source");
+    expect(e.message).toContain("got number");
+  });
+});
+
+describe("weights outside the module", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await writeTo("file");
+  });
+
+  it("loads NAME.weights.bin next to a path, or from options.weights with bytes", async () => {
+    expectRuns(await loadModel(join(dir, "affine.wasm")), 3);
+    expectRuns(await loadModel(join(dir, "affine.manifest.json"), { simd: "off" }), 3);
+    const wasm = new Uint8Array(readFileSync(join(dir, "affine.wasm")));
+    const weights = new Uint8Array(readFileSync(join(dir, "affine.weights.bin")));
+    expectRuns(await loadModel(wasm, { weights }), 2);
+    expectRuns(await loadModel(wasm, { weights: join(dir, "affine.weights.bin") }), 2);
+  });
+
+  it("errors name the file and expected vs got length / SHA-256", async () => {
+    const wasm = new Uint8Array(readFileSync(join(dir, "affine.wasm")));
+    const a = await caughtAsync(loadModel(wasm));
+    expect(a.code).toBe("weights");
+    expect(a.message).toContain("affine.weights.bin");
+    expect(a.message).toContain("options.weights");
+    const b = await caughtAsync(loadModel(wasm, { weights: new Uint8Array(12) }));
+    expect(b.message).toBe("weights file affine.weights.bin: expected 16 bytes, got 12");
+    const c = await caughtAsync(loadModel(wasm, { weights: new Uint8Array(16) }));
+    const sha = JSON.parse(readFileSync(join(dir, "affine.manifest.json"), "utf8")).weights.sha256;
+    expect(c.message).toBe(`weights file affine.weights.bin: expected SHA-256 ${sha}, got 374708fff7719dd5979ec875d56cd2286f6d3cf7ec317a3b25632aab28ec37bb`);
+  });
+});
+
+describe("Model.run validation", () => {
+  let model: Model;
+  beforeAll(async () => {
+    model = await loadModel(new Uint8Array(build("embedded").files.get("affine.wasm") as Uint8Array));
+  });
+  const x2 = new Float32Array(8);
+  const k2 = new Int32Array(2);
+
+  it("unknown input names the input and the valid names", () => {
+    const e = caught(() => model.run({ x: x2, k: k2, img: x2 }));
+    expect(e.code).toBe("unknown-input");
+    expect(e.message).toBe('unknown input "img"; valid inputs of model "affine": "x", "k"');
+  });
+  it("missing input names it with its dtype and shape", () => {
+    const e = caught(() => model.run({ x: x2 }));
+    expect(e.code).toBe("missing-input");
+    expect(e.message).toBe('missing input "k" (expected Int32Array of shape [N, 1])');
+  });
+  it("wrong dtype names the input, expected and given array types", () => {
+    const a = caught(() => model.run({ x: new Float64Array(8) as unknown as Float32Array, k: k2 }));
+    expect([a.code, a.message]).toEqual(["bad-dtype", 'input "x": expected Float32Array (dtype f32) or number[], got Float64Array']);
+    const b = caught(() => model.run({ x: x2, k: new Float32Array(2) }));
+    expect(b.message).toBe('input "k": expected Int32Array (dtype i32) or number[], got Float32Array');
+    const c = caught(() => model.run({ x: x2, k: [1, 2.5] }));
+    expect(c.message).toBe('input "k": expected 32-bit integers (dtype i32), got 2.5 at index 1');
+    const d = caught(() => model.run({ x: "abc" as unknown as number[], k: k2 }));
+    expect(d.message).toBe('input "x": expected Float32Array (dtype f32) or number[], got string');
+  });
+  it("length not a multiple of elementsPerSample", () => {
+    const e = caught(() => model.run({ x: new Float32Array(7), k: k2 }));
+    expect([e.code, e.message]).toEqual(["bad-length", 'input "x": expected a multiple of 4 elements per sample (shape [N, 4]), got 7']);
+  });
+  it("inputs disagreeing on the batch", () => {
+    const e = caught(() => model.run({ x: x2, k: new Int32Array(3) }));
+    expect(e.code).toBe("bad-length");
+    expect(e.message).toBe('input "k": expected 2 elements (batch 2, as given by input "x"), got 3 (batch 3); all inputs must have the same batch');
+  });
+  it("length not matching an explicit batch", () => {
+    const e = caught(() => model.run({ x: x2, k: k2 }, { batch: 3 }));
+    expect(e.message).toBe('input "x": expected 12 elements (batch 3 x 4 per sample, shape [N, 4]), got 8');
+  });
+  it("batch < 1 or not an integer", () => {
+    for (const [batch, got] of [[0, "0"], [-1, "-1"], [1.5, "1.5"], [NaN, "NaN"]] as const) {
+      const e = caught(() => model.run({ x: x2, k: k2 }, { batch }));
+      expect([e.code, e.message]).toEqual(["bad-batch", `batch must be an integer >= 1, got ${got}`]);
+    }
+    const e = caught(() => model.run({ x: new Float32Array(0), k: new Int32Array(0) }));
+    expect(e.message).toBe('batch must be an integer >= 1, got 0 (input "x" is empty)');
+  });
+  it("non-finite inputs are data; number[] inputs work; explicit batch works", () => {
+    const out = model.run({ x: [NaN, Infinity, -Infinity, 1], k: [2147483647] }, { batch: 1 });
+    expect(Array.from(out.y!)).toEqual([NaN, Infinity, -Infinity, 12]);
+    expect(Array.from(out.z!)).toEqual([-2147483648]);
+  });
+  it("outputs are fresh copies the caller may keep", () => {
+    const first = model.run({ x: new Float32Array([1, 1, 1, 1]), k: [0] });
+    model.run({ x: new Float32Array([5, 5, 5, 5]), k: [9] });
+    expect(Array.from(first.y!)).toEqual([2.5, 1, 4, 12]);
+    expect(first.y!.buffer).not.toBe(first.z!.buffer);
+  });
+});
+
+describe("memory", () => {
+  it.each(["simd", "scalar"] as const)("%s: batch 1 -> 1024 -> 1 -> 777 grows once and never reads stale views", async (flavour) => {
+    const model = await loadModel(new Uint8Array(build("embedded").files.get(flavour === "simd" ? "affine.wasm" : "affine.nosimd.wasm") as Uint8Array));
+    const mem = (model as unknown as { memory: WebAssembly.Memory }).memory;
+    expect(mem.buffer.byteLength).toBe(65536);
+    expectRuns(model, 1);
+    expect(mem.buffer.byteLength).toBe(65536);
+    expectRuns(model, 1024); // 64 + 48 * 1024 = 49216 bytes: fits in one page
+    expectRuns(model, 1);
+    expectRuns(model, 4096); // 196672 bytes: grows to 4 pages
+    expect(mem.buffer.byteLength).toBe(4 * 65536);
+    expectRuns(model, 1);
+    expectRuns(model, 777);
+    expect(mem.buffer.byteLength).toBe(4 * 65536); // never shrinks
+    for (let b = 1; b <= 64; b++) expectRuns(model, b);
+  });
+
+  it("100,000 runs of the same batch never grow memory", async () => {
+    const model = await loadModel(new Uint8Array(build("embedded").files.get("affine.wasm") as Uint8Array));
+    const mem = (model as unknown as { memory: WebAssembly.Memory }).memory;
+    const { x, k } = sampleInputs(2);
+    model.run({ x, k });
+    const before = mem.buffer.byteLength;
+    let last: Float32Array | Int32Array | undefined;
+    for (let r = 0; r < 100_000; r++) last = model.run({ x, k }).y;
+    expect(mem.buffer.byteLength).toBe(before);
+    expect(Array.from(last!)).toEqual(Array.from(expectedY(x)));
+  });
+
+  it("a batch beyond wasm32's 4 GiB is a memory error, not a crash", async () => {
+    const model = await loadModel(new Uint8Array(build("embedded").files.get("affine.wasm") as Uint8Array));
+    const e = caught(() => model.run({ x: [], k: [] }, { batch: 1 }));
+    expect(e.code).toBe("bad-length");
+    const big = caught(() => (model as unknown as { ensureMemory(b: number): void }).ensureMemory(100_000_000));
+    expect(big.code).toBe("memory");
+    expect(big.message).toContain("batch 100000000 needs 4800000064 bytes");
+  });
+});
