@@ -1,0 +1,49 @@
+// The optimization pipeline: a commented, declarative list of passes with the modes they run in.
+// Neighbours: passes/*.ts (one pass per file); compiler/index.ts calls optimizeGraph before emitting.
+
+import type { Graph } from "../ir/types.js";
+import { removeDropout } from "./remove-dropout.js";
+import { eliminateDeadCode } from "./dce.js";
+
+/** Graph mode: "infer" for deployment artifacts, "train" when gradients will be added (issue 3). */
+export type PassMode = "infer" | "train";
+
+/** One pipeline entry. */
+export interface PassEntry {
+  name: string;
+  run: (g: Graph) => Graph;
+  /** Modes the pass runs in. */
+  modes: readonly PassMode[];
+  /** Re-run until the graph stops changing (compared as JSON), at most 10 times. */
+  fixedPoint?: boolean;
+}
+
+/** The pipeline, in order. Add new passes here, each in its own file. */
+export const PASSES: readonly PassEntry[] = [
+  // Dropout (and any node with mode "train") is the identity at inference: rewire its consumers.
+  { name: "remove-dropout", run: removeDropout, modes: ["infer"] },
+  // Drop nodes that reach no output, then values nothing uses (unused params vanish from the weights).
+  { name: "dce", run: eliminateDeadCode, modes: ["infer", "train"], fixedPoint: true },
+];
+
+/**
+ * Run every pass of PASSES whose `modes` include `options.mode`, in order. Pure: returns a new graph,
+ * `graph` is not modified. Passes assume a valid graph (ir/validate.ts) and keep it valid.
+ */
+export function optimizeGraph(graph: Graph, options: { mode: PassMode }): Graph {
+  let g = graph;
+  for (const p of PASSES) {
+    if (!p.modes.includes(options.mode)) continue;
+    if (!p.fixedPoint) {
+      g = p.run(g);
+      continue;
+    }
+    for (let k = 0; k < 10; k++) {
+      const next = p.run(g);
+      const same = JSON.stringify(next) === JSON.stringify(g);
+      g = next;
+      if (same) break;
+    }
+  }
+  return g === graph ? structuredClone(graph) : g;
+}
