@@ -1,0 +1,381 @@
+// The `.model` grammar as a chevrotain CST parser with error recovery (stage 2 of the front end).
+// Neighbours: tokens.ts supplies the tokens; visitor.ts turns the CST into the AST; parse.ts drives both.
+
+import { CstParser, EOF, tokenMatcher, type CstNode, type IToken, type TokenType } from "chevrotain";
+import {
+  ALL_TOKENS,
+  AnyToken,
+  Arrow,
+  Block,
+  Colon,
+  Comma,
+  Equals,
+  False,
+  Identifier,
+  Input,
+  LBrace,
+  LBracket,
+  Let,
+  LParen,
+  Minus,
+  Model,
+  NumberTok,
+  Output,
+  Plus,
+  RBrace,
+  RBracket,
+  Return,
+  RParen,
+  Semicolon,
+  Star,
+  StringLiteral,
+  True,
+} from "./tokens.js";
+import { describeSyntaxError, type SyntaxSite } from "./messages.js";
+
+/**
+ * The grammar (spec/language.md has the user-facing version):
+ * ```
+ * file       := topItem*                     topItem := block | model | ';' | junk
+ * model      := 'model' Ident '{' modelItem* '}'
+ * modelItem  := block | input | let | output | ';' | junk
+ * input      := 'input' Ident ':' Ident '[' dim (',' dim)* ']'        dim := '-'? Number
+ * let        := 'let' Ident '=' expr           output := 'output' Ident ('=' expr)?
+ * block      := 'block' Ident '(' params? ')' '{' (let | ';' | junk)* 'return' expr ';'? '}'
+ * param      := Ident (':' Ident)? ('=' expr)?
+ * expr       := additive;  additive := mult ('+' mult)*;  mult := pipe ('*' pipe)*
+ * pipe       := primary ('->' stage)*;        stage := (Ident ':')? Ident ('(' args? ')')?
+ * primary    := call | Ident | '-'? Number | String | 'true' | 'false' | list | '(' expr ')'
+ * call       := (Ident ':')? Ident '(' args? ')'      list := '[' (expr (',' expr)* ','?)? ']'
+ * args       := arg (',' arg)* ','?           arg := (Ident '=')? expr
+ * ```
+ * `junk` rules swallow tokens that cannot start an item up to the next item (or the closing brace),
+ * so one stray line yields one diagnostic and parsing goes on; the visitor reports them.
+ * Lists, argument lists and parameter lists accept one trailing comma.
+ */
+export class ModelParser extends CstParser {
+  /** Extra detail (code, hint, opener) for each chevrotain error message, filled by the message provider. */
+  readonly sites = new Map<string, SyntaxSite>();
+
+  constructor() {
+    const provider = new ErrorMessages();
+    super(ALL_TOKENS, { recoveryEnabled: true, nodeLocationTracking: "full", maxLookahead: 2, errorMessageProvider: provider });
+    provider.parser = this;
+    this.performSelfAnalysis();
+  }
+
+  /** Token `n` positions ahead of the current one (1 = next). For the message provider's hints. */
+  peek(n: number): IToken {
+    return this.LA(n);
+  }
+
+  // ---- declarations ----
+
+  file = this.RULE("file", () => {
+    this.MANY({ GATE: () => !isEOF(this.LA(1)), DEF: () => this.SUBRULE(this.topItem) });
+  });
+
+  topItem = this.RULE("topItem", () => {
+    this.OR({
+      MAX_LOOKAHEAD: 1,
+      DEF: [
+        { ALT: () => this.SUBRULE(this.modelDecl) },
+        { ALT: () => this.SUBRULE(this.blockDecl) },
+        { ALT: () => this.CONSUME(Semicolon) },
+        { GATE: () => !startsAny(this.LA(1), TOP_STARTS), ALT: () => this.SUBRULE(this.topJunk) },
+      ],
+    });
+  });
+
+  modelDecl = this.RULE("modelDecl", () => {
+    this.CONSUME(Model);
+    this.CONSUME(Identifier, { LABEL: "name" });
+    this.CONSUME(LBrace);
+    this.MANY({ GATE: () => !startsAny(this.LA(1), [RBrace, EOF]), DEF: () => this.SUBRULE(this.modelItem) });
+    this.CONSUME(RBrace);
+  });
+
+  modelItem = this.RULE("modelItem", () => {
+    this.OR({
+      MAX_LOOKAHEAD: 1,
+      DEF: [
+        { ALT: () => this.SUBRULE(this.blockDecl) },
+        { ALT: () => this.SUBRULE(this.inputDecl) },
+        { ALT: () => this.SUBRULE(this.letStmt) },
+        { ALT: () => this.SUBRULE(this.outputStmt) },
+        { ALT: () => this.CONSUME(Semicolon) },
+        { GATE: () => !startsAny(this.LA(1), BODY_STARTS), ALT: () => this.SUBRULE(this.bodyJunk) },
+      ],
+    });
+  });
+
+  inputDecl = this.RULE("inputDecl", () => {
+    this.CONSUME(Input);
+    this.CONSUME(Identifier, { LABEL: "name" });
+    this.CONSUME(Colon);
+    this.CONSUME2(Identifier, { LABEL: "dtype" });
+    this.CONSUME(LBracket);
+    this.SUBRULE(this.dim);
+    this.MANY(() => {
+      this.CONSUME(Comma);
+      this.SUBRULE2(this.dim);
+    });
+    this.CONSUME(RBracket);
+  });
+
+  dim = this.RULE("dim", () => {
+    this.OPTION(() => this.CONSUME(Minus));
+    this.CONSUME(NumberTok);
+  });
+
+  letStmt = this.RULE("letStmt", () => {
+    this.CONSUME(Let);
+    this.CONSUME(Identifier, { LABEL: "name" });
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr);
+  });
+
+  outputStmt = this.RULE("outputStmt", () => {
+    this.CONSUME(Output);
+    this.CONSUME(Identifier, { LABEL: "name" });
+    this.OPTION(() => {
+      this.CONSUME(Equals);
+      this.SUBRULE(this.expr);
+    });
+  });
+
+  blockDecl = this.RULE("blockDecl", () => {
+    this.CONSUME(Block);
+    this.CONSUME(Identifier, { LABEL: "name" });
+    this.CONSUME(LParen);
+    this.OPTION(() => this.SUBRULE(this.params));
+    this.CONSUME(RParen);
+    this.CONSUME(LBrace);
+    this.MANY({
+      GATE: () => !startsAny(this.LA(1), [Return, RBrace, EOF]),
+      DEF: () => this.SUBRULE(this.blockItem),
+    });
+    this.CONSUME(Return);
+    this.SUBRULE(this.expr, { LABEL: "result" });
+    this.OPTION2(() => this.CONSUME(Semicolon));
+    this.CONSUME(RBrace);
+  });
+
+  blockItem = this.RULE("blockItem", () => {
+    this.OR({
+      MAX_LOOKAHEAD: 1,
+      DEF: [
+        { ALT: () => this.SUBRULE(this.letStmt) },
+        { ALT: () => this.CONSUME(Semicolon) },
+        { GATE: () => !startsAny(this.LA(1), BLOCK_STARTS), ALT: () => this.SUBRULE(this.blockJunk) },
+      ],
+    });
+  });
+
+  params = this.RULE("params", () => {
+    this.SUBRULE(this.param);
+    this.MANY({
+      GATE: () => !tokenMatcher(this.LA(2), RParen),
+      DEF: () => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.param);
+      },
+    });
+    this.OPTION(() => this.CONSUME2(Comma, { LABEL: "trailing" }));
+  });
+
+  param = this.RULE("param", () => {
+    this.CONSUME(Identifier, { LABEL: "name" });
+    this.OPTION(() => {
+      this.CONSUME(Colon);
+      this.CONSUME2(Identifier, { LABEL: "type" });
+    });
+    this.OPTION2(() => {
+      this.CONSUME(Equals);
+      this.SUBRULE(this.expr, { LABEL: "default" });
+    });
+  });
+
+  // ---- expressions, loosest first ----
+
+  expr = this.RULE("expr", () => {
+    this.SUBRULE(this.additive);
+  });
+
+  additive = this.RULE("additive", () => {
+    this.SUBRULE(this.mult, { LABEL: "operands" });
+    this.MANY(() => {
+      this.CONSUME(Plus);
+      this.SUBRULE2(this.mult, { LABEL: "operands" });
+    });
+  });
+
+  mult = this.RULE("mult", () => {
+    this.SUBRULE(this.pipe, { LABEL: "operands" });
+    this.MANY(() => {
+      this.CONSUME(Star);
+      this.SUBRULE2(this.pipe, { LABEL: "operands" });
+    });
+  });
+
+  pipe = this.RULE("pipe", () => {
+    this.SUBRULE(this.primary, { LABEL: "head" });
+    this.MANY(() => {
+      this.CONSUME(Arrow);
+      this.SUBRULE(this.stage, { LABEL: "stages" });
+    });
+  });
+
+  stage = this.RULE("stage", () => {
+    this.OPTION(() => {
+      this.CONSUME(Identifier, { LABEL: "layer" });
+      this.CONSUME(Colon);
+    });
+    this.CONSUME2(Identifier, { LABEL: "callee" });
+    this.OPTION2(() => {
+      this.CONSUME(LParen);
+      this.OPTION3(() => this.SUBRULE(this.args));
+      this.CONSUME(RParen);
+    });
+  });
+
+  primary = this.RULE("primary", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.call) },
+      { ALT: () => this.CONSUME(Identifier, { LABEL: "name" }) },
+      {
+        ALT: () => {
+          this.OPTION(() => this.CONSUME(Minus));
+          this.CONSUME(NumberTok);
+        },
+      },
+      { ALT: () => this.CONSUME(StringLiteral) },
+      { ALT: () => this.CONSUME(True) },
+      { ALT: () => this.CONSUME(False) },
+      { ALT: () => this.SUBRULE(this.list) },
+      { ALT: () => this.SUBRULE(this.paren) },
+    ]);
+  });
+
+  call = this.RULE("call", () => {
+    this.OPTION(() => {
+      this.CONSUME(Identifier, { LABEL: "layer" });
+      this.CONSUME(Colon);
+    });
+    this.CONSUME2(Identifier, { LABEL: "callee" });
+    this.CONSUME(LParen);
+    this.OPTION2(() => this.SUBRULE(this.args));
+    this.CONSUME(RParen);
+  });
+
+  args = this.RULE("args", () => {
+    this.SUBRULE(this.arg);
+    this.MANY({
+      GATE: () => !tokenMatcher(this.LA(2), RParen),
+      DEF: () => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.arg);
+      },
+    });
+    this.OPTION(() => this.CONSUME2(Comma, { LABEL: "trailing" }));
+  });
+
+  arg = this.RULE("arg", () => {
+    this.OPTION(() => {
+      this.CONSUME(Identifier, { LABEL: "name" });
+      this.CONSUME(Equals);
+    });
+    this.SUBRULE(this.expr, { LABEL: "value" });
+  });
+
+  list = this.RULE("list", () => {
+    this.CONSUME(LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.expr, { LABEL: "items" });
+      this.MANY({
+        GATE: () => !tokenMatcher(this.LA(2), RBracket),
+        DEF: () => {
+          this.CONSUME(Comma);
+          this.SUBRULE2(this.expr, { LABEL: "items" });
+        },
+      });
+      this.OPTION2(() => this.CONSUME2(Comma, { LABEL: "trailing" }));
+    });
+    this.CONSUME(RBracket);
+  });
+
+  paren = this.RULE("paren", () => {
+    this.CONSUME(LParen);
+    this.SUBRULE(this.expr, { LABEL: "inner" });
+    this.CONSUME(RParen);
+  });
+
+  // ---- recovery: skip what cannot start an item, keeping braces balanced ----
+
+  topJunk = this.RULE("topJunk", () => this.skipUntil(TOP_STARTS));
+  bodyJunk = this.RULE("bodyJunk", () => this.skipUntil(BODY_STARTS));
+  blockJunk = this.RULE("blockJunk", () => this.skipUntil(BLOCK_STARTS));
+
+  /** Consume at least one token, then every token up to one of `stops` outside braces opened here. */
+  private skipUntil(stops: TokenType[]): void {
+    let depth = 0;
+    const track = (t: IToken): void => {
+      if (tokenMatcher(t, LBrace)) depth++;
+      else if (tokenMatcher(t, RBrace)) depth--;
+    };
+    const first = this.CONSUME(AnyToken);
+    this.ACTION(() => track(first));
+    this.MANY({
+      GATE: () => !isEOF(this.LA(1)) && (depth > 0 || !startsAny(this.LA(1), stops)),
+      DEF: () => {
+        const t = this.CONSUME2(AnyToken);
+        this.ACTION(() => track(t));
+      },
+    });
+  }
+}
+
+/** Tokens that start (or end) an item at top level / in a model body / in a block body. */
+const TOP_STARTS: TokenType[] = [Model, Block, Semicolon, EOF];
+const BODY_STARTS: TokenType[] = [Block, Input, Let, Output, Semicolon, RBrace, EOF];
+const BLOCK_STARTS: TokenType[] = [Let, Return, Semicolon, RBrace, EOF];
+
+function isEOF(t: IToken): boolean {
+  return t.tokenType === EOF;
+}
+
+function startsAny(t: IToken, types: TokenType[]): boolean {
+  return types.some((ty) => (ty === EOF ? isEOF(t) : tokenMatcher(t, ty)));
+}
+
+/**
+ * Chevrotain's error message provider: delegates to describeSyntaxError, which knows the token
+ * vector (to find the bracket a missing closer belongs to) and records code/hint per message.
+ */
+class ErrorMessages {
+  parser!: ModelParser;
+
+  private record(site: SyntaxSite): string {
+    this.parser.sites.set(site.message, site);
+    return site.message;
+  }
+
+  buildMismatchTokenMessage(o: { expected: TokenType; actual: IToken; previous: IToken; ruleName: string }): string {
+    return this.record(describeSyntaxError(this.parser, { kind: "mismatch", ...o }));
+  }
+
+  buildNotAllInputParsedMessage(o: { firstRedundant: IToken; ruleName: string }): string {
+    return this.record(describeSyntaxError(this.parser, { kind: "redundant", actual: o.firstRedundant, ruleName: o.ruleName }));
+  }
+
+  buildNoViableAltMessage(o: { actual: IToken[]; previous: IToken; ruleName: string }): string {
+    return this.record(describeSyntaxError(this.parser, { kind: "noAlt", actual: o.actual[0]!, previous: o.previous, ruleName: o.ruleName }));
+  }
+
+  buildEarlyExitMessage(o: { actual: IToken[]; previous: IToken; ruleName: string }): string {
+    return this.record(describeSyntaxError(this.parser, { kind: "noAlt", actual: o.actual[0]!, previous: o.previous, ruleName: o.ruleName }));
+  }
+}
+
+/** The CST root node type produced by `ModelParser.file()`. */
+export type FileCst = CstNode;

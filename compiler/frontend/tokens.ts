@@ -1,0 +1,157 @@
+// Lexical structure of `.model` files: the chevrotain token types and the lexer (stage 1 of the front end).
+// Neighbours: parser.ts consumes these tokens; parse.ts turns lexer problems into E01xx diagnostics.
+
+import { createToken, Lexer, type IToken, type TokenType } from "chevrotain";
+
+/**
+ * Category shared by every token the parser can see. Used by the parser's recovery rules, which
+ * skip "any token" up to the next statement (see parser.ts `junk`). Never produced by the lexer.
+ */
+export const AnyToken = createToken({ name: "AnyToken", pattern: Lexer.NA });
+
+/** Category of string literals: terminated and unterminated ones parse alike (parse.ts reports E0102). */
+export const StringLiteral = createToken({ name: "StringLiteral", pattern: Lexer.NA, categories: [AnyToken] });
+
+/** Spaces, tabs, newlines (newlines are not significant) and a byte-order mark. Skipped. */
+export const WhiteSpace = createToken({
+  name: "WhiteSpace",
+  pattern: /[ \t\r\n\f\v\uFEFF]+/,
+  group: Lexer.SKIPPED,
+  line_breaks: true,
+});
+
+/** `# ...` or `// ...` up to the end of the line. Skipped. */
+export const Comment = createToken({ name: "Comment", pattern: /(?:#|\/\/)[^\n\r]*/, group: Lexer.SKIPPED });
+
+/** `[A-Za-z_][A-Za-z0-9_]*`: names of values, ops, blocks, layers, dtypes and argument keywords. */
+export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/, categories: [AnyToken] });
+
+function keyword(word: string): TokenType {
+  return createToken({
+    name: word[0]!.toUpperCase() + word.slice(1),
+    label: `'${word}'`,
+    pattern: new RegExp(word),
+    longer_alt: Identifier,
+    categories: [AnyToken],
+  });
+}
+
+/** The reserved words; each also matches as a prefix of a longer identifier (`models` is a name). */
+export const Model = keyword("model");
+export const Block = keyword("block");
+export const Input = keyword("input");
+export const Let = keyword("let");
+export const Output = keyword("output");
+export const Return = keyword("return");
+export const True = keyword("true");
+export const False = keyword("false");
+
+/** All reserved words, in the order they are listed in spec/language.md. */
+export const KEYWORDS: readonly string[] = ["model", "block", "input", "let", "output", "return", "true", "false"];
+
+/**
+ * Unsigned number: `16`, `0.25`, `1e-5`, `3.5E+2`. A leading minus is a separate token (the parser
+ * accepts `-` directly before a number literal only). Integers are the ones without '.' or exponent.
+ */
+export const NumberTok = createToken({
+  name: "Number",
+  label: "a number",
+  pattern: /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/,
+  categories: [AnyToken],
+});
+
+/** `"same"`: double-quoted, on one line, with `\"`, `\\`, `\n` and `\t` escapes. */
+export const StringTok = createToken({
+  name: "String",
+  label: "a string",
+  pattern: /"(?:[^"\\\r\n]|\\.)*"/,
+  categories: [StringLiteral, AnyToken],
+});
+
+/** A string missing its closing quote (runs to the end of the line). Parsed as a string; reported as E0102. */
+export const UnterminatedString = createToken({
+  name: "UnterminatedString",
+  label: "a string",
+  pattern: /"(?:[^"\\\r\n]|\\.)*\\?/,
+  categories: [StringLiteral, AnyToken],
+});
+
+function punct(name: string, text: string): TokenType {
+  const escaped = text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+  return createToken({ name, label: `'${text}'`, pattern: new RegExp(escaped), categories: [AnyToken] });
+}
+
+/** Punctuation and operators. `->` must be tried before `-`. */
+export const Arrow = punct("Arrow", "->");
+export const Minus = punct("Minus", "-");
+export const Plus = punct("Plus", "+");
+export const Star = punct("Star", "*");
+export const Equals = punct("Equals", "=");
+export const Colon = punct("Colon", ":");
+export const Comma = punct("Comma", ",");
+export const Semicolon = punct("Semicolon", ";");
+export const LParen = punct("LParen", "(");
+export const RParen = punct("RParen", ")");
+export const LBracket = punct("LBracket", "[");
+export const RBracket = punct("RBracket", "]");
+export const LBrace = punct("LBrace", "{");
+export const RBrace = punct("RBrace", "}");
+
+/**
+ * Any other single character (outside strings and comments). Put in the "invalid" group, so the
+ * parser never sees it; parse.ts reports each run of them as E0101 with a hint where one helps.
+ */
+export const InvalidChar = createToken({ name: "InvalidChar", pattern: /[^ \t\r\n]/, group: "invalid" });
+
+/** Every token type in lexer priority order (first match wins; keywords before Identifier). */
+export const ALL_TOKENS: TokenType[] = [
+  WhiteSpace,
+  Comment,
+  Model,
+  Block,
+  Input,
+  Let,
+  Output,
+  Return,
+  True,
+  False,
+  Identifier,
+  NumberTok,
+  StringTok,
+  UnterminatedString,
+  Arrow,
+  Minus,
+  Plus,
+  Star,
+  Equals,
+  Colon,
+  Comma,
+  Semicolon,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  LBrace,
+  RBrace,
+  InvalidChar,
+  StringLiteral,
+  AnyToken,
+];
+
+/** The lexer; shared, since chevrotain lexers are stateless between `tokenize` calls. */
+export const modelLexer = new Lexer(ALL_TOKENS, { positionTracking: "full", ensureOptimizations: false });
+
+/** Result of `tokenize`: the parser's tokens and the invalid characters (as one-char tokens). */
+export interface TokenizeResult {
+  tokens: IToken[];
+  invalid: IToken[];
+}
+
+/**
+ * Split `source` into tokens. Never throws: characters no token matches land in `invalid`
+ * (the catch-all InvalidChar token makes the chevrotain lexer itself error-free).
+ */
+export function tokenize(source: string): TokenizeResult {
+  const res = modelLexer.tokenize(source);
+  return { tokens: res.tokens, invalid: (res.groups["invalid"] as IToken[] | undefined) ?? [] };
+}
