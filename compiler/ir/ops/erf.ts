@@ -3,6 +3,8 @@
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126; // 2/sqrt(pi)
 const ONE_OVER_SQRT_PI = 0.5641895835477563; // 1/sqrt(pi)
+/** Below this, erfc = 1 - erf(x); from here on the continued fraction (converges in < 5000 terms). */
+const ERFC_CF_MIN = 1;
 
 /**
  * erf(x) for |x| < 2.5 by the all-positive series (Abramowitz & Stegun 7.1.6):
@@ -29,7 +31,7 @@ function erfcFraction(x: number): number {
   let f = x;
   let c = x;
   let d = 0;
-  for (let n = 1; n < 500; n++) {
+  for (let n = 1; n < 5000; n++) {
     const a = n / 2;
     d = x + a * d;
     d = d === 0 ? tiny : d;
@@ -54,7 +56,7 @@ export function erf(x: number): number {
 /** The complementary error function erfc(x) = 1 - erf(x), accurate in relative terms for large x. */
 export function erfc(x: number): number {
   if (Number.isNaN(x)) return NaN;
-  if (x >= 2.5) return erfcFraction(x);
-  if (x <= -2.5) return 2 - erfcFraction(-x);
+  if (x >= ERFC_CF_MIN) return erfcFraction(x);
+  if (x <= -ERFC_CF_MIN) return 2 - erfcFraction(-x);
   return 1 - erf(x);
 }
