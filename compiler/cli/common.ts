@@ -1,0 +1,87 @@
+// Shared pieces of the CLI commands: the output sink, the user-error type (exit 1), file reading
+// with friendly errors, and number formatting. Neighbours: cli/main.ts wires the commands in cli/*.ts.
+
+import { readFile } from "node:fs/promises";
+import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostics.js";
+
+/** Where a command prints. The real CLI writes to process.stdout/stderr; tests collect lines. */
+export interface CliIo {
+  /** One line (no trailing newline) of normal output. */
+  out(line: string): void;
+  /** One line of diagnostics/errors. */
+  err(line: string): void;
+}
+
+/** A CliIo collecting lines, for tests and for callers that want the text. */
+export function bufferIo(): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (l) => void stdout.push(l), err: (l) => void stderr.push(l) };
+}
+
+/** The process's stdout/stderr. */
+export const processIo: CliIo = {
+  out: (l) => void process.stdout.write(l + "\n"),
+  err: (l) => void process.stderr.write(l + "\n"),
+};
+
+/** Exit codes: 0 ok, 1 user error (bad file, diagnostics, bad input), 2 internal error. */
+export const EXIT_OK = 0;
+export const EXIT_USER = 1;
+export const EXIT_INTERNAL = 2;
+
+/** An error caused by the user's input (missing file, bad option value, bad .npy): printed as `error: message`, exit 1. */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UserError";
+  }
+}
+
+/** Read a file, turning ENOENT/EISDIR/EACCES into a UserError naming `what` and the path. */
+export async function readUserFile(path: string, what: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    throw new UserError(`cannot read ${what} '${path}': ${why}`);
+  }
+}
+
+/** Read a UTF-8 text file (see readUserFile). */
+export async function readUserText(path: string, what: string): Promise<string> {
+  return new TextDecoder().decode(await readUserFile(path, what));
+}
+
+/** Print diagnostics with carets (sources maps file name -> text). Returns true when any is an error. */
+export function printDiagnostics(io: CliIo, diagnostics: readonly Diagnostic[], sources: Record<string, string>): boolean {
+  for (const d of diagnostics) io.err(formatDiagnostic(d, sources));
+  return hasErrors(diagnostics);
+}
+
+/** 1234567 -> "1.2 MB"; below 1 kB exact bytes ("512 B"). Decimal units. */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let v = n / 1000;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+/** 1234567 -> "1,234,567" (stable across locales). */
+export function formatCount(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** Render rows as an aligned text table; `right` marks right-aligned (numeric) columns. */
+export function table(header: string[], rows: string[][], right: ReadonlySet<number> = new Set()): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
+}

@@ -1,0 +1,130 @@
+// `modelc inspect FILE|ARTIFACT`: what a model costs: ops with layer names, output shapes, parameters,
+// FLOPs, the memory plan; `--ir` dumps the IR JSON, `--svg` draws the graph. Neighbours: index.ts,
+// backend/wasm/plan.ts (pure, no binaryen), cli/svg.ts, runtime/sections.ts (artifact manifests).
+
+import { check, flopsPerSample } from "../index.js";
+import { planMemory } from "../backend/wasm/plan.js";
+import { getOp } from "../ir/ops/index.js";
+import { numel, showShape } from "../ir/graph.js";
+import type { Graph } from "../ir/types.js";
+import { optimizeGraph } from "../passes/pipeline.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
+import type { Manifest } from "../../runtime/manifest.js";
+import { ModelcRuntimeError } from "../../runtime/errors.js";
+import { countParameters } from "./check.js";
+import { EXIT_OK, EXIT_USER, UserError, formatBytes, formatCount, printDiagnostics, readUserFile, table, type CliIo } from "./common.js";
+
+/** Options of `modelc inspect`. */
+export interface InspectCommandOptions {
+  /** [--ir] print the (optimized) IR as JSON instead of the table. */
+  ir?: boolean;
+  /** [--svg OUT.svg] also write a drawing of the graph. */
+  svg?: string;
+  /** [--model NAME] which model of the file. */
+  model?: string;
+  /** [--no-opt] false: show the graph as lowered, before the inference passes. Default true. */
+  opt?: boolean;
+}
+
+/** One row of the op table: per-sample numbers (batch 1). */
+export interface OpRow {
+  index: number;
+  op: string;
+  layer: string;
+  shape: string;
+  params: number;
+  flops: number;
+}
+
+/** The op table of a graph (FLOPs from each op's cost rule at batch 1; params = numel of param/state inputs). */
+export function opRows(graph: Graph): OpRow[] {
+  return graph.nodes.map((n, index) => {
+    const ins = n.inputs.map((i) => graph.values[i]!);
+    const params = ins.filter((v) => v.kind === "param" || v.kind === "state").reduce((s, v) => s + numel(v.type.shape as number[]), 0);
+    const def = getOp(n.op);
+    const flops = def ? def.cost(ins.map((v) => v.type), n.outputs.map((o) => graph.values[o]!.type), n.attrs, 1).flops : 0;
+    return { index, op: n.op, layer: n.layer ?? "", shape: n.outputs.map((o) => showShape(graph.values[o]!.type.shape)).join(", "), params, flops };
+  });
+}
+
+/** Text report of a graph: op table, totals, memory plan (per sample) and weight bytes. */
+export function graphReport(graph: Graph): string[] {
+  const rows = opRows(graph);
+  const lines = [`model ${graph.name}`];
+  for (const i of graph.inputs) lines.push(`  input  ${i.name}: ${graph.values[i.value]!.type.dtype}${showShape(graph.values[i.value]!.type.shape)}`);
+  for (const o of graph.outputs) lines.push(`  output ${o.name}: ${graph.values[o.value]!.type.dtype}${showShape(graph.values[o.value]!.type.shape)}`);
+  lines.push("");
+  lines.push(
+    ...table(
+      ["#", "op", "layer", "output shape", "params", "FLOPs"],
+      rows.map((r) => [String(r.index), r.op, r.layer, r.shape, r.params ? formatCount(r.params) : "", formatCount(r.flops)]),
+      new Set([0, 4, 5]),
+    ),
+  );
+  const weightElems = Object.values(graph.values)
+    .filter((v) => v.kind === "param" || v.kind === "state")
+    .reduce((s, v) => s + numel(v.type.shape as number[]), 0);
+  lines.push("");
+  lines.push(`ops: ${rows.length}   parameters: ${formatCount(countParameters(graph))}   weights: ${formatBytes(weightElems * 4)} (f32, incl. state)`);
+  lines.push(`FLOPs per sample: ${formatCount(flopsPerSample(graph))}`);
+  const plan = planMemory(graph);
+  lines.push(
+    `memory per sample: ${formatCount(plan.bytesPerSample)} bytes planned (${formatCount(plan.unsharedBytesPerSample)} without reuse), ` +
+      `scratch ${formatCount(plan.scratchBytes)} bytes per batch`,
+  );
+  return lines;
+}
+
+/** Text report of a compiled artifact's manifest. */
+export function manifestReport(m: Manifest, variant?: string): string[] {
+  const io = (s: Manifest["inputs"][number]): string => `${s.name}: ${s.dtype}[${s.shape.join(", ")}]`;
+  const lines = [`artifact ${m.name} (modelc ${m.compilerVersion}${variant ? `, ${variant} module` : ""})`];
+  for (const s of m.inputs) lines.push(`  input  ${io(s)}`);
+  for (const s of m.outputs) lines.push(`  output ${io(s)}`);
+  lines.push(`modules: ${[m.modules.simd, m.modules.scalar].filter(Boolean).join(", ")}`);
+  lines.push(`weights: ${m.weights.tensors.length} tensors, ${formatBytes(m.weights.bytes)}, ${m.weights.embedded ? "embedded" : `in ${m.weights.file}`}`);
+  lines.push("");
+  lines.push(...table(["tensor", "shape", "offset"], m.weights.tensors.map((t) => [t.name, `[${t.shape.join(", ")}]`, String(t.offset)]), new Set([2])));
+  lines.push("");
+  lines.push(`ops: ${m.cost.ops}   FLOPs per sample: ${formatCount(m.cost.flopsPerSample)}`);
+  lines.push(`memory: activations from ${m.memory.activationBase}, ${formatCount(m.memory.bytesPerSample)} bytes per sample, ${m.memory.initialPages} initial pages`);
+  return lines;
+}
+
+/**
+ * Run `modelc inspect`. A `.model` file: check + inference passes, then the op table (or `--ir`
+ * JSON; `--svg` writes a drawing). A `.wasm` or `.manifest.json`: the manifest summary.
+ * Returns 0, or 1 on diagnostics errors. Throws UserError for unreadable/invalid files and for
+ * `--ir`/`--svg` on an artifact.
+ */
+export async function inspectCommand(file: string, options: InspectCommandOptions, io: CliIo): Promise<number> {
+  const bytes = await readUserFile(file, "file");
+  if (file.endsWith(".wasm") || file.endsWith(".json")) {
+    if (options.ir || options.svg) throw new UserError(`--ir and --svg need a .model file; '${file}' is a compiled artifact`);
+    try {
+      if (file.endsWith(".wasm")) {
+        const { manifest, variant } = readArtifactSections(bytes);
+        for (const l of manifestReport(manifest, variant)) io.out(l);
+      } else for (const l of manifestReport(parseManifest(new TextDecoder().decode(bytes), file))) io.out(l);
+    } catch (e) {
+      if (e instanceof ModelcRuntimeError) throw new UserError(`${file}: ${e.message}`);
+      throw e;
+    }
+    return EXIT_OK;
+  }
+  const source = new TextDecoder().decode(bytes);
+  const r = check(source, file, options.model !== undefined ? { model: options.model } : {});
+  if (printDiagnostics(io, r.diagnostics, { [file]: source }) || !r.graph) return EXIT_USER;
+  const graph = options.opt === false ? r.graph : optimizeGraph(r.graph, { mode: "infer" });
+  if (options.ir) io.out(JSON.stringify(graph, null, 2));
+  else for (const l of graphReport(graph)) io.out(l);
+  if (options.svg) {
+    const { graphToSvg } = await import("./svg.js");
+    await writeFileAtomic(options.svg, graphToSvg(graph)).catch((e: Error) => {
+      throw new UserError(`cannot write '${options.svg}': ${e.message}`);
+    });
+    (options.ir ? io.err : io.out)(`wrote ${options.svg}`); // keep stdout pure JSON with --ir
+  }
+  return EXIT_OK;
+}

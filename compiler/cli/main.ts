@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// The `modelc` command line: check | compile | run | inspect, parsed with commander; each command is a
+// function in cli/<name>.ts returning an exit code. Neighbours: cli/common.ts (io, errors), index.ts.
+
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { compilerVersion } from "../index.js";
+import { checkCommand } from "./check.js";
+import { EXIT_INTERNAL, EXIT_OK, EXIT_USER, UserError, processIo, type CliIo } from "./common.js";
+import { compileCommand } from "./compile.js";
+import { inspectCommand } from "./inspect.js";
+import { runCommand } from "./run.js";
+
+function parseSeed(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n > 0xffffffff) throw new InvalidArgumentError("expected an integer in [0, 4294967295]");
+  return n;
+}
+
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
+}
+
+/** Build the commander program; each action stores its exit code in `result.code`. */
+function program(io: CliIo, result: { code: number }): Command {
+  const p = new Command("modelc")
+    .description("Compile .model neural-network files to one WebAssembly SIMD module, and run them")
+    .version(compilerVersion(), "-V, --version")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
+    .showHelpAfterError("(use --help for usage)");
+  p.command("check")
+    .description("parse and shape-check a .model file; prints diagnostics, or 'ok: N ops, P parameters'")
+    .argument("<file>", ".model source file")
+    .option("--model <name>", "which model of the file (default: the first)")
+    .action(async (file: string, o: { model?: string }) => {
+      result.code = await checkCommand(file, o, io);
+    });
+  p.command("compile")
+    .description("compile a .model file to an artifact directory: NAME.wasm, NAME.nosimd.wasm, manifest, JS loader, .d.ts")
+    .argument("<file>", ".model source file")
+    .option("--weights <file>", "PyTorch state_dict as .safetensors (default: seeded PyTorch-style init)")
+    .option("-o, --out <dir>", "output directory", "out")
+    .option("--no-simd", "emit only the scalar module (no SIMD build)")
+    .option("--separate-weights", "write weights to NAME.weights.bin instead of embedding them")
+    .option("--model <name>", "which model of the file (default: the first)")
+    .option("--seed <n>", "initializer seed when no --weights are given", parseSeed, 0)
+    .action(async (file: string, o: { weights?: string; out: string; simd: boolean; separateWeights?: boolean; model?: string; seed: number }) => {
+      result.code = await compileCommand(file, o, io);
+    });
+  p.command("run")
+    .description("run a compiled model on .npy inputs; writes NAME.npy per output")
+    .argument("<artifact>", "NAME.wasm, NAME.nosimd.wasm or NAME.manifest.json")
+    .option("-i, --input <name=file.npy>", "a model input (repeat for each input); shape [B, ...] or one sample", collect)
+    .option("--out <dir>", "directory for the output .npy files", ".")
+    .addOption(new Option("--simd <mode>", "which build to run").choices(["auto", "force", "off"]).default("auto"))
+    .action(async (artifact: string, o: { input?: string[]; out: string; simd: "auto" | "force" | "off" }) => {
+      result.code = await runCommand(artifact, o, io);
+    });
+  p.command("inspect")
+    .description("show ops, layer names, output shapes, parameters, FLOPs and the memory plan of a .model file or a compiled artifact")
+    .argument("<file>", ".model file, NAME.wasm or NAME.manifest.json")
+    .option("--ir", "print the IR (after inference passes) as JSON")
+    .option("--svg <out.svg>", "write a drawing of the graph")
+    .option("--no-opt", "show the graph as lowered, before the inference passes")
+    .option("--model <name>", "which model of the file (default: the first)")
+    .action(async (file: string, o: { ir?: boolean; svg?: string; opt: boolean; model?: string }) => {
+      result.code = await inspectCommand(file, o, io);
+    });
+  return p;
+}
+
+/**
+ * Run the CLI on `argv` (without "node" and the script path) and return the exit code:
+ * 0 ok (also --help/--version), 1 user error (bad file, diagnostics, bad input, bad usage),
+ * 2 internal error (an uncaught exception: "internal error: ..." and the stack).
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const result = { code: EXIT_OK };
+  try {
+    await program(io, result).parseAsync([...argv], { from: "user" });
+    return result.code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USER;
+    if (e instanceof UserError) {
+      io.err(`error: ${e.message}`);
+      return EXIT_USER;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    io.err(`internal error: ${clip(err.message)}`);
+    io.err("this is a bug in modelc; please report it with the file that triggered it. Stack:");
+    io.err((err.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l)).join("\n") || "(no stack)");
+    return EXIT_INTERNAL;
+  }
+}
+
+/** First 12 lines / 1500 characters of an error message (backend errors may embed a whole module). */
+function clip(message: string): string {
+  const lines = message.split("\n");
+  let text = lines.slice(0, 12).join("\n");
+  if (text.length > 1500) text = text.slice(0, 1500);
+  return text.length < message.length ? `${text}\n  ... (${message.length - text.length} more characters)` : text;
+}
+
+/** True when this file is the process's entry script (also through npm's bin symlink). */
+function isEntry(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntry()) process.exitCode = await main(process.argv.slice(2));

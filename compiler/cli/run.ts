@@ -1,0 +1,122 @@
+// `modelc run ARTIFACT --input NAME=FILE.npy ...`: run a compiled model on .npy inputs, write one
+// NAME.npy per output. Neighbours: runtime/index.ts (loadModel), data/npy.ts, io/atomic.ts.
+
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { readNpy, writeNpy, type NpyArray } from "../data/npy.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { loadModel, ModelcRuntimeError, type IoSpec } from "../../runtime/index.js";
+import { EXIT_OK, UserError, readUserFile, type CliIo } from "./common.js";
+
+/** Options of `modelc run`. */
+export interface RunCommandOptions {
+  /** [--input NAME=FILE.npy] one per model input (repeatable). */
+  input?: string[];
+  /** [--out DIR] where NAME.npy outputs go (created if missing). Default ".". */
+  out?: string;
+  /** [--simd auto|force|off] which build to run. Default "auto". */
+  simd?: "auto" | "force" | "off";
+}
+
+/** Parse `NAME=PATH` pairs; errors (UserError) on a missing "=" or a repeated name. */
+export function parseInputPairs(pairs: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of pairs) {
+    const eq = p.indexOf("=");
+    if (eq <= 0 || eq === p.length - 1) throw new UserError(`--input expects NAME=FILE.npy, got '${p}'`);
+    const name = p.slice(0, eq);
+    if (out.has(name)) throw new UserError(`--input '${name}' is given twice`);
+    out.set(name, p.slice(eq + 1));
+  }
+  return out;
+}
+
+const show = (shape: readonly (number | string)[]): string => `[${shape.join(", ")}]`;
+
+/**
+ * Convert one .npy array to a model input: the array's shape must be the input's shape with the batch
+ * dim (`[B, ...]`) or the per-sample shape alone (batch 1). Float data (f4/f8) goes to f32 inputs;
+ * integer/bool data to i32 inputs (i8 values must fit in i32), or to f32 inputs as numbers.
+ * Returns the data and the batch size. Errors: UserError naming the input, expected and got shapes.
+ */
+export function npyToInput(spec: IoSpec, arr: NpyArray, file: string): { data: Float32Array | Int32Array; batch: number } {
+  const sample = spec.shape.slice(1) as number[];
+  let batch: number;
+  if (arr.shape.length === spec.shape.length && arr.shape.slice(1).every((d, i) => d === sample[i])) batch = arr.shape[0]!;
+  else if (arr.shape.length === sample.length && arr.shape.every((d, i) => d === sample[i])) batch = 1;
+  else throw new UserError(`input '${spec.name}' (${file}) has shape ${show(arr.shape)}, the model expects ${show(spec.shape)}`);
+  if (batch < 1) throw new UserError(`input '${spec.name}' (${file}) has an empty batch (shape ${show(arr.shape)})`);
+  const isFloat = arr.dtype === "f4" || arr.dtype === "f8";
+  if (spec.dtype === "i32") {
+    if (isFloat) throw new UserError(`input '${spec.name}' is i32 but ${file} holds floats (${arr.dtype}); save it with an integer dtype`);
+    if (arr.data instanceof Int32Array) return { data: arr.data, batch };
+    const out = new Int32Array(arr.data.length);
+    for (let i = 0; i < out.length; i++) {
+      const v = Number(arr.data[i]!);
+      if (v < -2147483648 || v > 2147483647) throw new UserError(`input '${spec.name}' (${file}): value ${v} at index ${i} does not fit in i32`);
+      out[i] = v;
+    }
+    return { data: out, batch };
+  }
+  if (arr.data instanceof Float32Array) return { data: arr.data, batch };
+  const out = new Float32Array(arr.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Number(arr.data[i]!);
+  return { data: out, batch };
+}
+
+/**
+ * Run `modelc run`: load the artifact (NAME.wasm, NAME.nosimd.wasm or NAME.manifest.json), read each
+ * input from .npy, run one batch, write `OUT/NAME.npy` per output atomically and print the shapes.
+ * Returns 0. Throws UserError (exit 1) for missing/extra/mis-shaped inputs, unreadable files and
+ * runtime errors that come from the artifact (ModelcRuntimeError).
+ */
+export async function runCommand(artifact: string, options: RunCommandOptions, io: CliIo): Promise<number> {
+  const pairs = parseInputPairs(options.input ?? []);
+  let model;
+  try {
+    model = await loadModel(artifact, { simd: options.simd ?? "auto" });
+  } catch (e) {
+    if (e instanceof ModelcRuntimeError) throw new UserError(`cannot load '${artifact}': ${e.message}`);
+    throw e;
+  }
+  const names = model.inputs.map((s) => s.name);
+  for (const name of pairs.keys())
+    if (!names.includes(name)) throw new UserError(`unknown input '${name}'; the model's inputs are: ${names.join(", ")}`);
+  const missing = names.filter((n) => !pairs.has(n));
+  if (missing.length > 0)
+    throw new UserError(`missing --input for ${missing.map((n) => `'${n}' ${show(model.inputs.find((s) => s.name === n)!.shape)}`).join(", ")}`);
+  const inputs: Record<string, Float32Array | Int32Array> = {};
+  let batch: number | undefined;
+  for (const spec of model.inputs) {
+    const file = pairs.get(spec.name)!;
+    let arr: NpyArray;
+    try {
+      arr = readNpy(await readUserFile(file, `input '${spec.name}'`));
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      throw new UserError(`input '${spec.name}': ${file}: ${(e as Error).message}`);
+    }
+    const r = npyToInput(spec, arr, file);
+    if (batch !== undefined && r.batch !== batch) throw new UserError(`inputs disagree on the batch size (${batch} vs ${r.batch} in ${file})`);
+    batch = r.batch;
+    inputs[spec.name] = r.data;
+  }
+  let outputs;
+  try {
+    outputs = model.run(inputs, { batch: batch ?? 1 });
+  } catch (e) {
+    if (e instanceof ModelcRuntimeError) throw new UserError(`run failed: ${e.message}`);
+    throw e;
+  }
+  const dir = options.out ?? ".";
+  await mkdir(dir, { recursive: true });
+  for (const spec of model.outputs) {
+    const data = outputs[spec.name]!;
+    const shape = spec.shape.map((d) => (d === "N" ? batch ?? 1 : d));
+    const path = join(dir, `${spec.name}.npy`);
+    await writeFileAtomic(path, writeNpy({ shape, data }));
+    io.out(`${spec.name}: ${show(shape)} ${spec.dtype} -> ${path}`);
+  }
+  io.out(`ran ${model.name} (${model.simd ? "SIMD" : "scalar"} build), batch ${batch ?? 1}`);
+  return EXIT_OK;
+}

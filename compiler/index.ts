@@ -1,0 +1,158 @@
+// The public compiler API ("modelc"): compile() runs the whole pipeline, check() the front end; the
+// stage functions are re-exported. Neighbours: check.ts, passes/pipeline.ts, weights/*, backend/wasm/emit.ts
+// (imported lazily: it loads binaryen), artifact/build.ts; cli/* is the command-line face of this file.
+
+import { readFileSync } from "node:fs";
+import { checkSource } from "./check.js";
+import { diag, hasErrors, type Diagnostic } from "./diagnostics.js";
+import type { Graph, WeightMap } from "./ir/types.js";
+import { getOp } from "./ir/ops/index.js";
+import { optimizeGraph } from "./passes/pipeline.js";
+import { bindWeights } from "./weights/bind.js";
+import { initWeights } from "./weights/init.js";
+import { readSafetensors } from "./weights/safetensors.js";
+import type { Manifest } from "../runtime/manifest.js";
+
+export { checkSource } from "./check.js";
+export { optimizeGraph } from "./passes/pipeline.js";
+export { planMemory, type MemoryPlan } from "./backend/wasm/plan.js";
+export { buildArtifact, type Artifact } from "./artifact/build.js";
+export { writeArtifactFiles } from "./artifact/write.js";
+export { formatDiagnostic, hasErrors, DIAGNOSTIC_CODES, type Diagnostic, type DiagnosticCode } from "./diagnostics.js";
+export { readSafetensors, writeSafetensors, parseSafetensors, type SafetensorsTensor } from "./weights/safetensors.js";
+export { bindWeights, checkWeights, type WeightProblem } from "./weights/bind.js";
+export { initWeights } from "./weights/init.js";
+export { readNpy, writeNpy, type NpyArray, type NpyDType } from "./data/npy.js";
+export { writeFileAtomic } from "./io/atomic.js";
+export type { Graph, WeightMap, WeightTensor, TensorType, ValueInfo, Node } from "./ir/types.js";
+export type { Manifest } from "../runtime/manifest.js";
+
+/** Options of compile(). */
+export interface CompileOptions {
+  /** File name used in diagnostics. Default "<input>". */
+  file?: string;
+  /** Which `model` of the file to compile (a file may hold several). Default: the only/first one. */
+  model?: string;
+  /**
+   * Weights: safetensors bytes (a PyTorch state_dict saved with safetensors) or a ready WeightMap.
+   * Checked against the model's params (E0601 lists every mismatch). Default: seeded PyTorch-style init.
+   */
+  weights?: Uint8Array | WeightMap;
+  /** Seed of the initializer when no weights are given. Default 0. */
+  seed?: number;
+  /** Which builds to emit: "both" (default; SIMD NAME.wasm + scalar NAME.nosimd.wasm), "simd" or "scalar". */
+  simd?: "both" | "simd" | "scalar";
+  /** True (default): weights are data segments of the modules. False: a separate NAME.weights.bin file. */
+  embedWeights?: boolean;
+  /** Artifact name (file stem). Default: the model's name. */
+  name?: string;
+}
+
+/** Result of compile(): diagnostics always; graph when the front end succeeded; artifact on full success. */
+export interface CompileResult {
+  diagnostics: Diagnostic[];
+  /** The optimized inference graph. */
+  graph?: Graph;
+  /** The weights that were compiled in (loaded or initialized). */
+  weights?: WeightMap;
+  artifact?: { manifest: Manifest; files: Map<string, Uint8Array | string> };
+}
+
+/** Result of check(): the lowered (not yet optimized) graph when there are no errors. */
+export interface CheckResult {
+  diagnostics: Diagnostic[];
+  graph?: Graph;
+}
+
+/**
+ * Parse, resolve and shape-check a `.model` source (no code generation, no binaryen).
+ * Errors come back as diagnostics (never thrown). `file` defaults to "<input>".
+ */
+export function check(source: string, file = "<input>", options: { model?: string } = {}): CheckResult {
+  const r = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
+  return { diagnostics: r.diagnostics, ...(r.graph && !hasErrors(r.diagnostics) ? { graph: r.graph } : {}) };
+}
+
+/** Floating point operations per sample (batch 1) from the op table's cost rules; unknown ops count 0. */
+export function flopsPerSample(graph: Graph): number {
+  let flops = 0;
+  for (const n of graph.nodes) {
+    const def = getOp(n.op);
+    if (!def) continue;
+    const ins = n.inputs.map((i) => graph.values[i]!.type);
+    const outs = n.outputs.map((o) => graph.values[o]!.type);
+    flops += def.cost(ins, outs, n.attrs, 1).flops;
+  }
+  return flops;
+}
+
+let cachedVersion: string | undefined;
+
+/** The compiler's version: `version` of the modelc package.json (found by walking up from this file). */
+export function compilerVersion(): string {
+  if (cachedVersion !== undefined) return cachedVersion;
+  let dir = new URL(".", import.meta.url);
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL("package.json", dir), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "modelc" && typeof pkg.version === "string") return (cachedVersion = pkg.version);
+    } catch {
+      // not here: go up
+    }
+    dir = new URL("..", dir);
+  }
+  return (cachedVersion = "0.0.0");
+}
+
+/**
+ * Compile a `.model` source to an artifact: checkSource -> optimizeGraph(infer) -> weights (bind
+ * the given ones, or initWeights(seed)) -> emitWasm (SIMD and/or scalar) -> buildArtifact.
+ * User errors (syntax, names, shapes, weights that do not fit) are diagnostics, and stop the
+ * pipeline; `artifact` is then absent. Weights bytes that are not valid safetensors give E0601 too.
+ * Internal failures of later stages (backend bugs) are thrown. The backend is imported lazily.
+ */
+export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  const file = options.file ?? "<input>";
+  const checked = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
+  const diagnostics = [...checked.diagnostics];
+  if (!checked.graph || hasErrors(diagnostics)) return { diagnostics };
+  const graph = optimizeGraph(checked.graph, { mode: "infer" });
+
+  let weights: WeightMap;
+  if (options.weights instanceof Uint8Array) {
+    let loaded;
+    try {
+      loaded = readSafetensors(options.weights);
+    } catch (e) {
+      diagnostics.push(diag("E0601", `cannot read the weights: ${(e as Error).message}`));
+      return { diagnostics, graph };
+    }
+    const bound = bindWeights(graph, loaded);
+    diagnostics.push(...bound.diagnostics);
+    if (!bound.weights) return { diagnostics, graph };
+    weights = bound.weights;
+  } else if (options.weights instanceof Map) {
+    const bound = bindWeights(graph, options.weights);
+    diagnostics.push(...bound.diagnostics);
+    if (!bound.weights) return { diagnostics, graph };
+    weights = bound.weights;
+  } else weights = initWeights(graph, options.seed ?? 0);
+
+  const simd = options.simd ?? "both";
+  const embedWeights = options.embedWeights ?? true;
+  const { emitWasm } = await import("./backend/wasm/emit.js");
+  const { buildArtifact } = await import("./artifact/build.js");
+  const simdBuild = simd !== "scalar" ? emitWasm(graph, weights, { simd: true, embedWeights }) : undefined;
+  const scalarBuild = simd !== "simd" ? emitWasm(graph, weights, { simd: false, embedWeights }) : undefined;
+  const artifact = buildArtifact({
+    name: options.name ?? graph.name,
+    graph,
+    ...(simdBuild ? { simd: simdBuild } : {}),
+    ...(scalarBuild ? { scalar: scalarBuild } : {}),
+    compilerVersion: compilerVersion(),
+    flopsPerSample: flopsPerSample(graph),
+    ops: graph.nodes.length,
+    weights: embedWeights ? "embedded" : "file",
+  });
+  return { diagnostics, graph, weights, artifact };
+}
