@@ -1,0 +1,177 @@
+// The backend entry: inference Graph + weights -> one validated, optimized wasm module following the
+// ABI of runtime/manifest.ts. Neighbours: plan.ts (activation layout), kernels/* (one function per
+// node), module.ts (binaryen), artifact/build.ts (calls emitWasm and writes the files).
+
+import type { Graph, WeightMap } from "../../ir/types.js";
+import { elementsPerSample, paramValues } from "../../ir/graph.js";
+import type { IoSpec, WeightEntry } from "../../../runtime/manifest.js";
+import { ModuleBuilder, type Expr } from "./module.js";
+import { planMemory, type MemoryPlan } from "./plan.js";
+import { KERNELS } from "./kernels/index.js";
+import type { KernelCtx } from "./kernels/context.js";
+
+/** First byte of the weights region (bytes below stay zero; address 0 is never a valid tensor). */
+export const WEIGHTS_OFFSET = 1024;
+
+/** Options of emitWasm. */
+export interface EmitOptions {
+  /** true: f32x4 kernels (SIMD128 feature); false: the scalar fallback (no v128 anywhere). */
+  simd: boolean;
+  /** true: the weights region is active data segments; false: the runtime copies `weights.blob` there. */
+  embedWeights: boolean;
+  /** Run binaryen -O3 (shrink 1). Default true. */
+  optimize?: boolean;
+}
+
+/** What the backend produced: the binary and the layout the manifest records. */
+export interface EmitResult {
+  /** Validated (and by default binaryen-optimized) module. */
+  wasm: Uint8Array;
+  inputs: IoSpec[];
+  outputs: IoSpec[];
+  memory: { activationBase: number; bytesPerSample: number; initialPages: number };
+  /**
+   * The weights region [offset, offset + bytes). `tensors` lists the original PyTorch-layout tensors
+   * (manifest entries). The region also holds internal derived data after them (dense W^T, folded
+   * batchnorm scale/shift, graph constants), so `blob` (the whole region, what the weights file and
+   * the hash cover) must be loaded as one piece; new weights require re-emitting.
+   */
+  weights: { offset: number; bytes: number; tensors: WeightEntry[]; blob: Uint8Array };
+  /** Per-value offsets and liveness, for `modelc inspect`. */
+  plan: MemoryPlan;
+}
+
+const align = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+/** The weights region under construction: original tensors first, then derived data. */
+class WeightRegion {
+  private readonly chunks: { offset: number; data: Float32Array }[] = [];
+  private readonly derived = new Map<string, number>();
+  end = WEIGHTS_OFFSET;
+
+  /** Place `data` at the next 16-aligned offset; returns the absolute byte offset. */
+  add(data: Float32Array): number {
+    const offset = align(this.end, 16);
+    this.chunks.push({ offset, data });
+    this.end = offset + data.length * 4;
+    return offset;
+  }
+  /** Derived data is deduplicated by key (e.g. one W^T per weight even if used twice). */
+  addDerived(key: string, data: Float32Array): number {
+    const hit = this.derived.get(key);
+    if (hit !== undefined) return hit;
+    const off = this.add(data);
+    this.derived.set(key, off);
+    return off;
+  }
+  blob(): Uint8Array {
+    const bytes = align(this.end, 16) - WEIGHTS_OFFSET;
+    const out = new Uint8Array(bytes);
+    for (const c of this.chunks)
+      out.set(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), c.offset - WEIGHTS_OFFSET);
+    return out;
+  }
+}
+
+/**
+ * Emit the wasm module for an inference graph (dropout removed, all shapes static except dim 0).
+ * Errors: "wasm backend: no kernel for op X"; "wasm backend: missing weight NAME" / shape mismatch;
+ * "wasm backend: invalid module ..." when binaryen validation fails (a backend bug).
+ */
+export function emitWasm(graph: Graph, weights: WeightMap, options: EmitOptions): EmitResult {
+  const plan = planMemory(graph);
+  const region = new WeightRegion();
+  const valueOffset = new Map<string, number>();
+  const valueData = new Map<string, Float32Array>();
+  const tensors: WeightEntry[] = [];
+  for (const v of paramValues(graph)) {
+    const name = v.name ?? v.id;
+    const w = weights.get(name);
+    if (!w) throw new Error(`wasm backend: missing weight ${name}`);
+    const shape = v.type.shape as number[];
+    if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]))
+      throw new Error(`wasm backend: weight ${name} has shape [${w.shape.join(", ")}], graph expects [${shape.join(", ")}]`);
+    const off = region.add(w.data);
+    valueOffset.set(v.id, off);
+    valueData.set(v.id, w.data);
+    tensors.push({ name, shape: [...shape], dtype: "f32", offset: off });
+  }
+  for (const v of Object.values(graph.values))
+    if (v.kind === "const") {
+      const data = Float32Array.from(v.data ?? []);
+      valueOffset.set(v.id, region.addDerived(`const:${v.id}`, data));
+      valueData.set(v.id, data);
+    }
+
+  const mb = new ModuleBuilder(options.simd);
+  const calls: Expr[] = [];
+  const runFn = mb.fn(1);
+  graph.nodes.forEach((node, idx) => {
+    const kernel = KERNELS[node.op];
+    if (!kernel) throw new Error(`wasm backend: no kernel for op ${node.op}`);
+    const f = mb.fn(1);
+    const ctx: KernelCtx = {
+      g: graph,
+      node,
+      f,
+      batch: () => f.get(f.param(0)),
+      ptr: (id) => {
+        const off = valueOffset.get(id);
+        if (off !== undefined) return f.i(off);
+        const p = plan.values[id];
+        if (!p) throw new Error(`wasm backend: value ${id} has no memory (kind ${graph.values[id]?.kind})`);
+        return f.add(f.global("act_base"), f.mulk(f.get(f.param(0)), p.offsetPerSample));
+      },
+      weightOffset: (id) => {
+        const off = valueOffset.get(id);
+        if (off === undefined) throw new Error(`wasm backend: ${id} is not a weight`);
+        return off;
+      },
+      weightData: (id) => {
+        const d = valueData.get(id);
+        if (!d) throw new Error(`wasm backend: ${id} is not a weight`);
+        return d;
+      },
+      addDerived: (key, data) => region.addDerived(key, data),
+      aliased: (id) => plan.values[id]?.aliasOf !== undefined,
+      scratch: () => f.global("scratch_base"),
+    };
+    const name = `n${idx}_${node.op}`;
+    mb.addFunction(name, f, 1, kernel(ctx));
+    calls.push(mb.call(name, [runFn.get(runFn.param(0))]));
+  });
+  mb.addFunction("run", runFn, 1, calls, "run");
+
+  const scratchBase = align(region.end, 64);
+  const activationBase = align(scratchBase + plan.scratchBytes, 64);
+  mb.addConstGlobal("scratch_base", scratchBase);
+  mb.addConstGlobal("act_base", activationBase);
+  const blob = region.blob();
+  const initialPages = Math.max(1, Math.ceil((activationBase + plan.bytesPerSample) / 65536));
+  const wasm = mb.finish({
+    initialPages,
+    segments: options.embedWeights && blob.length > 0 ? [{ offset: WEIGHTS_OFFSET, data: blob }] : [],
+    optimize: options.optimize ?? true,
+  });
+
+  const io = (name: string, value: string): IoSpec => {
+    const v = graph.values[value]!;
+    const p = plan.values[value];
+    if (!p) throw new Error(`wasm backend: graph input/output ${name} is not an activation`);
+    return {
+      name,
+      dtype: v.type.dtype === "i32" ? "i32" : "f32",
+      shape: [...v.type.shape],
+      elementsPerSample: elementsPerSample(v.type),
+      offsetPerSample: p.offsetPerSample,
+    };
+  };
+  return {
+    wasm,
+    inputs: graph.inputs.map((i) => io(i.name, i.value)),
+    outputs: graph.outputs.map((o) => io(o.name, o.value)),
+    memory: { activationBase, bytesPerSample: plan.bytesPerSample, initialPages },
+    weights: { offset: WEIGHTS_OFFSET, bytes: blob.length, tensors, blob },
+    plan,
+  };
+}

@@ -1,0 +1,33 @@
+// The backend's op -> kernel table (tinygrad style: a backend is a small table from op to code).
+// Neighbours: emit.ts looks kernels up here; each kernel family lives in its own file.
+
+import type { Kernel } from "./context.js";
+import { denseKernel } from "./dense.js";
+import { conv2dKernel } from "./conv.js";
+import { avgpoolKernel, globalAvgpoolKernel, maxpoolKernel } from "./pool.js";
+import { concatKernel, reshapeKernel } from "./shape.js";
+import { addKernel, mulKernel } from "./binary.js";
+import { batchnormKernel } from "./norm.js";
+import { geluKernel, leakyReluKernel, reluKernel, sigmoidKernel, tanhKernel } from "./unary.js";
+import { softmaxKernel } from "./softmax.js";
+
+/** Kernels by op name. Ops missing here make emitWasm throw "wasm backend: no kernel for op X". */
+export const KERNELS: Record<string, Kernel> = {
+  dense: denseKernel,
+  conv2d: conv2dKernel,
+  maxpool2d: maxpoolKernel,
+  avgpool2d: avgpoolKernel,
+  global_avgpool2d: globalAvgpoolKernel,
+  flatten: reshapeKernel,
+  reshape: reshapeKernel,
+  concat: concatKernel,
+  add: addKernel,
+  mul: mulKernel,
+  batchnorm: batchnormKernel,
+  relu: reluKernel,
+  leaky_relu: leakyReluKernel,
+  sigmoid: sigmoidKernel,
+  tanh: tanhKernel,
+  gelu: geluKernel,
+  softmax: softmaxKernel,
+};

@@ -1,0 +1,129 @@
+// Pooling over NCHW planes: maxpool2d (dilation, -inf padding), avgpool2d (PyTorch ceil_mode window
+// clipping and count_include_pad), global_avgpool2d (lane-group sum). Neighbours: module.ts, context.ts.
+
+import type { Expr, Local } from "../module.js";
+import { sampleDims, type Kernel, type KernelCtx } from "./context.js";
+
+interface PoolGeom {
+  C: number;
+  H: number;
+  W: number;
+  Ho: number;
+  Wo: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pad: [number, number, number, number];
+  dh: number;
+  dw: number;
+}
+
+function geom(ctx: KernelCtx): PoolGeom {
+  const { node } = ctx;
+  const [C, H, W] = sampleDims(ctx, node.inputs[0]!) as [number, number, number];
+  const [, Ho, Wo] = sampleDims(ctx, node.outputs[0]!) as [number, number, number];
+  const [kh, kw] = node.attrs["kernel"] as [number, number];
+  const [sh, sw] = (node.attrs["stride"] as [number, number] | undefined) ?? [kh, kw];
+  const pad = (node.attrs["padding"] as [number, number, number, number] | undefined) ?? [0, 0, 0, 0];
+  const [dh, dw] = (node.attrs["dilation"] as [number, number] | undefined) ?? [1, 1];
+  return { C, H, W, Ho, Wo, kh, kw, sh, sw, pad, dh, dw };
+}
+
+/** Loop over planes (batch * C) and output pixels; `pixel` returns the statements for one (oy, ox). */
+function planeLoops(ctx: KernelCtx, q: PoolGeom, pixel: (xs: Local, oy: Local, ox: Local, dst: Expr) => Expr[]): Expr[] {
+  const f = ctx.f;
+  const [p, xs, ys, oy, ox] = [f.local(), f.local(), f.local(), f.local(), f.local()];
+  return [
+    f.set(xs, ctx.ptr(ctx.node.inputs[0]!)),
+    f.set(ys, ctx.ptr(ctx.node.outputs[0]!)),
+    f.forRange(p, f.i(0), f.mulk(ctx.batch(), q.C), [
+      f.forRange(oy, f.i(0), f.i(q.Ho), [
+        f.forRange(ox, f.i(0), f.i(q.Wo), [
+          ...pixel(xs, oy, ox, f.at(f.get(ys), f.add(f.mulk(f.get(oy), q.Wo), f.get(ox)))),
+        ]),
+      ]),
+      f.set(xs, f.addk(f.get(xs), q.H * q.W * 4)),
+      f.set(ys, f.addk(f.get(ys), q.Ho * q.Wo * 4)),
+    ]),
+  ];
+}
+
+/** maxpool2d (PyTorch nn.MaxPool2d): max over the dilated window; padded taps are skipped (-inf). */
+export const maxpoolKernel: Kernel = (ctx) => {
+  const f = ctx.f;
+  const q = geom(ctx);
+  const [ky, kx, iy, ix, row] = [f.local(), f.local(), f.local(), f.local(), f.local()];
+  const acc = f.local(f.s.type);
+  return planeLoops(ctx, q, (xs, oy, ox, dst) => [
+    f.set(acc, f.s.c(-Infinity)),
+    f.forRange(ky, f.i(0), f.i(q.kh), [
+      f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pad[0])), f.mulk(f.get(ky), q.dh))),
+      f.if(f.inRange(f.get(iy), q.H), [
+        f.set(row, f.add(f.get(xs), f.mulk(f.get(iy), q.W * 4))),
+        f.forRange(kx, f.i(0), f.i(q.kw), [
+          f.set(ix, f.add(f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pad[1])), f.mulk(f.get(kx), q.dw))),
+          f.if(f.inRange(f.get(ix), q.W), [f.set(acc, f.s.max(f.get(acc), f.s.load(f.at(f.get(row), f.get(ix)))))]),
+        ]),
+      ]),
+    ]),
+    f.s.store(dst, f.get(acc)),
+  ]);
+};
+
+/**
+ * avgpool2d (PyTorch nn.AvgPool2d): window [hs, he) with he = min(hs + kh, H + pad_bottom) (the
+ * ceil_mode clipping rule), divisor = its size when count_include_pad, else the in-image count.
+ */
+export const avgpoolKernel: Kernel = (ctx) => {
+  const f = ctx.f;
+  const q = geom(ctx);
+  const include = (ctx.node.attrs["count_include_pad"] as boolean | undefined) ?? true;
+  const [hs, he, ws, we, div, iy, ix, row] = Array.from({ length: 8 }, () => f.local());
+  const acc = f.local(f.s.type);
+  return planeLoops(ctx, q, (xs, oy, ox, dst) => [
+    f.set(hs, f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pad[0]))),
+    f.set(ws, f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pad[1]))),
+    f.set(he, f.minS(() => f.addk(f.get(hs), q.kh), () => f.i(q.H + (q.pad[2] ?? q.pad[0])))),
+    f.set(we, f.minS(() => f.addk(f.get(ws), q.kw), () => f.i(q.W + (q.pad[3] ?? q.pad[1])))),
+    f.set(div, f.mul(f.sub(f.get(he), f.get(hs)), f.sub(f.get(we), f.get(ws)))),
+    f.set(hs, f.maxS(() => f.get(hs), () => f.i(0))),
+    f.set(ws, f.maxS(() => f.get(ws), () => f.i(0))),
+    f.set(he, f.minS(() => f.get(he), () => f.i(q.H))),
+    f.set(we, f.minS(() => f.get(we), () => f.i(q.W))),
+    ...(include ? [] : [f.set(div, f.mul(f.sub(f.get(he), f.get(hs)), f.sub(f.get(we), f.get(ws))))]),
+    f.set(acc, f.s.c(0)),
+    f.forRange(iy, f.get(hs), f.get(he), [
+      f.set(row, f.add(f.get(xs), f.mulk(f.get(iy), q.W * 4))),
+      f.forRange(ix, f.get(ws), f.get(we), [f.set(acc, f.s.add(f.get(acc), f.s.load(f.at(f.get(row), f.get(ix)))))]),
+    ]),
+    f.s.store(dst, f.s.div(f.get(acc), f.m.f32.convert_s.i32(f.get(div)))),
+  ]);
+};
+
+/** global_avgpool2d (ONNX GlobalAveragePool): mean over each H*W plane, lane-group sums. */
+export const globalAvgpoolKernel: Kernel = (ctx) => {
+  const f = ctx.f;
+  const [C, H, W] = sampleDims(ctx, ctx.node.inputs[0]!) as [number, number, number];
+  const [p, xs, ys] = [f.local(), f.local(), f.local()];
+  const vs = f.local(f.v.type);
+  const ss = f.local(f.s.type);
+  const simd = f.v.lanes > 1;
+  return [
+    f.set(xs, ctx.ptr(ctx.node.inputs[0]!)),
+    f.set(ys, ctx.ptr(ctx.node.outputs[0]!)),
+    f.forRange(p, f.i(0), f.mulk(ctx.batch(), C), [
+      f.set(vs, f.v.c(0)),
+      f.set(ss, f.s.c(0)),
+      f.forLanes(() => f.i(H * W), (o, idx) => {
+        const acc = o.lanes === 1 ? ss : vs;
+        return [f.set(acc, o.add(f.get(acc), o.load(f.at(f.get(xs), idx()))))];
+      }),
+      f.s.store(
+        f.at(f.get(ys), f.get(p)),
+        f.s.mul(simd ? f.s.add(f.v.hsum(() => f.get(vs)), f.get(ss)) : f.get(ss), f.s.c(1 / (H * W))),
+      ),
+      f.set(xs, f.addk(f.get(xs), H * W * 4)),
+    ]),
+  ];
+};

@@ -1,0 +1,380 @@
+// The one thin wrapper over binaryen: module setup, locals, loops, i32 address math, and the
+// target-neutral float pseudo-ops (FOps) kernels use. Neighbours: kernels/* and math.ts build code
+// through it; emit.ts drives it. No other file imports binaryen.
+
+import binaryen from "binaryen";
+
+/** A binaryen expression reference. */
+export type Expr = number;
+
+/** A function-local variable: its index and value type. */
+export interface Local {
+  readonly index: number;
+  readonly type: number;
+}
+
+/** Value types used by kernels. */
+export const I32 = binaryen.i32;
+export const F32 = binaryen.f32;
+export const V128 = binaryen.v128;
+
+/**
+ * Target-neutral float ops over a "lane group": a v128 of 4 f32 (SIMD) or a single f32 (scalar).
+ * Kernels written against FOps run unchanged on both targets; `lanes` says how many elements one
+ * load/store covers. Masks (from comparisons) are i32 (scalar) or v128 (SIMD); use them with `select`.
+ */
+export interface FOps {
+  readonly lanes: 1 | 4;
+  readonly type: number;
+  /** Load `lanes` f32 from byte address `ptr + off`. */
+  load(ptr: Expr, off?: number): Expr;
+  /** Store `lanes` f32 at byte address `ptr + off`. */
+  store(ptr: Expr, v: Expr, off?: number): Expr;
+  /** Broadcast a scalar f32 expression. */
+  splat(s: Expr): Expr;
+  /** A constant in every lane. */
+  c(x: number): Expr;
+  add(a: Expr, b: Expr): Expr;
+  sub(a: Expr, b: Expr): Expr;
+  mul(a: Expr, b: Expr): Expr;
+  div(a: Expr, b: Expr): Expr;
+  min(a: Expr, b: Expr): Expr;
+  max(a: Expr, b: Expr): Expr;
+  neg(a: Expr): Expr;
+  abs(a: Expr): Expr;
+  sqrt(a: Expr): Expr;
+  nearest(a: Expr): Expr;
+  lt(a: Expr, b: Expr): Expr;
+  gt(a: Expr, b: Expr): Expr;
+  /** mask ? a : b, lane-wise. */
+  select(mask: Expr, a: Expr, b: Expr): Expr;
+  /** Copy the sign bit of `sign` onto `mag` (mag assumed non-negative). */
+  withSignOf(mag: Expr, sign: Expr): Expr;
+  /** 2^k for float lanes holding integers k in [-126, 127] (exact, via the exponent bits). */
+  pow2i(k: Expr): Expr;
+  /** Horizontal sum / max to a scalar f32 (identity for scalar ops); `v` is called once per lane. */
+  hsum(v: () => Expr): Expr;
+  hmax(v: () => Expr): Expr;
+}
+
+let labelCounter = 0;
+
+/** Internal name of the module's one memory (loads/stores name it explicitly: it is defined last). */
+const MEM = "mem";
+
+/**
+ * Builds one wasm function body: locals, loops, i32 arithmetic, f32 scalar ops (`s`) and lane-group
+ * ops (`v`: f32x4 when the module is SIMD, else the same as `s`).
+ */
+export class Fn {
+  private readonly vars: number[] = [];
+  /** Scalar f32 ops (always available). */
+  readonly s: FOps;
+  /** Lane-group ops: f32x4 on SIMD modules, scalar f32 otherwise. */
+  readonly v: FOps;
+
+  constructor(
+    readonly mb: ModuleBuilder,
+    private readonly params: number[],
+  ) {
+    this.s = scalarOps(mb.mod);
+    this.v = mb.simd ? simdOps(mb.mod) : this.s;
+  }
+
+  get m(): binaryen.Module {
+    return this.mb.mod;
+  }
+
+  /** A parameter as a local (index = position). */
+  param(i: number): Local {
+    return { index: i, type: this.params[i]! };
+  }
+
+  /** A fresh local of `type`. */
+  local(type: number = I32): Local {
+    this.vars.push(type);
+    return { index: this.params.length + this.vars.length - 1, type };
+  }
+
+  get(l: Local): Expr {
+    return this.m.local.get(l.index, l.type);
+  }
+  set(l: Local, v: Expr): Expr {
+    return this.m.local.set(l.index, v);
+  }
+
+  /** i32 constant. */
+  i(x: number): Expr {
+    return this.m.i32.const(x | 0);
+  }
+  add(a: Expr, b: Expr): Expr {
+    return this.m.i32.add(a, b);
+  }
+  sub(a: Expr, b: Expr): Expr {
+    return this.m.i32.sub(a, b);
+  }
+  mul(a: Expr, b: Expr): Expr {
+    return this.m.i32.mul(a, b);
+  }
+  /** a + k for a static k (returns `a` when k = 0). */
+  addk(a: Expr, k: number): Expr {
+    return k === 0 ? a : this.m.i32.add(a, this.i(k));
+  }
+  /** a * k for a static k. */
+  mulk(a: Expr, k: number): Expr {
+    if (k === 1) return a;
+    if (k > 0 && (k & (k - 1)) === 0) return this.m.i32.shl(a, this.i(Math.log2(k)));
+    return this.m.i32.mul(a, this.i(k));
+  }
+  /** Byte address of f32 element `idx` from byte base `base`. */
+  at(base: Expr, idx: Expr): Expr {
+    return this.m.i32.add(base, this.m.i32.shl(idx, this.i(2)));
+  }
+  ltS(a: Expr, b: Expr): Expr {
+    return this.m.i32.lt_s(a, b);
+  }
+  geS(a: Expr, b: Expr): Expr {
+    return this.m.i32.ge_s(a, b);
+  }
+  /** 0 <= a < n as one unsigned compare. */
+  inRange(a: Expr, n: number): Expr {
+    return this.m.i32.lt_u(a, this.i(n));
+  }
+  /** Signed i32 min/max of two repeatable expressions (each thunk is called twice). */
+  minS(a: () => Expr, b: () => Expr): Expr {
+    return this.m.select(this.m.i32.lt_s(a(), b()), a(), b());
+  }
+  maxS(a: () => Expr, b: () => Expr): Expr {
+    return this.m.select(this.m.i32.gt_s(a(), b()), a(), b());
+  }
+  and(a: Expr, b: Expr): Expr {
+    return this.m.i32.and(a, b);
+  }
+
+  /** Statements then a value: `{ stmts; result }` as one expression of `type`. */
+  seq(stmts: Expr[], result: Expr, type: number): Expr {
+    return stmts.length === 0 ? result : this.m.block(null, [...stmts, result], type);
+  }
+  /** Statements then the value of local `l`. */
+  seqGet(stmts: Expr[], l: Local): Expr {
+    return this.seq(stmts, this.get(l), l.type);
+  }
+
+  block(body: Expr[]): Expr {
+    return body.length === 1 ? body[0]! : this.m.block(null, body, binaryen.none);
+  }
+  if(cond: Expr, then: Expr[], otherwise?: Expr[]): Expr {
+    return this.m.if(cond, this.block(then), otherwise ? this.block(otherwise) : undefined);
+  }
+  nop(): Expr {
+    return this.m.nop();
+  }
+
+  /**
+   * `for (i = start; i + step <= end; i += step) body` — with step 1 this is the usual `i < end`.
+   * `start` null keeps the current value of `i` (continue a vector loop with its scalar tail).
+   * `end` is an i32 expression evaluated each iteration (keep it a local or constant).
+   */
+  forRange(i: Local, start: Expr | null, end: Expr, body: Expr[], step = 1): Expr {
+    const id = labelCounter++;
+    const brk = `b${id}`;
+    const cont = `l${id}`;
+    const m = this.m;
+    const exit = m.i32.gt_s(this.addk(this.get(i), step), end);
+    const loop = m.loop(
+      cont,
+      m.block(null, [m.br(brk, exit), ...body, this.set(i, this.addk(this.get(i), step)), m.br(cont)], binaryen.none),
+    );
+    const init = start === null ? [] : [this.set(i, start)];
+    return m.block(brk, [...init, loop], binaryen.none);
+  }
+
+  /**
+   * Map over `n` contiguous f32 elements with lane groups then a scalar tail:
+   * `body(ops, idx)` returns the statements for the group starting at element `idx()` (a local.get;
+   * call it once per use: binaryen expressions are trees, never shared). `n` is called per loop.
+   * On scalar modules only one loop is emitted.
+   */
+  forLanes(n: () => Expr, body: (ops: FOps, idx: () => Expr) => Expr[]): Expr {
+    const i = this.local();
+    const idx = (): Expr => this.get(i);
+    if (this.v.lanes === 1) return this.forRange(i, this.i(0), n(), body(this.s, idx));
+    return this.block([
+      this.forRange(i, this.i(0), n(), body(this.v, idx), this.v.lanes),
+      this.forRange(i, null, n(), body(this.s, idx)),
+    ]);
+  }
+
+  /** memory.copy of `bytes` (i32 expr) from `src` to `dst` (bulk memory). */
+  copy(dst: Expr, src: Expr, bytes: Expr): Expr {
+    return this.m.memory.copy(dst, src, bytes, MEM, MEM);
+  }
+  /** memory.fill with zero bytes. */
+  zero(dst: Expr, bytes: Expr): Expr {
+    return this.m.memory.fill(dst, this.i(0), bytes, MEM);
+  }
+
+  /** Value of an i32 global of the module (see ModuleBuilder.addConstGlobal). */
+  global(name: string): Expr {
+    return this.m.global.get(name, binaryen.i32);
+  }
+
+  /** Declared (non-param) local types, for addFunction. */
+  varTypes(): number[] {
+    return [...this.vars];
+  }
+}
+
+function scalarOps(m: binaryen.Module): FOps {
+  const f = m.f32;
+  return {
+    lanes: 1,
+    type: binaryen.f32,
+    load: (p, off = 0) => f.load(off, 4, p, MEM),
+    store: (p, v, off = 0) => f.store(off, 4, p, v, MEM),
+    splat: (s) => s,
+    c: (x) => f.const(Math.fround(x)),
+    add: (a, b) => f.add(a, b),
+    sub: (a, b) => f.sub(a, b),
+    mul: (a, b) => f.mul(a, b),
+    div: (a, b) => f.div(a, b),
+    min: (a, b) => f.min(a, b),
+    max: (a, b) => f.max(a, b),
+    neg: (a) => f.neg(a),
+    abs: (a) => f.abs(a),
+    sqrt: (a) => f.sqrt(a),
+    nearest: (a) => f.nearest(a),
+    lt: (a, b) => f.lt(a, b),
+    gt: (a, b) => f.gt(a, b),
+    select: (mask, a, b) => m.select(mask, a, b),
+    withSignOf: (mag, sign) => f.copysign(mag, sign),
+    pow2i: (k) => f.reinterpret(m.i32.shl(m.i32.add(m.i32.trunc_s.f32(k), m.i32.const(127)), m.i32.const(23))),
+    hsum: (v) => v(),
+    hmax: (v) => v(),
+  };
+}
+
+function simdOps(m: binaryen.Module): FOps {
+  const f = m.f32x4;
+  const lane = (v: () => Expr, k: number): Expr => f.extract_lane(v(), k as unknown as Expr);
+  const signMask = (): Expr => m.i32x4.splat(m.i32.const(0x80000000 | 0));
+  return {
+    lanes: 4,
+    type: binaryen.v128,
+    load: (p, off = 0) => m.v128.load(off, 4, p, MEM),
+    store: (p, v, off = 0) => m.v128.store(off, 4, p, v, MEM),
+    splat: (s) => f.splat(s),
+    c: (x) => f.splat(m.f32.const(Math.fround(x))),
+    add: (a, b) => f.add(a, b),
+    sub: (a, b) => f.sub(a, b),
+    mul: (a, b) => f.mul(a, b),
+    div: (a, b) => f.div(a, b),
+    min: (a, b) => f.min(a, b),
+    max: (a, b) => f.max(a, b),
+    neg: (a) => f.neg(a),
+    abs: (a) => f.abs(a),
+    sqrt: (a) => f.sqrt(a),
+    nearest: (a) => f.nearest(a),
+    lt: (a, b) => f.lt(a, b),
+    gt: (a, b) => f.gt(a, b),
+    select: (mask, a, b) => m.v128.bitselect(a, b, mask),
+    withSignOf: (mag, sign) => m.v128.or(mag, m.v128.and(sign, signMask())),
+    pow2i: (k) => m.i32x4.shl(m.i32x4.add(m.i32x4.trunc_sat_f32x4_s(k), m.i32x4.splat(m.i32.const(127))), m.i32.const(23)),
+    hsum: (v) => m.f32.add(m.f32.add(lane(v, 0), lane(v, 1)), m.f32.add(lane(v, 2), lane(v, 3))),
+    hmax: (v) => m.f32.max(m.f32.max(lane(v, 0), lane(v, 1)), m.f32.max(lane(v, 2), lane(v, 3))),
+  };
+}
+
+/** A data segment placed at an absolute byte offset. */
+export interface Segment {
+  offset: number;
+  data: Uint8Array;
+}
+
+/** Options of `ModuleBuilder.finish`. */
+export interface FinishOptions {
+  /** Initial memory pages (64 KiB); maximum is always 65536. */
+  initialPages: number;
+  /** Active data segments (embedded weights and internal constants). */
+  segments: Segment[];
+  /** Run binaryen's optimizer at level 3 / shrink 1 (default true). */
+  optimize: boolean;
+}
+
+/**
+ * One wasm module under construction. `simd` selects the feature set (SIMD128 or none) and what
+ * `Fn.v` lowers to. Call `fn()` per function, `addFunction`, then `finish()` once.
+ */
+export class ModuleBuilder {
+  readonly mod: binaryen.Module;
+
+  constructor(readonly simd: boolean) {
+    this.mod = new binaryen.Module();
+    let features = binaryen.Features.MVP | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.MutableGlobals;
+    if (simd) features |= binaryen.Features.SIMD128;
+    this.mod.setFeatures(features);
+  }
+
+  /** A new function body builder with i32 params. */
+  fn(nParams: number): Fn {
+    return new Fn(this, Array.from({ length: nParams }, () => binaryen.i32));
+  }
+
+  /** Add a function built with `f` (i32 params, no result); `exportAs` exports it. */
+  addFunction(name: string, f: Fn, nParams: number, body: Expr[], exportAs?: string): void {
+    const params = binaryen.createType(Array.from({ length: nParams }, () => binaryen.i32));
+    this.mod.addFunction(name, params, binaryen.none, f.varTypes(), f.block(body.length ? body : [f.nop()]));
+    if (exportAs) this.mod.addFunctionExport(name, exportAs);
+  }
+
+  /** An immutable i32 global (e.g. the activation base, known only after all kernels are emitted). */
+  addConstGlobal(name: string, value: number): void {
+    this.mod.addGlobal(name, binaryen.i32, false, this.mod.i32.const(value));
+  }
+
+  /** A call statement to a function of this module. */
+  call(name: string, args: Expr[]): Expr {
+    return this.mod.call(name, args, binaryen.none);
+  }
+
+  /**
+   * Define and export `memory`, validate (throws with binaryen's message), optimize, emit the binary.
+   * Errors: Error("wasm backend: invalid module: ...") when validation fails (a backend bug).
+   */
+  finish(opts: FinishOptions): Uint8Array {
+    const m = this.mod;
+    m.setMemory(
+      opts.initialPages,
+      65536,
+      "memory",
+      opts.segments.map((s) => ({ offset: m.i32.const(s.offset), data: s.data, passive: false })),
+      false,
+      false,
+      MEM,
+    );
+    if (!m.validate()) {
+      m.dispose();
+      throw new Error("wasm backend: invalid module (binaryen validation failed; its messages are on stderr)");
+    }
+    if (opts.optimize) {
+      binaryen.setOptimizeLevel(3);
+      binaryen.setShrinkLevel(1);
+      m.optimize();
+    }
+    const bytes = m.emitBinary();
+    m.dispose();
+    return bytes;
+  }
+}
+
+/** Feature flags of a wasm binary as binaryen reads it (for tests: does it use SIMD?). */
+export function usesSimd(wasm: Uint8Array): boolean {
+  try {
+    const m = binaryen.readBinaryWithFeatures(wasm, binaryen.Features.MVP | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.MutableGlobals);
+    const ok = m.validate();
+    m.dispose();
+    return !ok;
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,157 @@
+// Static memory planning for the activation region: per-sample sizes, liveness over the node order,
+// aliasing (flatten/reshape), greedy-by-size placement so dead buffers are reused. Pure (no binaryen);
+// read by emit.ts (addresses) and `modelc inspect`. Neighbours: ir/graph.ts, runtime/manifest.ts (ABI).
+
+import type { Graph, Node } from "../../ir/types.js";
+import { elementsPerSample } from "../../ir/graph.js";
+
+/** Where one value lives: value `v` of a batch B is at activationBase + offsetPerSample * B. */
+export interface ValuePlacement {
+  value: string;
+  /** Byte offset per sample in the activation region (16-aligned). */
+  offsetPerSample: number;
+  /** Bytes per sample (elements * 4, rounded up to 16). */
+  bytesPerSample: number;
+  /** Live interval over node indices, inclusive; graph inputs/outputs span [-1, nodes.length]. */
+  start: number;
+  end: number;
+  /** Set when the value shares its buffer with another value (flatten/reshape output = input). */
+  aliasOf?: string;
+  /** Graph inputs and outputs keep their buffers for the whole run (the runtime reads/writes them). */
+  pinned: boolean;
+}
+
+/** The plan of a whole graph. Only activations and graph inputs are placed; params live in the weights region. */
+export interface MemoryPlan {
+  values: Record<string, ValuePlacement>;
+  /** Size of the activation region per sample (16-aligned): the peak of the placement. */
+  bytesPerSample: number;
+  /** Sum of all (non-alias) buffers per sample: what no reuse would cost. */
+  unsharedBytesPerSample: number;
+  /**
+   * Batch-independent scratch bytes (im2col of conv2d): one region shared by all nodes, since nodes
+   * run one at a time and a conv processes one sample at a time. Lives before the activation region.
+   */
+  scratchBytes: number;
+}
+
+const align16 = (n: number): number => Math.ceil(n / 16) * 16;
+
+/** Ops whose output can share the input's buffer (same bytes, new shape). */
+const ALIAS_OPS = new Set(["flatten", "reshape"]);
+
+/**
+ * Scratch elements conv2d needs for im2col of one sample: (C/groups... all groups) C*kh*kw x Ho*Wo,
+ * or 0 when the convolution is a plain 1x1 / stride 1 / no padding GEMM over the input.
+ */
+export function convScratchElems(g: Graph, n: Node): number {
+  if (n.op !== "conv2d") return 0;
+  const x = g.values[n.inputs[0]!]!.type.shape as number[];
+  const y = g.values[n.outputs[0]!]!.type.shape as number[];
+  const [kh, kw] = n.attrs["kernel"] as number[];
+  const stride = n.attrs["stride"] as number[];
+  const pad = n.attrs["padding"] as number[];
+  const direct = kh === 1 && kw === 1 && stride.every((s) => s === 1) && pad.every((p) => p === 0);
+  return direct ? 0 : x[1]! * kh! * kw! * y[2]! * y[3]!;
+}
+
+/**
+ * Plan the activation memory of `g`.
+ * - Each activation/input value gets bytes = elementsPerSample * 4 (16-aligned) per sample.
+ * - Liveness: [producer index, last consumer index]; graph inputs and outputs are pinned
+ *   (live for the whole run).
+ * - flatten/reshape outputs alias their input when it is an activation or input (the alias group's
+ *   interval is the union; pinned if any member is).
+ * - Placement: buffers sorted by size (largest first), each put at the lowest 16-aligned offset
+ *   that does not overlap any placed buffer with an overlapping live interval (greedy by size).
+ * Errors: none for well-formed graphs; unknown value ids throw.
+ */
+export function planMemory(g: Graph): MemoryPlan {
+  const nNodes = g.nodes.length;
+  const pinnedIds = new Set<string>([...g.inputs.map((i) => i.value), ...g.outputs.map((o) => o.value)]);
+  const isBuf = (id: string): boolean => {
+    const v = g.values[id];
+    if (!v) throw new Error(`planMemory: unknown value ${id}`);
+    return v.kind === "activation" || v.kind === "input";
+  };
+
+  // Alias roots (union by pointing an output at its input's root).
+  const root = new Map<string, string>();
+  const find = (id: string): string => {
+    let r = id;
+    while (root.has(r)) r = root.get(r)!;
+    return r;
+  };
+  for (const n of g.nodes)
+    if (ALIAS_OPS.has(n.op) && isBuf(n.inputs[0]!)) root.set(n.outputs[0]!, find(n.inputs[0]!));
+
+  // Live intervals per root.
+  const start = new Map<string, number>();
+  const end = new Map<string, number>();
+  const touch = (id: string, i: number): void => {
+    if (!isBuf(id)) return;
+    const r = find(id);
+    start.set(r, Math.min(start.get(r) ?? i, i));
+    end.set(r, Math.max(end.get(r) ?? i, i));
+  };
+  for (const inp of g.inputs) touch(inp.value, -1);
+  g.nodes.forEach((n, i) => {
+    for (const x of n.inputs) touch(x, i);
+    for (const y of n.outputs) touch(y, i);
+  });
+  const pinnedRoots = new Set<string>();
+  for (const id of pinnedIds) if (isBuf(id)) pinnedRoots.add(find(id));
+  for (const r of pinnedRoots) {
+    start.set(r, -1);
+    end.set(r, nNodes);
+  }
+
+  // Size per root: the largest member (aliases have equal sizes; be safe).
+  const size = new Map<string, number>();
+  for (const id of Object.keys(g.values)) {
+    if (!isBuf(id) || !start.has(find(id))) continue;
+    const r = find(id);
+    size.set(r, Math.max(size.get(r) ?? 0, align16(elementsPerSample(g.values[id]!.type) * 4)));
+  }
+
+  // Greedy by size: largest first, lowest non-conflicting offset.
+  const roots = [...size.keys()].sort((a, b) => size.get(b)! - size.get(a)! || start.get(a)! - start.get(b)!);
+  const placed: { off: number; size: number; s: number; e: number }[] = [];
+  const offset = new Map<string, number>();
+  let peak = 0;
+  let unshared = 0;
+  for (const r of roots) {
+    const sz = size.get(r)!;
+    const s = start.get(r)!;
+    const e = end.get(r)!;
+    unshared += sz;
+    const conflicts = placed.filter((p) => p.s <= e && s <= p.e).sort((a, b) => a.off - b.off);
+    let off = 0;
+    for (const p of conflicts) {
+      if (off + sz <= p.off) break;
+      off = Math.max(off, p.off + p.size);
+    }
+    placed.push({ off, size: sz, s, e });
+    offset.set(r, off);
+    peak = Math.max(peak, off + sz);
+  }
+
+  const values: Record<string, ValuePlacement> = {};
+  for (const id of Object.keys(g.values)) {
+    if (!isBuf(id)) continue;
+    const r = find(id);
+    if (!offset.has(r)) continue;
+    values[id] = {
+      value: id,
+      offsetPerSample: offset.get(r)!,
+      bytesPerSample: align16(elementsPerSample(g.values[id]!.type) * 4),
+      start: start.get(r)!,
+      end: end.get(r)!,
+      pinned: pinnedRoots.has(r),
+      ...(r !== id ? { aliasOf: r } : {}),
+    };
+  }
+  let scratch = 0;
+  for (const n of g.nodes) scratch = Math.max(scratch, align16(convScratchElems(g, n) * 4));
+  return { values, bytesPerSample: align16(peak), unsharedBytesPerSample: unshared, scratchBytes: scratch };
+}
