@@ -105,11 +105,22 @@ export function toAttr(v: Val): AttrValue {
   }
 }
 
+/** "1 (the tensor input)" / "3 (2 tensor inputs and 1 argument)" for E0405 messages. */
+function describeSlots(slots: Slot[]): string {
+  const t = slots.filter((s) => s.kind === "tensor").length;
+  const o = slots.length - t;
+  if (t === 0) return `${o}`;
+  const ts = t === 1 ? "the tensor input" : `${t} tensor inputs`;
+  return `${slots.length} (${o === 0 ? ts : `${ts} and ${o} argument${o === 1 ? "" : "s"}`})`;
+}
+
 /**
  * Bind arguments to slots. Positional args fill slots in order; keywords by name.
  * Errors (pushed to `diags`): E0405 too many positional, E0401 unknown keyword (with a
  * "did you mean" hint), E0406 a slot given twice, E0403/E0404 from `checkKind`, E0402 a
- * required slot missing (reported at `callLoc`). Poison values are accepted silently but set `failed`.
+ * required slot missing (reported at `callLoc`; not when a keyword was unknown, which is likely the
+ * misspelled missing one). Poison values are accepted silently but set `failed`; wrongly typed values
+ * are bound as poison so their uses stay silent.
  */
 export function bindArgs(
   callee: string,
@@ -128,6 +139,9 @@ export function bindArgs(
       if (err) {
         diags.push(diag(err.code, err.message, a.loc, err.hint ? { hint: err.hint } : {}));
         failed = true;
+        // A wrong value becomes poison so a block body does not report it a second time.
+        values.set(slot.name, { val: { kind: "poison", loc: a.loc }, loc: a.loc });
+        return;
       }
     }
     values.set(slot.name, a);
@@ -137,16 +151,18 @@ export function bindArgs(
     if (!slot) {
       if (i === slots.length)
         diags.push(
-          diag("E0405", `${callee}: too many arguments, takes at most ${slots.length}, got ${positional.length}`, a.loc),
+          diag("E0405", `${callee}: too many arguments: takes ${describeSlots(slots)}, got ${positional.length}`, a.loc),
         );
       failed = true;
       return;
     }
     give(slot, a);
   });
+  let unknownKeyword = false;
   for (const k of keywords) {
     const slot = slots.find((s) => s.name === k.name);
     if (!slot) {
+      unknownKeyword = true;
       const hint = didYouMean(k.name, slots.map((s) => s.name));
       diags.push(diag("E0401", `${callee}: unknown argument '${k.name}'`, k.nameLoc, hint ? { hint } : {}));
       failed = true;
@@ -160,7 +176,8 @@ export function bindArgs(
     give(slot, { val: k.val, loc: k.loc });
   }
   const missing = slots.filter((s) => !s.optional && !values.has(s.name));
-  if (missing.length > 0) {
+  // A misspelled keyword usually is the missing one: report only the E0401 then.
+  if (missing.length > 0 && !unknownKeyword) {
     diags.push(
       diag(
         "E0402",

@@ -311,17 +311,18 @@ class Lowerer {
   }
 
   /** The full layer name of a call: user-given (E0304 on reuse) or automatic for param-creating ops. */
-  private layerName(e: CallExpr, def: OpDef | undefined, ctx: Ctx): string | undefined {
+  private layerName(e: CallExpr, def: OpDef | undefined, ctx: Ctx, onDuplicate?: () => void): string | undefined {
     if (e.layer) {
       const full = ctx.namer.full(e.layer.text);
-      const prev = this.layers.get(full);
+      const prev = ctx.namer.taken.get(full);
       if (prev) {
         this.err("E0304", `layer name '${full}' is already used`, e.layer.loc, {
           related: [{ loc: prev, message: "first used here" }],
         });
+        onDuplicate?.();
         return full;
       }
-      this.layers.set(full, e.layer.loc);
+      ctx.namer.taken.set(full, e.layer.loc);
       return full;
     }
     if (def && !def.params) return undefined;
@@ -379,8 +380,11 @@ class Lowerer {
     }
     const slots: Slot[] = block.params.map((p) => ({ name: p.name.text, kind: p.type, optional: p.default !== undefined }));
     const bound = bindArgs(name, slots, positional, keywords, e.loc, this.diags);
-    const prefix = this.layerName(e, undefined, ctx)!;
-    const inner: Ctx = { namer: new LayerNamer(prefix, this.layers), blocks: ctx.blocks, stack: [...ctx.stack, name] };
+    // A duplicate instance name is reported once; its inner layers are named in a private table
+    // so they do not all repeat the error.
+    let taken = this.layers;
+    const prefix = this.layerName(e, undefined, ctx, () => (taken = new Map()))!;
+    const inner: Ctx = { namer: new LayerNamer(prefix, taken), blocks: ctx.blocks, stack: [...ctx.stack, name] };
     const scope = new Scope();
     for (const p of block.params) {
       const given = bound.values.get(p.name.text);
