@@ -36,8 +36,11 @@ export function toLocation(source: URL | string): Location {
 
 /** The last path segment of a Location ("mnist.wasm"). */
 export function baseName(loc: Location): string {
-  const s = loc.kind === "url" ? loc.url.pathname : loc.path;
-  return decodeURIComponent(s.slice(Math.max(s.lastIndexOf("/"), s.lastIndexOf("\\")) + 1));
+  if (loc.kind === "url") {
+    const p = loc.url.pathname;
+    return decodeURIComponent(p.slice(p.lastIndexOf("/") + 1));
+  }
+  return loc.path.slice(Math.max(loc.path.lastIndexOf("/"), loc.path.lastIndexOf("\\")) + 1);
 }
 
 /** The file `name` in the same directory as `loc`. */

@@ -2,6 +2,7 @@
 // using hand-built modules (test/runtime-fixture.ts) packaged by buildArtifact. Neighbours: runtime/*.
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -189,6 +190,43 @@ describe("weights outside the module", () => {
     const c = await caughtAsync(loadModel(wasm, { weights: new Uint8Array(16) }));
     const sha = JSON.parse(readFileSync(join(dir, "affine.manifest.json"), "utf8")).weights.sha256;
     expect(c.message).toBe(`weights file affine.weights.bin: expected SHA-256 ${sha}, got 374708fff7719dd5979ec875d56cd2286f6d3cf7ec317a3b25632aab28ec37bb`);
+  });
+});
+
+describe("loading over HTTP (the browser path: fetch and sibling URLs)", () => {
+  let server: Server;
+  let base: string;
+  const served: string[] = [];
+  beforeAll(async () => {
+    const dir = await writeTo("file");
+    server = createServer((req, res) => {
+      served.push(req.url ?? "");
+      try {
+        const body = readFileSync(join(dir, decodeURIComponent((req.url ?? "/").slice(1))));
+        res.writeHead(200, { "content-type": req.url?.endsWith(".wasm") ? "application/wasm" : "application/octet-stream" }).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const addr = server.address() as { port: number };
+    base = `http://127.0.0.1:${addr.port}/`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it("fetches the manifest, the scalar sibling and the weights file relative to the URL", async () => {
+    served.length = 0;
+    const model = await loadModel(new URL("affine.manifest.json", base), { simd: "off" });
+    expect(model.simd).toBe(false);
+    expectRuns(model, 6);
+    expect(served).toEqual(["/affine.manifest.json", "/affine.nosimd.wasm", "/affine.weights.bin"]);
+    expectRuns(await loadModel(`${base}affine.wasm`), 2);
+  });
+
+  it("an HTTP 404 names the URL and status", async () => {
+    const e = await caughtAsync(loadModel(`${base}nope.wasm`));
+    expect(e.code).toBe("bad-source");
+    expect(e.message).toBe(`cannot read ${base}nope.wasm: HTTP 404 Not Found`);
   });
 });
 
