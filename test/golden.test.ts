@@ -125,7 +125,7 @@ function assertOutputs(
 
 function runRef(g: Graph, weights: WeightMap, r: GoldenRun): (name: string) => RefTensor | undefined {
   const inputs = runInputsF64(r);
-  const outs = interp.mod.runReference(g, weights, inputs);
+  const outs = interp.mod.runReference(g, weights, inputs, { batch: r.batch });
   return (name) => pick<RefTensor>(outs, name);
 }
 
