@@ -248,7 +248,7 @@ function scalarOps(m: binaryen.Module): FOps {
     gt: (a, b) => f.gt(a, b),
     select: (mask, a, b) => m.select(mask, a, b),
     withSignOf: (mag, sign) => f.copysign(mag, sign),
-    pow2i: (k) => f.reinterpret(m.i32.shl(m.i32.add(m.i32.trunc_s.f32(k), m.i32.const(127)), m.i32.const(23))),
+    pow2i: (k) => f.reinterpret(m.i32.shl(m.i32.add(m.i32.trunc_s_sat.f32(k), m.i32.const(127)), m.i32.const(23))),
     hsum: (v) => v(),
     hmax: (v) => v(),
   };
@@ -310,9 +310,7 @@ export class ModuleBuilder {
 
   constructor(readonly simd: boolean) {
     this.mod = new binaryen.Module();
-    let features = binaryen.Features.MVP | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.MutableGlobals;
-    if (simd) features |= binaryen.Features.SIMD128;
-    this.mod.setFeatures(features);
+    this.mod.setFeatures(simd ? BASE_FEATURES | binaryen.Features.SIMD128 : BASE_FEATURES);
   }
 
   /** A new function body builder with i32 params. */
@@ -367,14 +365,24 @@ export class ModuleBuilder {
   }
 }
 
-/** Feature flags of a wasm binary as binaryen reads it (for tests: does it use SIMD?). */
+/** Features of every module; SIMD modules add SIMD128. */
+const BASE_FEATURES =
+  binaryen.Features.MVP |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt |
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.NontrappingFPToInt;
+
+/**
+ * True when `wasm` contains any v128 type or SIMD instruction (checked on binaryen's text form,
+ * data segments excluded). For tests and `modelc inspect`.
+ */
 export function usesSimd(wasm: Uint8Array): boolean {
-  try {
-    const m = binaryen.readBinaryWithFeatures(wasm, binaryen.Features.MVP | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.MutableGlobals);
-    const ok = m.validate();
-    m.dispose();
-    return !ok;
-  } catch {
-    return true;
-  }
+  const m = binaryen.readBinary(wasm);
+  const text = m.emitText();
+  m.dispose();
+  return text
+    .split("\n")
+    .filter((l) => !l.trimStart().startsWith("(data"))
+    .some((l) => /\bv128\b|\b[fi](8x16|16x8|32x4|64x2)\./.test(l));
 }
