@@ -8,6 +8,7 @@ import {
   Arrow,
   Block,
   Colon,
+  Comma,
   Equals,
   Identifier,
   Input,
@@ -107,6 +108,13 @@ export function describeSyntaxError(p: ParserView, f: SyntaxFailure): SyntaxSite
       hint: "the batch dimension is not written: input image: f32[1, 28, 28]",
     });
   }
+  if (expected === NumberTok && tokenMatcher(previous, Minus)) {
+    return withAnchor({
+      code: "E0201",
+      message: `expected a number after '-', found ${found}`,
+      hint: "'-' is only allowed directly before a number literal (write mul(x, -1) to negate)",
+    });
+  }
   if (expected === NumberTok && ruleName === "dim") {
     return withAnchor({ code: "E0201", message: `expected an integer dimension, found ${found}`, hint: "input shapes are integer literals: f32[1, 28, 28]" });
   }
@@ -136,6 +144,10 @@ function describeMissingCloser(p: ParserView, closer: TokenType, opener: TokenTy
   const base = { ...(related ? { related } : {}) };
   if (actual.tokenType === EOF) {
     return { code: "E0202", message: `expected ${close} to close ${what}${where}, but the file ended`, ...base };
+  }
+  if (tokenMatcher(actual, Comma)) {
+    const item = what.startsWith("the argument list") ? "an argument" : what.startsWith("the parameter list") ? "a parameter" : "an item";
+    return { code: "E0201", message: `expected ${item} before ',' in ${what}${where}`, ...base };
   }
   const endsConstruct =
     isKeyword(actual) || tokenMatcher(actual, RBrace) || tokenMatcher(actual, RParen) || tokenMatcher(actual, RBracket);

@@ -78,7 +78,7 @@ export function parseModelFile(source: string, file: string): ParseResult {
     diagnostics.push(d);
   }
   parser.input = [];
-  return { ast, diagnostics: sortDiagnostics(dedupe(diagnostics)) };
+  return { ast, diagnostics: onePerLine(sortDiagnostics(dedupe(diagnostics))) };
 }
 
 /** E0101 for each run of adjacent invalid characters, E0102 for each unterminated string. */
@@ -173,6 +173,22 @@ function nextTokenOffset(tokens: IToken[], offset: number): number {
     else hi = mid;
   }
   return tokens[lo]?.startOffset ?? -1;
+}
+
+/**
+ * Drop a syntax error (E0201) on a line that already has an earlier diagnostic: after the first
+ * mistake, recovery often trips over the rest of the same line (`let output = x` reports the
+ * keyword, then re-reads `output = x` as an output statement). Missing closers (E0202) are kept.
+ */
+function onePerLine(ds: Diagnostic[]): Diagnostic[] {
+  const lines = new Set<number>();
+  return ds.filter((d) => {
+    const line = d.loc?.line;
+    if (line === undefined) return true;
+    const drop = d.code === "E0201" && lines.has(line);
+    lines.add(line);
+    return !drop;
+  });
 }
 
 function dedupe(ds: Diagnostic[]): Diagnostic[] {

@@ -64,6 +64,16 @@ export class ModelParser extends CstParser {
     this.performSelfAnalysis();
   }
 
+  /**
+   * Single-token recovery: chevrotain tries inserting the expected token before deleting the
+   * unexpected one. Because the junk rules make every token a possible follower, insertion would
+   * always win and `f(4 3)` would become `f(4)` followed by junk `3)`. Prefer deletion whenever the
+   * token after the unexpected one is the expected one.
+   */
+  protected override canTokenTypeBeInsertedInRecovery(tokType: TokenType): boolean {
+    return !tokenMatcher(this.LA(2), tokType);
+  }
+
   /** Token `n` positions ahead of the current one (1 = next). For the message provider's hints. */
   peek(n: number): IToken {
     return this.LA(n);
