@@ -2,7 +2,6 @@
 // stage functions are re-exported. Neighbours: check.ts, passes/pipeline.ts, weights/*, backend/wasm/emit.ts
 // (imported lazily: it loads binaryen), artifact/build.ts; cli/* is the command-line face of this file.
 
-import { readFileSync } from "node:fs";
 import { checkSource } from "./check.js";
 import { diag, hasErrors, type Diagnostic } from "./diagnostics.js";
 import type { Graph, WeightMap } from "./ir/types.js";
@@ -11,6 +10,7 @@ import { optimizeGraph } from "./passes/pipeline.js";
 import { bindWeights } from "./weights/bind.js";
 import { initWeights } from "./weights/init.js";
 import { readSafetensors } from "./weights/safetensors.js";
+import { compilerVersion } from "./io/version.js";
 import type { Manifest } from "../runtime/manifest.js";
 
 export { checkSource } from "./check.js";
@@ -24,6 +24,7 @@ export { bindWeights, checkWeights, type WeightProblem } from "./weights/bind.js
 export { initWeights } from "./weights/init.js";
 export { readNpy, writeNpy, type NpyArray, type NpyDType } from "./data/npy.js";
 export { writeFileAtomic } from "./io/atomic.js";
+export { compilerVersion } from "./io/version.js";
 export type { Graph, WeightMap, WeightTensor, TensorType, ValueInfo, Node } from "./ir/types.js";
 export type { Manifest } from "../runtime/manifest.js";
 
@@ -84,24 +85,6 @@ export function flopsPerSample(graph: Graph): number {
     flops += def.cost(ins, outs, n.attrs, 1).flops;
   }
   return flops;
-}
-
-let cachedVersion: string | undefined;
-
-/** The compiler's version: `version` of the modelc package.json (found by walking up from this file). */
-export function compilerVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
-  let dir = new URL(".", import.meta.url);
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL("package.json", dir), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "modelc" && typeof pkg.version === "string") return (cachedVersion = pkg.version);
-    } catch {
-      // not here: go up
-    }
-    dir = new URL("..", dir);
-  }
-  return (cachedVersion = "0.0.0");
 }
 
 /**

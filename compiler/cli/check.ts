@@ -1,7 +1,7 @@
 // `modelc check FILE`: parse and shape-check a .model file, print diagnostics with carets.
-// Neighbours: cli/main.ts registers it; index.ts check() does the work (front end only, no binaryen).
+// Neighbours: cli/main.ts registers it; check.ts (checkSource) does the work: front end only, no binaryen.
 
-import { check } from "../index.js";
+import { checkSource } from "../check.js";
 import { numel } from "../ir/graph.js";
 import type { Graph } from "../ir/types.js";
 import { EXIT_OK, EXIT_USER, printDiagnostics, readUserText, formatCount, type CliIo } from "./common.js";
@@ -27,7 +27,7 @@ export function countParameters(graph: Graph): number {
  */
 export async function checkCommand(file: string, options: CheckCommandOptions, io: CliIo): Promise<number> {
   const source = await readUserText(file, "model file");
-  const r = check(source, file, options.model !== undefined ? { model: options.model } : {});
+  const r = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
   if (printDiagnostics(io, r.diagnostics, { [file]: source }) || !r.graph) return EXIT_USER;
   io.out(`ok: ${r.graph.nodes.length} ops, ${formatCount(countParameters(r.graph))} parameters`);
   return EXIT_OK;

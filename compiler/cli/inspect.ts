@@ -1,8 +1,8 @@
 // `modelc inspect FILE|ARTIFACT`: what a model costs: ops with layer names, output shapes, parameters,
-// FLOPs, the memory plan; `--ir` dumps the IR JSON, `--svg` draws the graph. Neighbours: index.ts,
+// FLOPs, the memory plan; `--ir` dumps the IR JSON, `--svg` draws the graph. Neighbours: check.ts,
 // backend/wasm/plan.ts (pure, no binaryen), cli/svg.ts, runtime/sections.ts (artifact manifests).
 
-import { check, flopsPerSample } from "../index.js";
+import { checkSource } from "../check.js";
 import { planMemory } from "../backend/wasm/plan.js";
 import { getOp } from "../ir/ops/index.js";
 import { numel, showShape } from "../ir/graph.js";
@@ -67,7 +67,7 @@ export function graphReport(graph: Graph): string[] {
     .reduce((s, v) => s + numel(v.type.shape as number[]), 0);
   lines.push("");
   lines.push(`ops: ${rows.length}   parameters: ${formatCount(countParameters(graph))}   weights: ${formatBytes(weightElems * 4)} (f32, incl. state)`);
-  lines.push(`FLOPs per sample: ${formatCount(flopsPerSample(graph))}`);
+  lines.push(`FLOPs per sample: ${formatCount(rows.reduce((s, r) => s + r.flops, 0))}`);
   const plan = planMemory(graph);
   lines.push(
     `memory per sample: ${formatCount(plan.bytesPerSample)} bytes planned (${formatCount(plan.unsharedBytesPerSample)} without reuse), ` +
@@ -114,7 +114,7 @@ export async function inspectCommand(file: string, options: InspectCommandOption
     return EXIT_OK;
   }
   const source = new TextDecoder().decode(bytes);
-  const r = check(source, file, options.model !== undefined ? { model: options.model } : {});
+  const r = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
   if (printDiagnostics(io, r.diagnostics, { [file]: source }) || !r.graph) return EXIT_USER;
   const graph = options.opt === false ? r.graph : optimizeGraph(r.graph, { mode: "infer" });
   if (options.ir) io.out(JSON.stringify(graph, null, 2));

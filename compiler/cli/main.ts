@@ -1,16 +1,13 @@
 #!/usr/bin/env node
 // The `modelc` command line: check | compile | run | inspect, parsed with commander; each command is a
-// function in cli/<name>.ts returning an exit code. Neighbours: cli/common.ts (io, errors), index.ts.
+// function in cli/<name>.ts returning an exit code, imported only when that command runs (the front
+// end, ajv and binaryen are slow to load; --help and --version load none). Neighbours: cli/common.ts (io, errors), index.ts.
 
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { compilerVersion } from "../index.js";
-import { checkCommand } from "./check.js";
+import { compilerVersion } from "../io/version.js";
 import { EXIT_INTERNAL, EXIT_OK, EXIT_USER, UserError, processIo, type CliIo } from "./common.js";
-import { compileCommand } from "./compile.js";
-import { inspectCommand } from "./inspect.js";
-import { runCommand } from "./run.js";
 
 function parseSeed(v: string): number {
   const n = Number(v);
@@ -35,6 +32,7 @@ function program(io: CliIo, result: { code: number }): Command {
     .argument("<file>", ".model source file")
     .option("--model <name>", "which model of the file (default: the first)")
     .action(async (file: string, o: { model?: string }) => {
+      const { checkCommand } = await import("./check.js");
       result.code = await checkCommand(file, o, io);
     });
   p.command("compile")
@@ -47,6 +45,7 @@ function program(io: CliIo, result: { code: number }): Command {
     .option("--model <name>", "which model of the file (default: the first)")
     .option("--seed <n>", "initializer seed when no --weights are given", parseSeed, 0)
     .action(async (file: string, o: { weights?: string; out: string; simd: boolean; separateWeights?: boolean; model?: string; seed: number }) => {
+      const { compileCommand } = await import("./compile.js");
       result.code = await compileCommand(file, o, io);
     });
   p.command("run")
@@ -56,6 +55,7 @@ function program(io: CliIo, result: { code: number }): Command {
     .option("--out <dir>", "directory for the output .npy files", ".")
     .addOption(new Option("--simd <mode>", "which build to run").choices(["auto", "force", "off"]).default("auto"))
     .action(async (artifact: string, o: { input?: string[]; out: string; simd: "auto" | "force" | "off" }) => {
+      const { runCommand } = await import("./run.js");
       result.code = await runCommand(artifact, o, io);
     });
   p.command("inspect")
@@ -66,6 +66,7 @@ function program(io: CliIo, result: { code: number }): Command {
     .option("--no-opt", "show the graph as lowered, before the inference passes")
     .option("--model <name>", "which model of the file (default: the first)")
     .action(async (file: string, o: { ir?: boolean; svg?: string; opt: boolean; model?: string }) => {
+      const { inspectCommand } = await import("./inspect.js");
       result.code = await inspectCommand(file, o, io);
     });
   return p;
@@ -82,17 +83,26 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     await program(io, result).parseAsync([...argv], { from: "user" });
     return result.code;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USER;
-    if (e instanceof UserError) {
-      io.err(`error: ${e.message}`);
-      return EXIT_USER;
-    }
-    const err = e instanceof Error ? e : new Error(String(e));
-    io.err(`internal error: ${clip(err.message)}`);
-    io.err("this is a bug in modelc; please report it with the file that triggered it. Stack:");
-    io.err((err.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l)).join("\n") || "(no stack)");
-    return EXIT_INTERNAL;
+    return exitCodeFor(e, io);
   }
+}
+
+/**
+ * The exit code for an error that escaped a command, printing it: commander usage errors 1 (already
+ * printed; --help/--version 0), UserError 1 (`error: message`), anything else 2 (`internal error:`,
+ * the message clipped to a screen, then the stack frames).
+ */
+export function exitCodeFor(e: unknown, io: CliIo): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USER;
+  if (e instanceof UserError) {
+    io.err(`error: ${e.message}`);
+    return EXIT_USER;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  io.err(`internal error: ${clip(err.message)}`);
+  io.err("this is a bug in modelc; please report it with the file that triggered it. Stack:");
+  io.err((err.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l)).join("\n") || "(no stack)");
+  return EXIT_INTERNAL;
 }
 
 /** First 12 lines / 1500 characters of an error message (backend errors may embed a whole module). */
