@@ -31,7 +31,7 @@ import {
   StringLiteral,
   True,
 } from "./tokens.js";
-import { describeSyntaxError, type SyntaxSite } from "./messages.js";
+import { describeSyntaxError, isKeyword, type SyntaxSite } from "./messages.js";
 
 /**
  * The grammar (spec/language.md has the user-facing version):
@@ -71,7 +71,13 @@ export class ModelParser extends CstParser {
    * token after the unexpected one is the expected one.
    */
   protected override canTokenTypeBeInsertedInRecovery(tokType: TokenType): boolean {
-    return !tokenMatcher(this.LA(2), tokType);
+    return !(tokenMatcher(this.LA(2), tokType) && this.canTokenTypeBeDeletedInRecovery(tokType));
+  }
+
+  /** Never delete a token that starts a statement or a body: `x ->` + newline + `output z` must keep the output. */
+  protected override canTokenTypeBeDeletedInRecovery(_tokType: TokenType): boolean {
+    const t = this.LA(1);
+    return !isKeyword(t) && !tokenMatcher(t, LBrace) && !tokenMatcher(t, RBrace);
   }
 
   /** Token `n` positions ahead of the current one (1 = next). For the message provider's hints. */
