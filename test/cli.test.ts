@@ -244,6 +244,29 @@ describe.skipIf(!backendOk)("modelc compile + run end to end", () => {
     expect(missing.err).toContain("missing --input for 'x' [N, 6]");
   });
 
+  it("a PyTorch state_dict (safetensors) compiles and runs to PyTorch's outputs", async () => {
+    const fx = join(ROOT, "test/fixtures/weights");
+    const want = readNpy(new Uint8Array(readFileSync(join(fx, "small_cnn.logits.npy"))));
+    expect(want.shape).toEqual([3, 3]);
+    for (const extra of [[], ["--separate-weights"]]) {
+      const out = join(tmp, `cnn${extra.length}`);
+      const c = await cli("compile", join(fx, "small_cnn.model"), "--weights", join(fx, "small_cnn.safetensors"), "-o", out, ...extra);
+      expect(c.code, c.err).toBe(0);
+      expect(existsSync(join(out, "small_cnn.weights.bin"))).toBe(extra.length > 0);
+      for (const simd of ["auto", "off"]) {
+        const res = join(out, `res-${simd}`);
+        const r = await cli("run", join(out, "small_cnn.manifest.json"), "-i", `image=${join(fx, "small_cnn.image.npy")}`, "--out", res, "--simd", simd);
+        expect(r.code, r.err).toBe(0);
+        const got = readNpy(new Uint8Array(readFileSync(join(res, "logits.npy"))));
+        expect(got.shape).toEqual([3, 3]);
+        for (let i = 0; i < 9; i++) expect(Math.abs(got.data[i] as number - (want.data[i] as number))).toBeLessThan(1e-5);
+      }
+    }
+    const insp = await cli("inspect", join(tmp, "cnn0", "small_cnn.wasm"));
+    expect(insp.out).toContain("weights: 8 tensors");
+    expect(insp.out).toMatch(/bn\.running_var\s+\[4\]/);
+  });
+
   it("compile() is deterministic, --separate-weights writes NAME.weights.bin, --no-simd only scalar", async () => {
     const src = TINY;
     const a = await compile(src, { seed: 1, simd: "scalar" });
