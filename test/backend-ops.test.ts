@@ -47,6 +47,8 @@ describe("conv2d", () => {
     ["depthwise 3x3", () => conv(5, 7, 7, { out_channels: 5, kernel: [3, 3], groups: 5, padding: [1, 1, 1, 1] })],
     ["1x1 direct GEMM", () => conv(6, 5, 7, { out_channels: 9, kernel: [1, 1] })],
     ["1x1 stride 2", () => conv(3, 5, 5, { out_channels: 2, kernel: [1, 1], stride: [2, 2] })],
+    ["1x1 padding 2 (all-padding rows and columns)", () => conv(2, 3, 4, { out_channels: 3, kernel: [1, 1], padding: [2, 2, 2, 2] })],
+    ["2x4 stride [1, 3] dilation [2, 1]", () => conv(3, 9, 13, { out_channels: 4, kernel: [2, 4], stride: [1, 3], dilation: [2, 1], padding: [1, 2, 0, 1] })],
   ];
   for (const [name, mk] of cases)
     it(name, async () => {

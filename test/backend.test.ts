@@ -102,6 +102,18 @@ describe("emitWasm", () => {
     expect(usesSimd(v.wasm)).toBe(true);
   });
 
+  it("SIMD and scalar builds share one layout (one manifest describes both)", () => {
+    const g = smallCnn();
+    const w = randomWeights(g);
+    const s = emitWasm(g, w, { simd: false, embedWeights: false });
+    const v = emitWasm(g, w, { simd: true, embedWeights: false });
+    expect(s.inputs).toEqual(v.inputs);
+    expect(s.outputs).toEqual(v.outputs);
+    expect(s.memory).toEqual(v.memory);
+    expect(s.weights.tensors).toEqual(v.weights.tensors);
+    expect(Array.from(s.weights.blob)).toEqual(Array.from(v.weights.blob));
+  });
+
   it("layout: weights at 1024 in state_dict order, 16-aligned, blob holds the original tensors", () => {
     const g = smallCnn();
     const w = randomWeights(g);

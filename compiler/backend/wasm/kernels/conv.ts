@@ -95,8 +95,9 @@ interface ConvGeom {
 
 /**
  * Fill the scratch region with col[(c*kh + ky)*kw + kx][oy*Wo + ox] = x[c][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw]
- * (0 outside the image). Out-of-image rows are zero-filled; columns use a branch-free select with a
- * clamped (always valid) load address.
+ * (0 outside the image). Out-of-image rows are zero-filled. With stride-1 columns each row is a
+ * zero / memory.copy / zero triple; otherwise each column uses a branch-free select with a clamped
+ * (always valid) load address.
  */
 function im2col(ctx: Parameters<Kernel>[0], q: ConvGeom, xs: { index: number; type: number }): Expr {
   const f = ctx.f;
@@ -110,13 +111,34 @@ function im2col(ctx: Parameters<Kernel>[0], q: ConvGeom, xs: { index: number; ty
   const dst = f.local();
   const src = f.local();
   const ok = f.local();
+  const lo = f.local();
+  const hi = f.local();
+  // Stride-1 columns: the in-image taps of a row are one contiguous run [lo, hi) (per kx).
+  const contiguous = q.sw === 1;
+  const clamp = (v: () => Expr, a: () => Expr, b: () => Expr): Expr => f.minS(() => f.maxS(v, a), b);
+  const kxSetup: Expr[] = contiguous
+    ? [
+        f.set(lo, clamp(() => f.sub(f.i(q.pl), f.mulk(f.get(kx), q.dw)), () => f.i(0), () => f.i(q.Wo))),
+        f.set(hi, clamp(() => f.sub(f.i(q.W + q.pl), f.mulk(f.get(kx), q.dw)), () => f.get(lo), () => f.i(q.Wo))),
+      ]
+    : [];
+  const copyRow = (): Expr[] => [
+    f.zero(f.get(dst), f.mulk(f.get(lo), 4)),
+    f.copy(
+      f.at(f.get(dst), f.get(lo)),
+      f.at(f.get(src), f.add(f.sub(f.get(lo), f.i(q.pl)), f.mulk(f.get(kx), q.dw))),
+      f.mulk(f.sub(f.get(hi), f.get(lo)), 4),
+    ),
+    f.zero(f.at(f.get(dst), f.get(hi)), f.mulk(f.sub(f.i(q.Wo), f.get(hi)), 4)),
+  ];
   const rowBody: Expr[] = [
     f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pt)), f.mulk(f.get(ky), q.dh))),
     f.if(
       f.inRange(f.get(iy), q.H),
       [
         f.set(src, f.add(f.get(xs), f.mulk(f.add(f.mulk(f.get(c), q.H), f.get(iy)), q.W * 4))),
-        f.forRange(ox, f.i(0), f.i(q.Wo), [
+        ...(contiguous ? copyRow() : []),
+        contiguous ? f.nop() : f.forRange(ox, f.i(0), f.i(q.Wo), [
           f.set(ix, f.add(f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pl)), f.mulk(f.get(kx), q.dw))),
           f.set(ok, f.inRange(f.get(ix), q.W)),
           f.s.store(
@@ -133,7 +155,7 @@ function im2col(ctx: Parameters<Kernel>[0], q: ConvGeom, xs: { index: number; ty
     f.set(dst, ctx.scratch()),
     f.forRange(c, f.i(0), f.i(q.C), [
       f.forRange(ky, f.i(0), f.i(q.kh), [
-        f.forRange(kx, f.i(0), f.i(q.kw), [f.forRange(oy, f.i(0), f.i(q.Ho), rowBody)]),
+        f.forRange(kx, f.i(0), f.i(q.kw), [...kxSetup, f.forRange(oy, f.i(0), f.i(q.Ho), rowBody)]),
       ]),
     ]),
   ]);
