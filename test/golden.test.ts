@@ -10,7 +10,7 @@
 // softmax cases output probabilities in [0, 1], so the same absolute bound applies to them.
 // Stages whose module does not exist yet are skipped; the skip reason is in the test name.
 
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { Graph, RefTensor, WeightMap } from "../compiler/ir/types.js";
 import {
   caseWeights,
@@ -29,6 +29,13 @@ import {
 const TOL_REF = 1e-9;
 /** float32 wasm vs PyTorch float64: float32 rounding through sums of up to ~1600 terms, polynomial exp/erf. */
 const TOL_WASM = 1e-5;
+
+/**
+ * Families whose modules are emitted as shipped (binaryen -O3). The single-op families skip binaryen's
+ * optimizer to keep this file under a minute: the optimizer preserves wasm semantics, and every kernel
+ * also runs optimized inside the composite and example models.
+ */
+const SHIPPED = new Set(["composite", "examples"]);
 
 // ---- stage modules, loaded if present ------------------------------------------------------------
 
@@ -93,9 +100,17 @@ function expected(r: GoldenRun): [string, { shape: number[]; data: Float64Array 
   return Object.entries(r.outputs).map(([name, t]) => [name, { shape: t.shape, data: decodeF64(t) }]);
 }
 
-/** Assert every output of `got` against the run's PyTorch outputs. */
+/** Largest error seen per stage (printed after the run, to show the margin under each tolerance). */
+const worst = new Map<string, { err: number; where: string }>();
+afterAll(() => {
+  for (const [stage, w] of [...worst].sort())
+    console.log(`golden: worst ${stage} error ${w.err.toExponential(2)} (${w.where})`);
+});
+
+/** Assert every output of `got` against the run's PyTorch outputs (`stage` keys the worst-error summary). */
 function assertOutputs(
   what: string,
+  stage: string,
   r: GoldenRun,
   get: (name: string) => { shape?: readonly number[]; data: ArrayLike<number> } | undefined,
   tol: number,
@@ -116,6 +131,8 @@ function assertOutputs(
       continue;
     }
     const m = compare(got.data, want.data, want.shape, tol);
+    const w = worst.get(stage);
+    if (!w || m.maxErr > w.err) worst.set(stage, { err: m.maxErr, where: `${what} "${name}" at [${m.at.join(", ")}]` });
     if (m.maxErr > tol) problems.push(`output "${name}": ${describeMismatch(m, want.data.length, tol)}`);
   }
   expect(problems, `${what}:\n  ${problems.join("\n  ")}`).toEqual([]);
@@ -138,13 +155,13 @@ interface Runner {
 const runners = new Map<string, Promise<Runner>>();
 
 /** The case compiled to wasm (SIMD or scalar), loaded through the runtime (or the raw ABI if absent). */
-function wasmRunner(c: GoldenCase, simd: boolean): Promise<Runner> {
+function wasmRunner(family: string, c: GoldenCase, simd: boolean): Promise<Runner> {
   const key = `${c.name}:${simd}`;
   let p = runners.get(key);
   if (!p) {
     p = (async () => {
       const { optimized, weights } = await compileCase(c);
-      const emitted = await emit.mod.emitWasm(optimized, weights, { simd, embedWeights: true });
+      const emitted = await emit.mod.emitWasm(optimized, weights, { simd, embedWeights: true, optimize: SHIPPED.has(family) });
       if (artifact.mod && runtime.mod) {
         const art = artifact.mod.buildArtifact({
           name: c.name,
@@ -217,15 +234,17 @@ for (const fam of families) {
         });
 
         const whyRef = skipWhy(check, interp);
+        // the lowered graph at the smallest batch (tells pass bugs from op bugs); the optimized one at every batch
+        const r0 = c.runs[0]!;
+        it.skipIf(!!whyRef)(label(`batch ${r0.batch}: reference (lowered graph) vs PyTorch, tol ${TOL_REF}`, whyRef), async () => {
+          const { lowered, weights } = await compileCase(c);
+          assertOutputs(`${c.name} batch ${r0.batch} reference/lowered`, "reference/lowered", r0, runRef(lowered, weights, r0), TOL_REF);
+        });
         for (const r of c.runs) {
-          it.skipIf(!!whyRef)(label(`batch ${r.batch}: reference (lowered graph) vs PyTorch, tol ${TOL_REF}`, whyRef), async () => {
-            const { lowered, weights } = await compileCase(c);
-            assertOutputs(`${c.name} batch ${r.batch} reference/lowered`, r, runRef(lowered, weights, r), TOL_REF);
-          });
           const whyOpt = skipWhy(check, interp, passes);
           it.skipIf(!!whyOpt)(label(`batch ${r.batch}: reference (optimized graph) vs PyTorch, tol ${TOL_REF}`, whyOpt), async () => {
             const { optimized, weights } = await compileCase(c);
-            assertOutputs(`${c.name} batch ${r.batch} reference/optimized`, r, runRef(optimized, weights, r), TOL_REF);
+            assertOutputs(`${c.name} batch ${r.batch} reference/optimized`, "reference/optimized", r, runRef(optimized, weights, r), TOL_REF);
           });
         }
 
@@ -234,10 +253,10 @@ for (const fam of families) {
           const whyWasm = skipWhy(check, emit);
           // all batches through one loaded model, in order 1, 3, 64: also exercises memory growth
           it.skipIf(!!whyWasm)(label(`${variant} vs PyTorch at batches ${c.runs.map((r) => r.batch).join(", ")}, tol ${TOL_WASM}`, whyWasm), async () => {
-            const runner = await wasmRunner(c, simd);
+            const runner = await wasmRunner(fam.family, c, simd);
             for (const r of c.runs) {
               const outs = runner.run(runInputsF32(r), r.batch);
-              assertOutputs(`${c.name} batch ${r.batch} ${variant}`, r, (name) => {
+              assertOutputs(`${c.name} batch ${r.batch} ${variant}`, variant, r, (name) => {
                 const d = outs[name];
                 return d ? { data: d } : undefined;
               }, TOL_WASM);

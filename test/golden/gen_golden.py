@@ -130,6 +130,8 @@ def case(family, name, source, inputs, forward, weights=None, batches=(1, 3), ma
         for iname, shape in inputs.items():
             full = [batch, *shape]
             xs[iname] = make_input(rng, iname, full) if make_input else rng.randn(full)
+            if batch >= 64:  # big runs: bf16-exact values, stored in half the bytes
+                xs[iname] = xs[iname].to(torch.bfloat16).to(torch.float32)
         with torch.no_grad():
             ys = forward(w64, {k: v.to(F64) for k, v in xs.items()})
         for k, y in ys.items():
@@ -218,7 +220,7 @@ def gen_conv():
         ("conv_4x4_same_even_kernel", 2, 7, 7, 3, 'kernel=4, padding="same"', (4, 4), (1, 1), "same", (1, 1), 1, True, (1, 3)),
         ("conv_stride2_valid", 3, 9, 9, 4, "kernel=3, stride=2", (3, 3), (2, 2), "valid", (1, 1), 1, True, (1, 3)),
         ("conv_stride2_same_k3", 3, 8, 9, 4, 'kernel=3, stride=2, padding="same"', (3, 3), (2, 2), "same", (1, 1), 1, True, (1, 3)),
-        ("conv_stride2_same_odd_k4", 3, 9, 7, 4, 'kernel=4, stride=2, padding="same"', (4, 4), (2, 2), "same", (1, 1), 1, True, (1, 3)),
+        ("conv_stride2_same_odd_k4", 3, 9, 7, 4, 'kernel=4, stride=2, padding="same"', (4, 4), (2, 2), "same", (1, 1), 1, True, (1, 3, 64)),
         ("conv_pad_int", 3, 6, 6, 4, "kernel=3, padding=1", (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, True, (1, 3)),
         ("conv_pad_asym_tlbr", 2, 6, 7, 3, "kernel=3, padding=[1, 0, 2, 1]", (3, 3), (1, 1), (1, 0, 2, 1), (1, 1), 1, True, (1, 3)),
         ("conv_rect_kernel", 2, 7, 10, 3, "kernel=[3, 5], stride=[1, 2], padding=[1, 2]", (3, 5), (1, 2), (1, 2, 1, 2), (1, 1), 1, True, (1, 3)),
@@ -304,6 +306,14 @@ def gen_pool():
     for name, C, H, W, call, fn, batches in specs:
         simple(fam, name, {"x": [C, H, W]}, [f"output y = x -> {call}"], lambda w, x, fn=fn: {"y": fn(x["x"])},
                batches=batches)
+    # all inputs negative: max pool padding must behave as -inf, not 0
+    simple(fam, "maxpool_3_pad1_negative_inputs", {"x": [2, 6, 6]}, ["output y = x -> maxpool2d(3, stride=1, padding=1)"],
+           lambda w, x: {"y": mp(x["x"], 3, 1, 1)}, make_input=lambda rng, n, s: rng.randn(s) - 5.0)
+    simple(fam, "maxpool_2_pad1_ceil_negative_inputs", {"x": [2, 5, 5]},
+           ["output y = x -> maxpool2d(2, stride=2, padding=1, ceil_mode=true)"],
+           lambda w, x: {"y": mp(x["x"], 2, 2, 1, ceil_mode=True)}, make_input=lambda rng, n, s: rng.randn(s) - 5.0)
+    simple(fam, "global_avgpool_28x28", {"x": [2, 28, 28]}, ["output y = x -> global_avgpool2d"],
+           lambda w, x: {"y": x["x"].mean(dim=(2, 3), keepdim=True)})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -368,6 +378,8 @@ def gen_elementwise():
            lambda w, x: {"y": x["x"] * torch.sigmoid(x["x"].mean(dim=(2, 3), keepdim=True))})
     simple(fam, "add_mul_precedence", {"a": [6], "b": [6], "c": [6]}, ["output y = a + b * c"],
            lambda w, x: {"y": x["a"] + x["b"] * x["c"]})
+    simple(fam, "mul_scalar_constant", {"x": [2, 3, 5]}, ["output y = x * 0.5"], lambda w, x: {"y": x["x"] * 0.5})
+    simple(fam, "add_scalar_constant_left", {"x": [7]}, ["output y = 1.5 + x"], lambda w, x: {"y": 1.5 + x["x"]})
     simple(fam, "add_same_value_twice", {"x": [5]}, ["output y = x + x"], lambda w, x: {"y": x["x"] + x["x"]})
     # residual connection around a conv
     simple(fam, "add_residual_conv", {"x": [3, 6, 6]},
@@ -390,6 +402,8 @@ def gen_batchnorm():
            lambda w, x: {"y": bn(x["x"], w)}, weights=lambda rng: bn_w(rng, 4), batches=(1, 3, 64))
     simple(fam, "batchnorm1d", {"x": [6]}, ["output y = x -> bn: batchnorm()"],
            lambda w, x: {"y": bn(x["x"], w)}, weights=lambda rng: bn_w(rng, 6))
+    simple(fam, "batchnorm1d_ncl", {"x": [5, 6]}, ["output y = x -> bn: batchnorm()"],
+           lambda w, x: {"y": bn(x["x"], w)}, weights=lambda rng: bn_w(rng, 5))
     simple(fam, "batchnorm2d_eps", {"x": [3, 4, 4]}, ["output y = x -> bn: batchnorm(eps=0.001)"],
            lambda w, x: {"y": bn(x["x"], w, 1e-3)}, weights=lambda rng: bn_w(rng, 3))
     simple(fam, "dense_batchnorm1d", {"x": [8]}, ["output y = x -> fc: dense(6) -> bn: batchnorm() -> relu"],
@@ -414,8 +428,8 @@ def gen_activation():
         ("gelu_tanh", 'gelu(approximate="tanh")', lambda x: F.gelu(x, approximate="tanh")),
     ]
     for name, call, fn in acts:
-        simple(fam, name, {"x": [3, 4, 5]}, [f"output y = x -> {call}"], lambda w, x, fn=fn: {"y": fn(x["x"])},
-               batches=(1, 3, 64) if name in ("act_relu", "gelu_tanh") else (1, 3),
+        simple(fam, name, {"x": [3, 5, 7]}, [f"output y = x -> {call}"], lambda w, x, fn=fn: {"y": fn(x["x"])},
+               batches=(1, 3, 64) if name == "gelu_tanh" else (1, 3),
                make_input=lambda rng, n, s: rng.randn(s, 2.0))
     # saturating inputs: |x| up to ~100 must not overflow to NaN/Inf (sigmoid/tanh/gelu)
     for name, call, fn in [("sigmoid_large", "sigmoid", torch.sigmoid), ("tanh_large", "tanh", torch.tanh),
@@ -464,10 +478,88 @@ def gen_softmax():
            lambda w, x: {"y": F.softmax(x["x"], 1)})
     simple(fam, "softmax_middle_axis", {"x": [3, 4, 5]}, ["output y = softmax(x, axis=2)"],
            lambda w, x: {"y": F.softmax(x["x"], 2)})
+    simple(fam, "softmax_singleton_axis", {"x": [3, 1]}, ["output y = softmax(x, axis=2)"],
+           lambda w, x: {"y": F.softmax(x["x"], 2)})
     simple(fam, "softmax_large_logits", {"x": [10]}, ["output y = softmax(x, axis=1)"],
            lambda w, x: {"y": F.softmax(x["x"], 1)}, make_input=large_logits, batches=(1, 3, 64))
     simple(fam, "softmax_large_logits_last_axis", {"x": [4, 9]}, ["output y = softmax(x, axis=-1)"],
            lambda w, x: {"y": F.softmax(x["x"], -1)}, make_input=large_logits, batches=(1, 3))
+
+
+# ----------------------------------------------------------------------------------------------
+# composites: several outputs (incl. intermediates and aliases), blocks, branches
+
+
+def gen_composite():
+    fam = "composite"
+    simple(fam, "output_intermediate", {"x": [6]}, ["let h = x -> fc: dense(8)", "output h", "output y = h -> relu"],
+           lambda w, x: (lambda h: {"h": h, "y": F.relu(h)})(F.linear(x["x"], w["fc.weight"], w["fc.bias"])),
+           weights=lambda rng: linear_w(rng, 8, 6))
+    simple(fam, "output_flatten_alias", {"x": [2, 3, 3]},
+           ["let f = x -> flatten", "output f", "output y = f -> fc: dense(3)"],
+           lambda w, x: (lambda f: {"f": f, "y": F.linear(f, w["fc.weight"], w["fc.bias"])})(torch.flatten(x["x"], 1)),
+           weights=lambda rng: linear_w(rng, 3, 18))
+    simple(fam, "output_reshape_of_input", {"x": [6]},
+           ["output y = x -> reshape(shape=[2, 3])", "output z = x -> relu"],
+           lambda w, x: {"y": x["x"].reshape(-1, 2, 3), "z": F.relu(x["x"])})
+    simple(fam, "mlp_mixed_activations", {"x": [12]},
+           ["let h = x -> fc1: dense(24) -> gelu -> fc2: dense(12) -> leaky_relu(alpha=0.1)",
+            "output y = h -> fc3: dense(5) -> tanh",
+            "output p = h -> fc4: dense(3) -> sigmoid"],
+           lambda w, x: (lambda h: {
+               "y": torch.tanh(F.linear(h, w["fc3.weight"], w["fc3.bias"])),
+               "p": torch.sigmoid(F.linear(h, w["fc4.weight"], w["fc4.bias"]))})(
+               F.leaky_relu(F.linear(F.gelu(F.linear(x["x"], w["fc1.weight"], w["fc1.bias"])),
+                                     w["fc2.weight"], w["fc2.bias"]), 0.1)),
+           weights=lambda rng: {**linear_w(rng, 24, 12, prefix="fc1"), **linear_w(rng, 12, 24, prefix="fc2"),
+                                **linear_w(rng, 5, 12, prefix="fc3"), **linear_w(rng, 3, 12, prefix="fc4")},
+           batches=(1, 3, 64))
+
+    source = """
+# stem -> residual block -> depthwise separable conv -> two pooled branches -> classifier
+block res(x, c: int) {
+  let h = x -> c1: conv2d(c, kernel=3, padding=1, bias=false) -> bn1: batchnorm() -> relu
+  let h2 = h -> c2: conv2d(c, kernel=3, padding=1, bias=false) -> bn2: batchnorm()
+  let s = x + h2
+  return s -> relu
+}
+
+model mini_resnet {
+  input image: f32[3, 12, 12]
+  let s = image -> stem: conv2d(8, kernel=3, stride=2, padding="same") -> bn: batchnorm() -> relu
+  let r = s -> res1: res(8)
+  let d = r -> dw: conv2d(8, kernel=3, padding="same", groups=8) -> pw: conv2d(16, kernel=1) -> relu
+  let m = d -> maxpool2d(2)
+  let a = d -> avgpool2d(2)
+  let g = concat(m, a, axis=1) -> global_avgpool2d -> flatten -> fc: dense(10)
+  output logits = g
+  output probs = softmax(g, axis=1)
+}
+"""
+
+    def bn(x, w, p):
+        return F.batch_norm(x, w[f"{p}.running_mean"], w[f"{p}.running_var"], w[f"{p}.weight"], w[f"{p}.bias"],
+                            False, 0.1, 1e-5)
+
+    def fwd(w, x):
+        # "same" with stride 2 on 12x12: pad 0 top/left, 1 bottom/right
+        s = F.relu(bn(conv(x["image"], w["stem.weight"], w["stem.bias"], 2, (0, 0, 1, 1)), w, "bn"))
+        h = F.relu(bn(F.conv2d(s, w["res1.c1.weight"], None, padding=1), w, "res1.bn1"))
+        h2 = bn(F.conv2d(h, w["res1.c2.weight"], None, padding=1), w, "res1.bn2")
+        r = F.relu(s + h2)
+        d = F.relu(F.conv2d(F.conv2d(r, w["dw.weight"], w["dw.bias"], padding=1, groups=8), w["pw.weight"], w["pw.bias"]))
+        cat = torch.cat([F.max_pool2d(d, 2), F.avg_pool2d(d, 2)], 1)
+        g = F.linear(torch.flatten(cat.mean(dim=(2, 3), keepdim=True), 1), w["fc.weight"], w["fc.bias"])
+        return {"logits": g, "probs": F.softmax(g, 1)}
+
+    assert same_pads(12, 3, 2, 1) == (0, 1)
+    case(fam, "mini_resnet", source, {"image": [3, 12, 12]}, fwd,
+         weights=lambda rng: {**conv_w(rng, 8, 3, 3, 3, prefix="stem"), **bn_w(rng, 8, "bn"),
+                              **conv_w(rng, 8, 8, 3, 3, bias=False, prefix="res1.c1"), **bn_w(rng, 8, "res1.bn1"),
+                              **conv_w(rng, 8, 8, 3, 3, bias=False, prefix="res1.c2"), **bn_w(rng, 8, "res1.bn2"),
+                              **conv_w(rng, 8, 8, 3, 3, groups=8, prefix="dw"), **conv_w(rng, 16, 8, 1, 1, prefix="pw"),
+                              **linear_w(rng, 10, 32, prefix="fc")},
+         batches=(1, 3, 64))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -540,6 +632,7 @@ def main():
     gen_batchnorm()
     gen_activation()
     gen_softmax()
+    gen_composite()
     gen_examples()
     os.makedirs(OUT, exist_ok=True)
     total = 0
