@@ -153,6 +153,21 @@ describe("bindWeights", () => {
     expect(checkWeights(netGraph(), loaded).map((p) => p.kind)).toEqual(["missing", "dtype", "missing", "shape", "extra"]);
   });
 
+  it("hints at conv groups; one 'declared here' note per layer", () => {
+    const b = new GraphBuilder("g");
+    const loc = (col: number) => ({ file: "m.model", line: 2, col });
+    b.param("conv1.weight", [4, 1, 3, 3], { kind: "zeros" }, "param", loc(5));
+    b.param("conv1.bias", [4], { kind: "zeros" }, "param", loc(5));
+    b.param("fc.bias", [2], { kind: "zeros" }, "param", loc(30));
+    const { diagnostics } = bindWeights(b.build(), new Map([["conv1.weight", { dtype: "F32", shape: [4, 2, 3, 3], data: new Float32Array(72) }]]));
+    const d = diagnostics[0]!;
+    expect(d.hint).toMatch(/conv2d weights are \[O, C\/groups, kh, kw\]/);
+    expect(d.related).toEqual([
+      { loc: loc(5), message: "conv1.weight, conv1.bias are declared here" },
+      { loc: loc(30), message: "fc.bias is declared here" },
+    ]);
+  });
+
   it("hints at a 'module.' prefix", () => {
     const loaded = new Map([...readSafetensors(fixture("net.safetensors"))].map(([k, v]) => ["module." + k, v] as const));
     const { diagnostics } = bindWeights(netGraph(), loaded);

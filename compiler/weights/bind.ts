@@ -75,6 +75,9 @@ export function formatWeightProblems(problems: readonly WeightProblem[]): string
   });
 }
 
+/** At most this many "declared here" notes on the E0601 diagnostic. */
+const MAX_RELATED = 4;
+
 function hintFor(problems: readonly WeightProblem[]): string | undefined {
   const missing = problems.filter((p) => p.kind === "missing").map((p) => p.name);
   const extra = problems.filter((p) => p.kind === "extra").map((p) => p.name);
@@ -86,6 +89,10 @@ function hintFor(problems: readonly WeightProblem[]): string | undefined {
     (p) => p.kind === "shape" && p.got!.length === 2 && p.expected!.length === 2 && p.got![0] === p.expected![1] && p.got![1] === p.expected![0],
   );
   if (transposed) return `'${transposed.name}' looks transposed: dense weights are [out, in] as in torch.nn.Linear`;
+  const grouped = problems.find(
+    (p) => p.kind === "shape" && p.got!.length === 4 && p.expected!.length === 4 && p.got![0] === p.expected![0] && p.got![1] !== p.expected![1],
+  );
+  if (grouped) return `'${grouped.name}': conv2d weights are [O, C/groups, kh, kw] as in torch.nn.Conv2d; check 'groups' and the input channels`;
   for (const m of missing) {
     const near = nearestNames(m, extra, 1);
     if (near.length > 0) return `'${m}' is missing but the weights have '${near[0]}': is the layer named differently?`;
@@ -98,18 +105,26 @@ function hintFor(problems: readonly WeightProblem[]): string | undefined {
  * exactly the graph's params (f32, PyTorch layout, by state_dict name) and no diagnostics.
  * Otherwise returns ONE E0601 error whose message lists every problem: missing (name, expected
  * shape), extra (name, got shape), mis-shaped (name, expected, got) and non-float tensors;
- * `related` points at each mismatched param's declaration; the hint names a common cause
- * ('module.' prefix, transposed dense weight, renamed layer). `*.num_batches_tracked` is ignored.
+ * `related` points at the declaring layers of the mismatched params (one note per layer, at most 4);
+ * the hint names a common cause ('module.' prefix, transposed dense weight, conv groups, renamed layer). `*.num_batches_tracked` is ignored.
  */
 export function bindWeights(graph: Graph, loaded: ReadonlyMap<string, LoadedTensor>): { weights?: WeightMap; diagnostics: Diagnostic[] } {
   const problems = checkWeights(graph, loaded);
   if (problems.length > 0) {
     const byName = new Map<string, ValueInfo>(paramValues(graph).map((v) => [v.name ?? v.id, v]));
-    const related: RelatedLoc[] = [];
+    // one note per declaring layer (params of a layer share its location), at most MAX_RELATED
+    const byLoc = new Map<string, { loc: NonNullable<ValueInfo["loc"]>; names: string[] }>();
     for (const p of problems) {
       const loc = byName.get(p.name)?.loc;
-      if (loc) related.push({ loc, message: `'${p.name}' is declared here` });
+      if (!loc) continue;
+      const key = `${loc.file}:${loc.line}:${loc.col}`;
+      const entry = byLoc.get(key) ?? { loc, names: [] };
+      entry.names.push(p.name);
+      byLoc.set(key, entry);
     }
+    const related: RelatedLoc[] = [...byLoc.values()]
+      .slice(0, MAX_RELATED)
+      .map(({ loc, names }) => ({ loc, message: `${names.join(", ")} ${names.length === 1 ? "is" : "are"} declared here` }));
     const n = problems.length;
     const message = [`weights do not match the model (${n} problem${n === 1 ? "" : "s"}):`, ...formatWeightProblems(problems).map((l) => "  " + l)].join("\n");
     const hint = hintFor(problems);
