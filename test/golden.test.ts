@@ -263,6 +263,30 @@ for (const fam of families) {
             }
           });
         }
+
+        if (fam.family === "examples") {
+          // the other weights mode: not embedded, NAME.weights.bin handed to loadModel
+          const whyFile = skipWhy(check, emit, artifact, runtime);
+          it.skipIf(!!whyFile)(label(`wasm simd with weights in ${c.name}.weights.bin vs PyTorch, tol ${TOL_WASM}`, whyFile), async () => {
+            const { optimized, weights } = await compileCase(c);
+            const emitted = await emit.mod.emitWasm(optimized, weights, { simd: true, embedWeights: false });
+            const art = artifact.mod.buildArtifact({
+              name: c.name, graph: optimized, simd: emitted, compilerVersion: "golden-test", flopsPerSample: 0,
+              ops: optimized.nodes.length, weights: "file",
+            });
+            const bytes = art.files.get(`${c.name}.wasm`) as Uint8Array;
+            const blob = art.files.get(`${c.name}.weights.bin`) as Uint8Array;
+            expect(bytes.length).toBeLessThan(blob.length); // the weights really are outside the module
+            const model = await runtime.mod.loadModel(bytes, { simd: "force", weights: blob });
+            for (const r of c.runs) {
+              const outs = model.run(runInputsF32(r), { batch: r.batch }) as Record<string, Float32Array>;
+              assertOutputs(`${c.name} batch ${r.batch} wasm simd (weights file)`, "wasm simd", r, (name) => {
+                const d = outs[name];
+                return d ? { data: d } : undefined;
+              }, TOL_WASM);
+            }
+          });
+        }
       });
     }
   });
