@@ -111,4 +111,9 @@ export interface OpDef {
   cost(inputs: TensorType[], outputs: TensorType[], attrs: Attrs, batch: number): OpCost;
   /** Ops that only run in training graphs (dropout) are rewritten or removed for inference. */
   trainOnly?: boolean;
+  /**
+   * IR-only op made by compiler passes (autodiff gradients, losses, optimizer updates): not callable
+   * from `.model` source. Default false. (Lowering should refuse these names.)
+   */
+  internal?: boolean;
 }

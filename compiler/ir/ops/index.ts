@@ -9,17 +9,35 @@ import { conv2d } from "./conv.js";
 import { POOL_OPS } from "./pool.js";
 import { SHAPE_OPS } from "./shape.js";
 import { NORM_OPS } from "./norm.js";
+import { softmax } from "./softmax.js";
+import { dropout } from "./dropout.js";
+import { GRAD_ELEMENTWISE_OPS } from "./grad-elementwise.js";
+import { GRAD_LINEAR_OPS } from "./grad-linear.js";
+import { GRAD_POOL_OPS } from "./grad-pool.js";
+import { GRAD_NORM_OPS } from "./grad-norm.js";
+import { LOSS_OPS } from "./loss.js";
+import { OPTIM_OPS } from "./optim.js";
 
 /**
  * All ops by name: relu, sigmoid, tanh, leaky_relu, gelu (activation.ts); add, mul (elementwise.ts);
  * dense (dense.ts); conv2d (conv.ts); maxpool2d, avgpool2d, global_avgpool2d (pool.ts);
- * flatten, reshape, concat (shape.ts); batchnorm, softmax, dropout (norm.ts).
+ * flatten, reshape, concat (shape.ts); batchnorm (norm.ts); softmax (softmax.ts); dropout (dropout.ts).
  */
 export const OPS: Record<string, OpDef> = Object.fromEntries(
-  [...ACTIVATION_OPS, ...ELEMENTWISE_OPS, dense, conv2d, ...POOL_OPS, ...SHAPE_OPS, ...NORM_OPS].map((d) => [d.name, d]),
+  [...ACTIVATION_OPS, ...ELEMENTWISE_OPS, dense, conv2d, ...POOL_OPS, ...SHAPE_OPS, ...NORM_OPS, softmax, dropout].map((d) => [d.name, d]),
 );
 
-/** The op named `name`, or undefined. */
+/**
+ * IR-only ops (`internal: true`, not callable from `.model`): gradient primitives (grad-*.ts), losses
+ * (loss.ts) and optimizer updates (optim.ts), made by compiler/autodiff. Kept out of OPS so the
+ * language's op set stays the v1 table.
+ */
+export const IR_OPS: Record<string, OpDef> = Object.fromEntries(
+  [...GRAD_ELEMENTWISE_OPS, ...GRAD_LINEAR_OPS, ...GRAD_POOL_OPS, ...GRAD_NORM_OPS, ...LOSS_OPS, ...OPTIM_OPS].map((d) => [d.name, d]),
+);
+
+/** The op named `name` (language op from OPS or IR-only op from IR_OPS), or undefined. */
 export function getOp(name: string): OpDef | undefined {
-  return Object.prototype.hasOwnProperty.call(OPS, name) ? OPS[name] : undefined;
+  if (Object.prototype.hasOwnProperty.call(OPS, name)) return OPS[name];
+  return Object.prototype.hasOwnProperty.call(IR_OPS, name) ? IR_OPS[name] : undefined;
 }
