@@ -198,6 +198,13 @@ def gen_dense():
     simple(fam, "dense_rank3", {"x": [5, 13]}, ["output y = x -> fc: dense(7)"],
            lambda w, x: {"y": F.linear(x["x"], w["fc.weight"], w["fc.bias"])},
            weights=lambda rng: linear_w(rng, 7, 13))
+    simple(fam, "dense_rank4", {"x": [2, 3, 5]}, ["output y = x -> fc: dense(4)"],
+           lambda w, x: {"y": F.linear(x["x"], w["fc.weight"], w["fc.bias"])},
+           weights=lambda rng: linear_w(rng, 4, 5))
+    # an unnamed layer gets the automatic name "<op><k>" (frontend/lower.ts): weights "dense0.*"
+    simple(fam, "dense_unnamed_layer", {"x": [6]}, ["output y = x -> dense(5)"],
+           lambda w, x: {"y": F.linear(x["x"], w["dense0.weight"], w["dense0.bias"])},
+           weights=lambda rng: linear_w(rng, 5, 6, prefix="dense0"))
     # two layers with relu between (exercises dense+relu fusion)
     simple(fam, "dense_relu_dense", {"x": [16]}, ["output y = x -> fc1: dense(12) -> relu -> fc2: dense(5)"],
            lambda w, x: {"y": F.linear(F.relu(F.linear(x["x"], w["fc1.weight"], w["fc1.bias"])),
@@ -334,6 +341,10 @@ def gen_shape():
     simple(fam, "reshape_dense", {"x": [2, 3, 4]}, ["output y = x -> reshape(shape=[4, 6]) -> fc: dense(5)"],
            lambda w, x: {"y": F.linear(x["x"].reshape(x["x"].shape[0], 4, 6), w["fc.weight"], w["fc.bias"])},
            weights=lambda rng: linear_w(rng, 5, 6))
+    simple(fam, "reshape_to_image_conv", {"x": [48]},
+           ["output y = x -> reshape(shape=[3, 4, 4]) -> conv: conv2d(2, kernel=3, padding=1)"],
+           lambda w, x: {"y": F.conv2d(x["x"].reshape(-1, 3, 4, 4), w["conv.weight"], w["conv.bias"], padding=1)},
+           weights=lambda rng: conv_w(rng, 2, 3, 3, 3))
     simple(fam, "concat_axis1", {"a": [2, 4, 4], "b": [3, 4, 4]}, ["output y = concat(a, b, axis=1)"],
            lambda w, x: {"y": torch.cat([x["a"], x["b"]], 1)}, batches=(1, 3, 64))
     simple(fam, "concat_axis2", {"a": [2, 3, 4], "b": [2, 5, 4]}, ["output y = concat(a, b, axis=2)"],
@@ -369,6 +380,12 @@ def gen_elementwise():
            lambda w, x: {"y": x["x"] * x["s"]})
     simple(fam, "mul_bcast_channel_left", {"s": [3, 1, 1], "x": [3, 4, 5]}, ["output y = s * x"],
            lambda w, x: {"y": x["s"] * x["x"]})
+    simple(fam, "mul_bcast_spatial", {"m": [1, 4, 5], "x": [3, 4, 5]}, ["output y = m * x"],
+           lambda w, x: {"y": x["m"] * x["x"]})
+    simple(fam, "add_bcast_per_sample_scalar", {"x": [3, 4, 5], "s": [1, 1, 1]}, ["output y = x + s"],
+           lambda w, x: {"y": x["x"] + x["s"]})
+    simple(fam, "mul_add_precedence_two_products", {"a": [5], "b": [5], "c": [5], "d": [5]}, ["output y = a * b + c * d"],
+           lambda w, x: {"y": x["a"] * x["b"] + x["c"] * x["d"]})
     simple(fam, "add_bcast_row", {"x": [4, 5], "r": [1, 5]}, ["output y = x + r"], lambda w, x: {"y": x["x"] + x["r"]})
     simple(fam, "mul_bcast_col", {"x": [4, 5], "c": [4, 1]}, ["output y = x * c"], lambda w, x: {"y": x["x"] * x["c"]})
     simple(fam, "add_bcast_both_sides", {"a": [3, 1, 5], "b": [1, 4, 1]}, ["output y = a + b"],
@@ -514,6 +531,25 @@ def gen_composite():
            weights=lambda rng: {**linear_w(rng, 24, 12, prefix="fc1"), **linear_w(rng, 12, 24, prefix="fc2"),
                                 **linear_w(rng, 5, 12, prefix="fc3"), **linear_w(rng, 3, 12, prefix="fc4")},
            batches=(1, 3, 64))
+
+    nested = """
+# blocks inside blocks: layer names nest like PyTorch submodules ("o.i1.conv.weight")
+block inner(x, c: int, k: int = 1) {
+  return x -> conv: conv2d(c, kernel=k, padding="same") -> relu
+}
+block outer(x, c: int) {
+  let a = x -> i1: inner(c)
+  return a -> i2: inner(c, k=3)
+}
+model nested_blocks {
+  input x: f32[3, 5, 5]
+  output y = x -> o: outer(4)
+}
+"""
+    case(fam, "nested_blocks", nested, {"x": [3, 5, 5]},
+         lambda w, x: {"y": F.relu(F.conv2d(F.relu(F.conv2d(x["x"], w["o.i1.conv.weight"], w["o.i1.conv.bias"])),
+                                            w["o.i2.conv.weight"], w["o.i2.conv.bias"], padding=1))},
+         weights=lambda rng: {**conv_w(rng, 4, 3, 1, 1, prefix="o.i1.conv"), **conv_w(rng, 4, 4, 3, 3, prefix="o.i2.conv")})
 
     source = """
 # stem -> residual block -> depthwise separable conv -> two pooled branches -> classifier
