@@ -199,6 +199,7 @@ describe("modelc run helpers", () => {
   it("parses NAME=FILE pairs", () => {
     expect([...parseInputPairs(["image=a.npy", "mask=dir/b=c.npy"])]).toEqual([["image", "a.npy"], ["mask", "dir/b=c.npy"]]);
     expect(() => parseInputPairs(["image"])).toThrow(/NAME=FILE\.npy/);
+    expect([...parseInputPairs(["x.npy"], "image")]).toEqual([["image", "x.npy"]]);
     expect(() => parseInputPairs(["a=x", "a=y"])).toThrow(/given twice/);
   });
 });
@@ -255,7 +256,7 @@ describe.skipIf(!backendOk)("modelc compile + run end to end", () => {
       expect(existsSync(join(out, "small_cnn.weights.bin"))).toBe(extra.length > 0);
       for (const simd of ["auto", "off"]) {
         const res = join(out, `res-${simd}`);
-        const r = await cli("run", join(out, "small_cnn.manifest.json"), "-i", `image=${join(fx, "small_cnn.image.npy")}`, "--out", res, "--simd", simd);
+        const r = await cli("run", join(out, "small_cnn.manifest.json"), "-i", join(fx, "small_cnn.image.npy"), "--out", res, "--simd", simd);
         expect(r.code, r.err).toBe(0);
         const got = readNpy(new Uint8Array(readFileSync(join(res, "logits.npy"))));
         expect(got.shape).toEqual([3, 3]);

@@ -38,9 +38,7 @@ export async function compileCommand(file: string, options: CompileCommandOption
     simd: options.simd === false ? "scalar" : "both",
     embedWeights: !options.separateWeights,
   });
-  const sources = { [file]: source };
-  if (options.weights !== undefined) sources[options.weights] = "";
-  if (printDiagnostics(io, result.diagnostics, sources) || !result.artifact) return EXIT_USER;
+  if (printDiagnostics(io, result.diagnostics, { [file]: source }) || !result.artifact) return EXIT_USER;
   const elapsed = performance.now() - started;
   const dir = options.out ?? "out";
   let written: string[];

@@ -51,7 +51,7 @@ function program(io: CliIo, result: { code: number }): Command {
   p.command("run")
     .description("run a compiled model on .npy inputs; writes NAME.npy per output")
     .argument("<artifact>", "NAME.wasm, NAME.nosimd.wasm or NAME.manifest.json")
-    .option("-i, --input <name=file.npy>", "a model input (repeat for each input); shape [B, ...] or one sample", collect)
+    .option("-i, --input <name=file.npy>", "a model input (repeat for each input; just FILE.npy for a one-input model); shape [B, ...] or one sample", collect)
     .option("--out <dir>", "directory for the output .npy files", ".")
     .addOption(new Option("--simd <mode>", "which build to run").choices(["auto", "force", "off"]).default("auto"))
     .action(async (artifact: string, o: { input?: string[]; out: string; simd: "auto" | "force" | "off" }) => {

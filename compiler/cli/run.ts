@@ -10,7 +10,7 @@ import { EXIT_OK, UserError, readUserFile, type CliIo } from "./common.js";
 
 /** Options of `modelc run`. */
 export interface RunCommandOptions {
-  /** [--input NAME=FILE.npy] one per model input (repeatable). */
+  /** [--input NAME=FILE.npy] one per model input (repeatable); just FILE.npy for a one-input model. */
   input?: string[];
   /** [--out DIR] where NAME.npy outputs go (created if missing). Default ".". */
   out?: string;
@@ -18,10 +18,14 @@ export interface RunCommandOptions {
   simd?: "auto" | "force" | "off";
 }
 
-/** Parse `NAME=PATH` pairs; errors (UserError) on a missing "=" or a repeated name. */
-export function parseInputPairs(pairs: readonly string[]): Map<string, string> {
+/**
+ * Parse `NAME=PATH` pairs. A bare `PATH` (no "=") names `soleInput`, the model's only input, when
+ * given. Errors (UserError): a missing "=" otherwise, an empty name or path, a repeated name.
+ */
+export function parseInputPairs(pairs: readonly string[], soleInput?: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const p of pairs) {
+  for (let p of pairs) {
+    if (!p.includes("=") && soleInput !== undefined) p = `${soleInput}=${p}`;
     const eq = p.indexOf("=");
     if (eq <= 0 || eq === p.length - 1) throw new UserError(`--input expects NAME=FILE.npy, got '${p}'`);
     const name = p.slice(0, eq);
@@ -71,7 +75,6 @@ export function npyToInput(spec: IoSpec, arr: NpyArray, file: string): { data: F
  * runtime errors that come from the artifact (ModelcRuntimeError).
  */
 export async function runCommand(artifact: string, options: RunCommandOptions, io: CliIo): Promise<number> {
-  const pairs = parseInputPairs(options.input ?? []);
   let model;
   try {
     model = await loadModel(artifact, { simd: options.simd ?? "auto" });
@@ -79,6 +82,7 @@ export async function runCommand(artifact: string, options: RunCommandOptions, i
     if (e instanceof ModelcRuntimeError) throw new UserError(`cannot load '${artifact}': ${e.message}`);
     throw e;
   }
+  const pairs = parseInputPairs(options.input ?? [], model.inputs.length === 1 ? model.inputs[0]!.name : undefined);
   const names = model.inputs.map((s) => s.name);
   for (const name of pairs.keys())
     if (!names.includes(name)) throw new UserError(`unknown input '${name}'; the model's inputs are: ${names.join(", ")}`);
