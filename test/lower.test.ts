@@ -209,3 +209,11 @@ model m {
     expect(codes(`model m {\n  input x: f64[2]\n  output y = x -> relu\n}\n`)).toEqual(["E0502 2:12"]);
   });
 });
+
+describe("op resolution", () => {
+  it("does not expose IR-only ops (gradients, losses, optimizer updates) to the language", async () => {
+    const { IR_OPS } = (await import("../compiler/ir/ops/index.js")) as { IR_OPS?: Record<string, unknown> };
+    for (const name of Object.keys(IR_OPS ?? {}).slice(0, 5))
+      expect(codes(`model m {\n  input x: f32[2]\n  output y = x -> ${name}()\n}\n`)[0]).toBe("E0301 3:19");
+  });
+});

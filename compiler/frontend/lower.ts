@@ -4,7 +4,7 @@
 
 import type { Attrs, DType, Graph, SourceLoc, TensorType } from "../ir/types.js";
 import { GraphBuilder, showShape } from "../ir/graph.js";
-import { OPS, getOp } from "../ir/ops/index.js";
+import { OPS } from "../ir/ops/index.js";
 import { OpArgError, OpDTypeError, OpTypeError, type OpDef } from "../ir/ops/def.js";
 import { diag, hasErrors, type Diagnostic, type RelatedLoc } from "../diagnostics.js";
 import type { BlockDecl, CallExpr, Expr, ModelDecl, ModelFile, Statement } from "./ast.js";
@@ -21,6 +21,11 @@ export interface LowerOptions {
 export interface LowerResult {
   graph?: Graph;
   diagnostics: Diagnostic[];
+}
+
+/** A language-level op (OPS only: IR-only ops such as gradients or optimizer updates are not callable). */
+function languageOp(name: string): OpDef | undefined {
+  return Object.prototype.hasOwnProperty.call(OPS, name) ? OPS[name] : undefined;
 }
 
 /** Element types an `input` may declare. */
@@ -218,7 +223,7 @@ class Lowerer {
       case "name": {
         const v = scope.lookup(e.name);
         if (v) return v.kind === "tensor" ? v : { ...v, loc: e.loc };
-        if (getOp(e.name) || ctx.blocks.has(e.name))
+        if (languageOp(e.name) || ctx.blocks.has(e.name))
           this.err("E0302", `unknown name '${e.name}'`, e.loc, { hint: `'${e.name}' is an op; call it as ${e.name}(...)` });
         else {
           const hint = didYouMean(e.name, scope.allNames());
@@ -239,7 +244,7 @@ class Lowerer {
         const op = e.op === "+" ? "add" : "mul";
         const ops = [l, r].map((v) => this.asTensorOperand(v, e.op));
         if (ops.some((o) => o === undefined)) return { kind: "poison", loc: e.loc };
-        return this.applyOp(getOp(op)!, ops as Val[], {}, undefined, e.loc, new Map());
+        return this.applyOp(languageOp(op)!, ops as Val[], {}, undefined, e.loc, new Map());
       }
     }
   }
@@ -265,7 +270,7 @@ class Lowerer {
     const name = e.callee.text;
     const block = ctx.blocks.get(name);
     if (block) return this.instantiate(block, e, positional, keywords, ctx);
-    const def = getOp(name);
+    const def = languageOp(name);
     if (!def) {
       const hint = didYouMean(name, [...Object.keys(OPS), ...ctx.blocks.keys()]);
       this.err("E0301", `unknown op or block '${name}'`, e.callee.loc, hint ? { hint } : {});
