@@ -64,6 +64,8 @@ export function describeSyntaxError(p: ParserView, f: SyntaxFailure): SyntaxSite
   const found = describeToken(f.actual);
   const eofAnchor = atEOF && "previous" in f ? realToken(f.previous) : undefined;
   const withAnchor = (s: SyntaxSite): SyntaxSite => (eofAnchor ? { ...s, after: eofAnchor } : s);
+  const syntax = (message: string, hint?: string): SyntaxSite =>
+    withAnchor({ code: "E0201", message, ...(hint !== undefined ? { hint } : {}) });
 
   if (f.kind === "redundant") return { code: "E0201", message: `unexpected ${found}` };
 
@@ -73,7 +75,7 @@ export function describeSyntaxError(p: ParserView, f: SyntaxFailure): SyntaxSite
     if (tokenMatcher(f.actual, Minus)) hint = "'-' is only allowed directly before a number literal (write mul(x, -1) to negate)";
     else if (isKeyword(f.actual)) hint = `'${f.actual.image}' is a reserved word and cannot start an expression`;
     else if (tokenMatcher(f.actual, Equals) && tokenMatcher(f.previous, Equals)) hint = "'==' is not an operator; use a single '='";
-    return withAnchor({ code: "E0201", message: `expected an expression${after}, found ${found}`, ...(hint ? { hint } : {}) });
+    return syntax(`expected an expression${after}, found ${found}`, hint);
   }
 
   const { expected, actual, previous, ruleName } = f;
@@ -85,53 +87,61 @@ export function describeSyntaxError(p: ParserView, f: SyntaxFailure): SyntaxSite
     // A keyword on the same line was probably meant as a name (`let input = ...`); on a later
     // line it starts the next statement and the name is simply missing.
     if (isKeyword(actual) && actual.startLine === previous.endLine)
-      return withAnchor({ code: "E0201", message: `expected ${what}, found keyword '${actual.image}'`, hint: `'${actual.image}' is a reserved word; choose another name` });
-    return withAnchor({ code: "E0201", message: `expected ${what}, found ${found}` });
+      return syntax(
+        `expected ${what}, found keyword '${actual.image}'`,
+        `'${actual.image}' is a reserved word; choose another name`,
+      );
+    return syntax(`expected ${what}, found ${found}`);
   }
   if (expected === Equals && ruleName === "letStmt") {
     const hint = tokenMatcher(actual, Colon)
       ? "a binding uses '=' (let h = x -> relu); ':' names a layer or declares an input type"
       : undefined;
-    return withAnchor({ code: "E0201", message: `expected '=' after 'let ${previous.image}', found ${found}`, ...(hint ? { hint } : {}) });
+    return syntax(`expected '=' after 'let ${previous.image}', found ${found}`, hint);
   }
   if (expected === Colon && ruleName === "inputDecl") {
-    return withAnchor({
-      code: "E0201",
-      message: `expected ':' and a type after 'input ${previous.image}', found ${found}`,
-      hint: "inputs declare a dtype and a per-sample shape: input image: f32[1, 28, 28]",
-    });
+    return syntax(
+      `expected ':' and a type after 'input ${previous.image}', found ${found}`,
+      "inputs declare a dtype and a per-sample shape: input image: f32[1, 28, 28]",
+    );
   }
   if (expected === LBracket && ruleName === "inputDecl") {
-    return withAnchor({
-      code: "E0201",
-      message: `expected '[' and the per-sample shape after dtype '${previous.image}', found ${found}`,
-      hint: "the batch dimension is not written: input image: f32[1, 28, 28]",
-    });
+    return syntax(
+      `expected '[' and the per-sample shape after dtype '${previous.image}', found ${found}`,
+      "the batch dimension is not written: input image: f32[1, 28, 28]",
+    );
   }
   if (expected === NumberTok && tokenMatcher(previous, Minus)) {
-    return withAnchor({
-      code: "E0201",
-      message: `expected a number after '-', found ${found}`,
-      hint: "'-' is only allowed directly before a number literal (write mul(x, -1) to negate)",
-    });
+    return syntax(
+      `expected a number after '-', found ${found}`,
+      "'-' is only allowed directly before a number literal (write mul(x, -1) to negate)",
+    );
   }
   if (expected === NumberTok && ruleName === "dim") {
-    return withAnchor({ code: "E0201", message: `expected an integer dimension, found ${found}`, hint: "input shapes are integer literals: f32[1, 28, 28]" });
+    return syntax(
+      `expected an integer dimension, found ${found}`,
+      "input shapes are integer literals: f32[1, 28, 28]",
+    );
   }
   if (expected === Return) {
     const hint =
       tokenMatcher(actual, Output) || tokenMatcher(actual, Input)
         ? "a block holds only 'let' statements and ends with 'return <expr>'"
         : "a block body ends with 'return <expr>'";
-    return withAnchor({ code: "E0201", message: `expected 'return' at the end of ${blockName(p, actual)}, found ${found}`, hint });
+    return syntax(`expected 'return' at the end of ${blockName(p, actual)}, found ${found}`, hint);
   }
   if (expected === LBrace) {
-    return withAnchor({ code: "E0201", message: `expected '{' to open the body of ${ruleName === "modelDecl" ? "the model" : "the block"}, found ${found}` });
+    return syntax(
+      `expected '{' to open the body of ${ruleName === "modelDecl" ? "the model" : "the block"}, found ${found}`,
+    );
   }
   if (expected === LParen && ruleName === "blockDecl") {
-    return withAnchor({ code: "E0201", message: `expected '(' and the parameter list after 'block ${previous.image}', found ${found}`, hint: "blocks declare parameters even when empty: block head() { ... }" });
+    return syntax(
+      `expected '(' and the parameter list after 'block ${previous.image}', found ${found}`,
+      "blocks declare parameters even when empty: block head() { ... }",
+    );
   }
-  return withAnchor({ code: "E0201", message: `expected ${tokenLabel(expected)}, found ${found}` });
+  return syntax(`expected ${tokenLabel(expected)}, found ${found}`);
 }
 
 function describeMissingCloser(p: ParserView, closer: TokenType, opener: TokenType, actual: IToken, ruleName: string): SyntaxSite {

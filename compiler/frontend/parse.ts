@@ -93,7 +93,12 @@ function lexicalDiagnostics(source: string, file: string, tokens: IToken[], inva
       j++;
     }
     const text = source.slice(first.startOffset, last.endOffset! + 1);
-    const loc: SourceLoc = { ...tokenLoc(file, first), endLine: last.endLine ?? first.startLine ?? 1, endCol: (last.endColumn ?? 0) + 1, endOffset: last.endOffset! + 1 };
+    const loc: SourceLoc = {
+      ...tokenLoc(file, first),
+      endLine: last.endLine ?? first.startLine ?? 1,
+      endCol: (last.endColumn ?? 0) + 1,
+      endOffset: last.endOffset! + 1,
+    };
     const hint = invalidCharHint(text, source[last.endOffset! + 1]);
     const what = text.length === 1 ? `unexpected character '${text}'` : `unexpected characters '${text}'`;
     out.push(diag("E0101", what, loc, hint ? { hint } : {}));
@@ -101,11 +106,11 @@ function lexicalDiagnostics(source: string, file: string, tokens: IToken[], inva
   }
   for (const t of tokens) {
     if (!tokenMatcher(t, UnterminatedString)) continue;
-    out.push(
-      diag("E0102", "unterminated string: missing closing '\"' before the end of the line", tokenLoc(file, t), {
-        hint: "strings cannot span lines; close it with '\"'",
-      }),
-    );
+    const swallowed = [...new Set(t.image.slice(1).match(/[)\]}]/g) ?? [])].map((c) => `'${c}'`).join(" ");
+    const hint = swallowed
+      ? `the string runs to the end of the line and takes ${swallowed} with it; close it with '"'`
+      : "strings cannot span lines; close it with '\"'";
+    out.push(diag("E0102", "unterminated string: missing closing '\"' before the end of the line", tokenLoc(file, t), { hint }));
   }
   return out;
 }

@@ -385,11 +385,12 @@ class ErrorMessages {
   }
 
   buildNoViableAltMessage(o: { actual: IToken[]; previous: IToken; ruleName: string }): string {
-    return this.record(describeSyntaxError(this.parser, { kind: "noAlt", actual: o.actual[0]!, previous: o.previous, ruleName: o.ruleName }));
+    const { previous, ruleName } = o;
+    return this.record(describeSyntaxError(this.parser, { kind: "noAlt", actual: o.actual[0]!, previous, ruleName }));
   }
 
   buildEarlyExitMessage(o: { actual: IToken[]; previous: IToken; ruleName: string }): string {
-    return this.record(describeSyntaxError(this.parser, { kind: "noAlt", actual: o.actual[0]!, previous: o.previous, ruleName: o.ruleName }));
+    return this.buildNoViableAltMessage(o);
   }
 }
 

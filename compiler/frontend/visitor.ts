@@ -375,13 +375,12 @@ export class AstBuilder {
       else if (next === "n") value += "\n";
       else if (next === "t") value += "\t";
       else if (next !== undefined) {
-        const col = (t.startColumn ?? 1) + 1 + i - 1;
-        const off = t.startOffset + 1 + i - 1;
-        this.diagnostics.push(
-          diag("E0103", `unknown escape sequence '\\${next}' in string`, { file: this.fileName, line: loc.line, col, endLine: loc.line, endCol: col + 2, offset: off, endOffset: off + 2 }, {
-            hint: "strings support \\\" \\\\ \\n and \\t",
-          }),
-        );
+        // body[i - 1] is the backslash, at image index i (after the opening quote)
+        const col = (t.startColumn ?? 1) + i;
+        const off = t.startOffset + i;
+        const at: SourceLoc = { file: this.fileName, line: loc.line, col, endLine: loc.line, endCol: col + 2, offset: off, endOffset: off + 2 };
+        const hint = "strings support \\\" \\\\ \\n and \\t";
+        this.diagnostics.push(diag("E0103", `unknown escape sequence '\\${next}' in string`, at, { hint }));
         value += next;
       }
     }
