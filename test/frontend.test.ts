@@ -146,6 +146,26 @@ describe("the language example from ast.ts", () => {
     expect(probs.loc).toMatchObject({ line: 12, col: 3, endCol: 41 });
   });
 
+  it("puts a SourceLoc with a non-empty range on every node", () => {
+    let count = 0;
+    const visit = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(visit);
+      if (node === null || typeof node !== "object") return;
+      const n = node as Record<string, unknown>;
+      if ("loc" in n) {
+        const loc = n["loc"] as { file: string; line: number; col: number; offset: number; endOffset: number };
+        expect(loc.file).toBe("t.model");
+        expect(loc.line).toBeGreaterThanOrEqual(1);
+        expect(loc.col).toBeGreaterThanOrEqual(1);
+        expect(loc.endOffset).toBeGreaterThan(loc.offset);
+        count++;
+      }
+      for (const [k, v] of Object.entries(n)) if (k !== "loc") visit(v);
+    };
+    visit(ast);
+    expect(count).toBeGreaterThan(60);
+  });
+
   it("gives offsets that slice the source to the node's text", () => {
     const call = (ast.models[0]!.statements[4] as { value: CallExpr }).value;
     expect(EXAMPLE.slice(call.loc.offset, call.loc.endOffset)).toBe("softmax(logits, axis=1)");
@@ -282,6 +302,12 @@ describe("diagnostics and recovery", () => {
     const d = diagsOf("model m {\n  let y = x @ 2\n  let s = conv2d(padding='same')\n  let t = \"open\n}");
     expect(d.map((x) => `${x.code} ${x.loc!.line}:${x.loc!.col}`)).toEqual(["E0101 2:13", "E0101 3:26", "E0101 3:31", "E0102 4:11"]);
     expect(d[1]!.hint).toContain("double quotes");
+  });
+
+  it("says which closer an unterminated string swallowed", () => {
+    const d = diagsOf('model m {\n  let y = conv2d(padding="same)\n  output y\n}');
+    expect(d.map((x) => `${x.code} ${x.loc!.line}:${x.loc!.col}`)).toEqual(["E0102 2:26", "E0202 3:3"]);
+    expect(d[0]!.hint).toContain("takes ')' with it");
   });
 
   it("reports unknown parameter types and escapes", () => {
