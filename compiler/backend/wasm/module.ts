@@ -325,6 +325,20 @@ export class ModuleBuilder {
     if (exportAs) this.mod.addFunctionExport(name, exportAs);
   }
 
+  private readonly helpers = new Set<string>();
+
+  /**
+   * Add a shared helper function the first time it is asked for (`build` adds it), e.g. the one
+   * GEMM routine all dense/conv nodes call. Returns `name`.
+   */
+  helper(name: string, build: () => void): string {
+    if (!this.helpers.has(name)) {
+      this.helpers.add(name);
+      build();
+    }
+    return name;
+  }
+
   /** An immutable i32 global (e.g. the activation base, known only after all kernels are emitted). */
   addConstGlobal(name: string, value: number): void {
     this.mod.addGlobal(name, binaryen.i32, false, this.mod.i32.const(value));

@@ -32,13 +32,13 @@ export const denseKernel: Kernel = (ctx) => {
       M: f.mulk(ctx.batch(), rows),
       N: out,
       K: inF,
-      a: () => f.get(px),
+      a: f.get(px),
       lda: inF,
-      b: () => f.i(wtOff),
+      b: f.i(wtOff),
       ldb: out,
-      c: () => f.get(py),
+      c: f.get(py),
       ldc: out,
-      ...(b && node.attrs["bias"] !== false ? { bias: { ptr: () => f.get(pb), along: "col" as const } } : {}),
+      ...(b && node.attrs["bias"] !== false ? { bias: { ptr: f.get(pb), along: "col" as const } } : {}),
     }),
   ];
 };
