@@ -107,11 +107,12 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
  */
 export async function worstError(
   g: Graph,
-  opts: { batches?: number[]; seed?: number; lo?: number; hi?: number; weights?: WeightMap } = {},
+  opts: { batches?: number[]; seed?: number; lo?: number; hi?: number; weights?: WeightMap; optimize?: boolean } = {},
 ): Promise<number> {
   const w = opts.weights ?? randomWeights(g, opts.seed ?? 1);
-  const simd = await load(emitWasm(g, w, { simd: true, embedWeights: true }), true);
-  const scalar = await load(emitWasm(g, w, { simd: false, embedWeights: false }), false);
+  const optimize = opts.optimize ?? true;
+  const simd = await load(emitWasm(g, w, { simd: true, embedWeights: true, optimize }), true);
+  const scalar = await load(emitWasm(g, w, { simd: false, embedWeights: false, optimize }), false);
   let worst = 0;
   for (const batch of opts.batches ?? [1, 3, 64]) {
     const inputs = randomInputs(g, batch, 11 + batch, opts.lo, opts.hi);

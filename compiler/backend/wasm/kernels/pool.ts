@@ -97,7 +97,8 @@ export const avgpoolKernel: Kernel = (ctx) => {
       f.set(row, f.add(f.get(xs), f.mulk(f.get(iy), q.W * 4))),
       f.forRange(ix, f.get(ws), f.get(we), [f.set(acc, f.s.add(f.get(acc), f.s.load(f.at(f.get(row), f.get(ix)))))]),
     ]),
-    f.s.store(dst, f.s.div(f.get(acc), f.m.f32.convert_s.i32(f.get(div)))),
+    // An empty window (impossible with PyTorch's pad <= kernel/2) gives 0, as the reference does.
+    f.s.store(dst, f.m.select(f.m.i32.gt_s(f.get(div), f.i(0)), f.s.div(f.get(acc), f.m.f32.convert_s.i32(f.get(div))), f.s.c(0))),
   ]);
 };
 
