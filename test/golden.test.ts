@@ -251,10 +251,11 @@ for (const fam of families) {
         for (const simd of [true, false]) {
           const variant = simd ? "wasm simd" : "wasm scalar";
           const whyWasm = skipWhy(check, emit);
-          // all batches through one loaded model, in order 1, 3, 64: also exercises memory growth
+          // all batches through one loaded model, in order 1, 3, 64, 1: memory growth and reuse
           it.skipIf(!!whyWasm)(label(`${variant} vs PyTorch at batches ${c.runs.map((r) => r.batch).join(", ")}, tol ${TOL_WASM}`, whyWasm), async () => {
             const runner = await wasmRunner(fam.family, c, simd);
-            for (const r of c.runs) {
+            // then the smallest batch again: memory left over from the larger batch must not leak in
+            for (const r of [...c.runs, c.runs[0]!]) {
               const outs = runner.run(runInputsF32(r), r.batch);
               assertOutputs(`${c.name} batch ${r.batch} ${variant}`, variant, r, (name) => {
                 const d = outs[name];
