@@ -370,7 +370,7 @@ describe("robustness", () => {
       return seed % n;
     };
     const pieces = ["model", "block", "m", "x", "let", "input", "output", "return", "=", ":", "->", "(", ")", "[", "]", "{", "}", ",", "+", "*", "-", "1", "2.5", '"s"', '"', "@", "\n", " ", "f32", "relu", ";", "#c\n"];
-    for (let k = 0; k < 300; k++) {
+    for (let k = 0; k < 200; k++) {
       let src = "";
       const len = rand(60);
       for (let i = 0; i < len; i++) src += pieces[rand(pieces.length)] + " ";

@@ -6,7 +6,7 @@ import { diag, type Diagnostic } from "../diagnostics.js";
 import type { SourceLoc } from "../ir/types.js";
 import type { ModelFile } from "./ast.js";
 import { ModelParser } from "./parser.js";
-import { LBrace, LBracket, LParen, RBrace, RBracket, RParen, tokenize, UnterminatedString } from "./tokens.js";
+import { LBrace, LBracket, LParen, RBrace, RBracket, RParen, tokenize, UnterminatedString, type InvalidRun } from "./tokens.js";
 import { AstBuilder, tokenLoc } from "./visitor.js";
 
 /**
@@ -61,7 +61,7 @@ export function parseModelFile(source: string, file: string): ParseResult {
   parser.sites.clear();
   parser.input = tokens;
   const cst = parser.file();
-  const afterInvalid = new Set(invalid.map((t) => nextTokenOffset(tokens, t.startOffset)));
+  const afterInvalid = new Set(invalid.map((r) => nextTokenOffset(tokens, r.offset)));
   for (const err of parser.errors) {
     const d = syntaxDiagnostic(parser, err, file, tokens);
     // A syntax error right after a stray character is usually that character's fault: report it once.
@@ -81,28 +81,23 @@ export function parseModelFile(source: string, file: string): ParseResult {
   return { ast, diagnostics: onePerLine(sortDiagnostics(dedupe(diagnostics))) };
 }
 
-/** E0101 for each run of adjacent invalid characters, E0102 for each unterminated string. */
-function lexicalDiagnostics(source: string, file: string, tokens: IToken[], invalid: IToken[]): Diagnostic[] {
+/** E0101 for each run of characters that are not tokens, E0102 for each unterminated string. */
+function lexicalDiagnostics(source: string, file: string, tokens: IToken[], invalid: InvalidRun[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  for (let i = 0; i < invalid.length; ) {
-    const first = invalid[i]!;
-    let last = first;
-    let j = i + 1;
-    while (j < invalid.length && invalid[j]!.startOffset === last.endOffset! + 1 && invalid[j]!.startLine === first.startLine) {
-      last = invalid[j]!;
-      j++;
-    }
-    const text = source.slice(first.startOffset, last.endOffset! + 1);
+  for (const run of invalid) {
+    const text = source.slice(run.offset, run.offset + run.length);
     const loc: SourceLoc = {
-      ...tokenLoc(file, first),
-      endLine: last.endLine ?? first.startLine ?? 1,
-      endCol: (last.endColumn ?? 0) + 1,
-      endOffset: last.endOffset! + 1,
+      file,
+      line: run.line,
+      col: run.column,
+      endLine: run.line,
+      endCol: run.column + run.length,
+      offset: run.offset,
+      endOffset: run.offset + run.length,
     };
-    const hint = invalidCharHint(text, source[last.endOffset! + 1]);
+    const hint = invalidCharHint(text, source[run.offset + run.length]);
     const what = text.length === 1 ? `unexpected character '${text}'` : `unexpected characters '${text}'`;
     out.push(diag("E0101", what, loc, hint ? { hint } : {}));
-    i = j;
   }
   for (const t of tokens) {
     if (!tokenMatcher(t, UnterminatedString)) continue;

@@ -65,6 +65,7 @@ export const StringTok = createToken({
   name: "String",
   label: "a string",
   pattern: /"(?:[^"\\\r\n]|\\.)*"/,
+  start_chars_hint: ['"'],
   categories: [StringLiteral, AnyToken],
 });
 
@@ -73,6 +74,7 @@ export const UnterminatedString = createToken({
   name: "UnterminatedString",
   label: "a string",
   pattern: /"(?:[^"\\\r\n]|\\.)*\\?/,
+  start_chars_hint: ['"'],
   categories: [StringLiteral, AnyToken],
 });
 
@@ -96,12 +98,6 @@ export const LBracket = punct("LBracket", "[");
 export const RBracket = punct("RBracket", "]");
 export const LBrace = punct("LBrace", "{");
 export const RBrace = punct("RBrace", "}");
-
-/**
- * Any other single character (outside strings and comments). Put in the "invalid" group, so the
- * parser never sees it; parse.ts reports each run of them as E0101 with a hint where one helps.
- */
-export const InvalidChar = createToken({ name: "InvalidChar", pattern: /[^ \t\r\n]/, group: "invalid" });
 
 /** Every token type in lexer priority order (first match wins; keywords before Identifier). */
 export const ALL_TOKENS: TokenType[] = [
@@ -133,25 +129,36 @@ export const ALL_TOKENS: TokenType[] = [
   RBracket,
   LBrace,
   RBrace,
-  InvalidChar,
   StringLiteral,
   AnyToken,
 ];
 
-/** The lexer; shared, since chevrotain lexers are stateless between `tokenize` calls. */
-export const modelLexer = new Lexer(ALL_TOKENS, { positionTracking: "full", ensureOptimizations: false });
+/**
+ * The lexer; shared, since chevrotain lexers are stateless between `tokenize` calls. Built with
+ * `ensureOptimizations` so a pattern that defeats first-character dispatch fails at load time.
+ */
+export const modelLexer = new Lexer(ALL_TOKENS, { positionTracking: "full", ensureOptimizations: true });
 
-/** Result of `tokenize`: the parser's tokens and the invalid characters (as one-char tokens). */
+/** A run of characters no token matches (1-based line/column, like chevrotain's ILexingError). */
+export interface InvalidRun {
+  offset: number;
+  length: number;
+  line: number;
+  column: number;
+}
+
+/** Result of `tokenize`: the parser's tokens and the runs of characters that are not tokens. */
 export interface TokenizeResult {
   tokens: IToken[];
-  invalid: IToken[];
+  invalid: InvalidRun[];
 }
 
 /**
- * Split `source` into tokens. Never throws: characters no token matches land in `invalid`
- * (the catch-all InvalidChar token makes the chevrotain lexer itself error-free).
+ * Split `source` into tokens. Never throws: chevrotain skips characters no token matches (a run
+ * ends at the next character that starts a token, so runs never cross whitespace) and reports them.
  */
 export function tokenize(source: string): TokenizeResult {
   const res = modelLexer.tokenize(source);
-  return { tokens: res.tokens, invalid: (res.groups["invalid"] as IToken[] | undefined) ?? [] };
+  const invalid = res.errors.map((e) => ({ offset: e.offset, length: e.length, line: e.line ?? 1, column: e.column ?? 1 }));
+  return { tokens: res.tokens, invalid };
 }
