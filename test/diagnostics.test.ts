@@ -1,6 +1,5 @@
-// Diagnostics fixtures: every test/fixtures/diagnostics/*.model declares the diagnostics it must
-// produce as `# expect: E0201 4:12` header lines; the full check must report exactly that set.
-// Neighbours: compiler/check.ts (checkSource), compiler/frontend/parse.ts (fallback), frontend.test.ts.
+// Diagnostics fixtures: each test/fixtures/diagnostics/*.model lists `# expect: E0201 4:12` lines; the check must match exactly.
+// Neighbours: compiler/check.ts (checkSource), compiler/frontend/parse.ts (fallback), test/frontend.test.ts.
 
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,6 +1,5 @@
-// Syntax error messages per site: turns a chevrotain failure (rule, expected token, actual token) into
-// a code, a message naming the construct and an optional hint. Neighbours: parser.ts calls it from its
-// error message provider; parse.ts turns the recorded SyntaxSite into a Diagnostic with a SourceLoc.
+// Syntax error messages per site: a chevrotain failure (rule, expected, actual token) → code, message, hint.
+// Neighbours: parser.ts calls it from its error message provider; parse.ts turns a SyntaxSite into a Diagnostic.
 
 import { EOF, tokenLabel, tokenMatcher, type IToken, type TokenType } from "chevrotain";
 import type { DiagnosticCode } from "../diagnostics.js";
