@@ -7,6 +7,7 @@ import { OpTypeError } from "./def.js";
 import type { RefTensor } from "../types.js";
 import { showShape } from "../graph.js";
 import { countAt, elementwiseCost, requireFloat, staticDim } from "./common.js";
+import { dropoutDraw, dropoutKey, dropoutThreshold } from "./grad-rng.js";
 
 /** Channels C and elements per channel M = N * prod(spatial) of an [N, C, ...] tensor. */
 function perChannel(x: RefTensor): { C: number; inner: number; M: number } {
@@ -140,34 +141,6 @@ export const batchnorm_stats_update: OpDef = {
   },
   cost: (inputs) => ({ flops: 6 * (inputs[0]!.shape[0] as number), bytes: 24 * (inputs[0]!.shape[0] as number) }),
 };
-
-/** murmur3's 32-bit finalizer (a bijection on u32). */
-function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/**
- * The per-(seed, step, salt) key of the dropout RNG: mix32(mix32(mix32(salt) ^ seed) ^ step), u32.
- * All arithmetic is 32-bit integer (Math.imul, xor, unsigned shifts), so wasm i32 ops reproduce it exactly.
- */
-export function dropoutKey(seed: number, step: number, salt: number): number {
-  return mix32(mix32(mix32(salt >>> 0) ^ (seed >>> 0)) ^ (step >>> 0));
-}
-
-/** 24-bit uniform draw u = mix32(key ^ index) >>> 8 for element `index` (row-major over the whole batch tensor). */
-export function dropoutDraw(key: number, index: number): number {
-  return mix32((key ^ index) >>> 0) >>> 8;
-}
-
-/** Integer keep threshold T = ceil(p * 2^24) (computed in float64 at compile time); keep iff draw >= T. */
-export function dropoutThreshold(p: number): number {
-  return Math.min(2 ** 24, Math.ceil(p * 2 ** 24));
-}
 
 /**
  * dropout_train(x, rng): inverted dropout. Element k (row-major over the whole [N, ...] tensor) is kept
