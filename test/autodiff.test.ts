@@ -6,6 +6,8 @@ import type { Graph, RefTensor } from "../compiler/ir/types.js";
 import { gradGraph } from "../compiler/autodiff/grad.js";
 import { validateGraph } from "../compiler/ir/validate.js";
 import { GraphBuilder } from "../compiler/ir/graph.js";
+import { getOp } from "../compiler/ir/ops/index.js";
+import { optimizeGraph } from "../compiler/passes/pipeline.js";
 import {
   checkFiniteDifferences,
   lowerSource,
@@ -82,7 +84,13 @@ describe("gradients vs finite differences: activations", () => {
     const r = rng(9);
     const weights = new Map<string, RefTensor>();
     const out = run64(res.graph, weights, { x, target: uniform(r, [2, 3, 4]) });
-    for (const k of [0, 5, 11, 17]) expect(Object.is(out["grad:x"]!.data[k], 0) || out["grad:x"]!.data[k] === 0).toBe(true);
+    for (const k of [0, 5, 11, 17]) expect(out["grad:x"]!.data[k]).toBe(0);
+  });
+
+  it("relu_grad follows threshold_backward: x <= 0 gives 0, NaN x passes the gradient", () => {
+    const def = getOp("relu_grad")!;
+    const y = def.reference([{ shape: [4], data: Float64Array.of(-1, 0, NaN, 2) }, { shape: [4], data: Float64Array.of(3, 3, 3, 3) }], {});
+    expect([...y[0]!.data]).toEqual([0, 0, 3, 3]);
   });
 });
 
@@ -286,6 +294,11 @@ describe("gradGraph structure", () => {
       expect.arrayContaining(["grad:a.weight", "grad:bn.weight", "state:bn.running_mean", "state:bn.running_var"]),
     );
     expect(graph.nodes.some((n) => n.op === "batchnorm")).toBe(true); // input untouched
+    // the "train" pipeline (dce) keeps every gradient and state-update node
+    const opt = optimizeGraph(res.graph, { mode: "train" });
+    expect(validateGraph(opt)).toEqual([]);
+    expect(opt.outputs.map((o) => o.name)).toEqual(res.graph.outputs.map((o) => o.name));
+    expect(opt.nodes.filter((n) => n.mode === "train")).toHaveLength(res.graph.nodes.filter((n) => n.mode === "train").length);
   });
 
   it("batchnorm running statistics update as PyTorch (momentum, unbiased variance)", () => {

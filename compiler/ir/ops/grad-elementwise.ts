@@ -40,10 +40,10 @@ function unaryGrad(name: string, doc: string, semantics: string, f: (v: number, 
 }
 
 /**
- * relu_grad(x, g) = g where x > 0, else 0 (also 0 at exactly x = 0 and for NaN x, as PyTorch's
- * threshold_backward). Inputs [x, g] same shape, f32 -> same. Attrs {}.
+ * relu_grad(x, g) = 0 where x <= 0 (so 0 at exactly x = 0), else g; a NaN x passes g, exactly as
+ * PyTorch's threshold_backward (where(x <= 0, 0, g)). Inputs [x, g] same shape, f32 -> same. Attrs {}.
  */
-export const relu_grad = unaryGrad("relu_grad", "ReLU backward: g * (x > 0)", "PyTorch threshold_backward(g, x, 0)", (x, g) => (x > 0 ? g : 0), 1);
+export const relu_grad = unaryGrad("relu_grad", "ReLU backward: g * (x > 0)", "PyTorch threshold_backward(g, x, 0)", (x, g) => (x <= 0 ? 0 : g), 1);
 
 /** leaky_relu_grad(x, g) = g if x > 0 else alpha * g (PyTorch leaky_relu_backward). Attrs { alpha }. */
 export const leaky_relu_grad = unaryGrad(
