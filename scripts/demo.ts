@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { compile } from "../compiler/index.js";
 import { formatDiagnostic } from "../compiler/diagnostics.js";
-import { writeArtifactFiles } from "../compiler/artifact/build.js";
+import { writeArtifactFiles } from "../compiler/artifact/write.js";
 import { loadMnist, MNIST_PIXELS } from "../compiler/data/mnist.js";
 import { loadModel } from "../runtime/index.js";
 
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     for (const d of result.diagnostics) console.error(formatDiagnostic(d, { [MODEL]: source }));
     process.exit(1);
   }
-  writeArtifactFiles(OUT, result.artifact.files);
+  await writeArtifactFiles(OUT, result.artifact.files);
   const name = result.artifact.manifest.name;
   const wasmPath = join(OUT, `${name}.wasm`);
   console.log(`compiled ${MODEL} in ${compileMs.toFixed(0)} ms (incl. binaryen load) -> ${wasmPath}`);
