@@ -4,62 +4,10 @@
 
 import type { Graph, InitSpec, WeightMap, WeightTensor } from "../ir/types.js";
 import { numel, paramValues } from "../ir/graph.js";
+import { Xoshiro128, fnv1a } from "../util/rng.js";
 
-/**
- * xoshiro128** 1.1 (Blackman & Vigna, https://prng.di.unimi.it/xoshiro128starstar.c): 32-bit
- * outputs, period 2^128 - 1. The 128-bit state is filled from a 32-bit seed with splitmix32
- * (so seed 0 is fine and nearby seeds give unrelated streams).
- */
-export class Xoshiro128 {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-
-  constructor(seed: number) {
-    let x = seed >>> 0;
-    const next = (): number => {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
-  }
-
-  /** Next uniform u32. */
-  nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
-  }
-
-  /** Uniform double in [0, 1) with 32 random bits. */
-  nextFloat(): number {
-    return this.nextU32() / 4294967296;
-  }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
-}
-
-/** FNV-1a 32-bit hash of a string's UTF-16 code units (used to give each tensor its own stream). */
-export function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h >>> 0;
-}
+/** The PRNG lives in util/rng.ts (shared with the data pipeline); re-exported for existing importers. */
+export { Xoshiro128, fnv1a };
 
 /**
  * Fill `n` f32 values from an InitSpec with `rng`:
