@@ -1,8 +1,9 @@
 // conv2d (PyTorch nn.Conv2d, NCHW) as im2col into the scratch region + one GEMM per group and sample:
 // y[g] [Og, Ho*Wo] = W[g] [Og, Cg*kh*kw] col[g] [Cg*kh*kw, Ho*Wo] + b. Neighbours: kernels/gemm.ts, plan.ts.
 
+import type { Expr, Local } from "../module.js";
 import { emitGemm } from "./gemm.js";
-import { sampleDims, type Kernel } from "./context.js";
+import { sampleDims, type Kernel, type KernelCtx } from "./context.js";
 import { convScratchElems } from "../plan.js";
 
 /**
@@ -75,8 +76,6 @@ export const conv2dKernel: Kernel = (ctx) => {
   ];
 };
 
-type Expr = number;
-
 interface ConvGeom {
   C: number;
   H: number;
@@ -99,7 +98,7 @@ interface ConvGeom {
  * zero / memory.copy / zero triple; otherwise each column uses a branch-free select with a clamped
  * (always valid) load address.
  */
-function im2col(ctx: Parameters<Kernel>[0], q: ConvGeom, xs: { index: number; type: number }): Expr {
+function im2col(ctx: KernelCtx, q: ConvGeom, xs: Local): Expr {
   const f = ctx.f;
   const c = f.local();
   const ky = f.local();

@@ -11,12 +11,10 @@ export const reshapeKernel: Kernel = (ctx) => {
   const { f, node } = ctx;
   const x = node.inputs[0]!;
   const y = node.outputs[0]!;
+  if (ctx.aliased(y)) return [];
   const bytes = prod(sampleDims(ctx, x)) * 4;
-  const xv = ctx.g.values[x]!;
-  const perBatch = xv.type.shape[0] === "N";
-  return [f.copy(ctx.ptr(y), ctx.ptr(x), perBatch ? f.mulk(ctx.batch(), bytes) : f.i(bytes))].filter(
-    () => !ctx.aliased(y),
-  );
+  const perBatch = ctx.g.values[x]!.type.shape[0] === "N";
+  return [f.copy(ctx.ptr(y), ctx.ptr(x), perBatch ? f.mulk(ctx.batch(), bytes) : f.i(bytes))];
 };
 
 /**
