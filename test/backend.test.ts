@@ -198,17 +198,17 @@ const grid = (lo: number, hi: number, n: number) => Float32Array.from({ length: 
 
 describe("math (f32x4 and scalar)", () => {
   for (const simd of [true, false]) {
-    it(`exp relative error <= 2.5e-7 on [-87, 88] (simd=${simd}); limits`, async () => {
+    it(`exp relative error <= 2e-7 on [-87, 88] (simd=${simd}); limits`, async () => {
       const xs = grid(-87, 88, 20001);
       const ys = await evalMath(simd, math.exp, xs);
       let worst = 0;
       xs.forEach((x, i) => (worst = Math.max(worst, Math.abs(ys[i]! / Math.exp(x) - 1))));
-      expect(worst).toBeLessThanOrEqual(2.5e-7);
+      expect(worst).toBeLessThanOrEqual(2e-7);
       const lim = await evalMath(simd, math.exp, Float32Array.from([-1e4, 0, 89, 1e4, NaN]));
       expect(Array.from(lim)).toEqual([0, 1, Infinity, Infinity, NaN]);
     });
-    it(`tanh/sigmoid/erf absolute error <= 2e-7, no overflow at 1e4 (simd=${simd})`, async () => {
-      const xs = Float32Array.from([...grid(-9, 9, 4001), 1e-6, -3e-5, 1e4, -1e4, 0]);
+    it(`tanh/sigmoid absolute error <= 2e-7, erf <= 1e-7, no overflow at 1e4 (simd=${simd})`, async () => {
+      const xs = Float32Array.from([...grid(-9, 9, 40001), 1e-6, -3e-5, 1e4, -1e4, 0]);
       const cases: [typeof math.exp, (x: number) => number][] = [
         [math.tanh, Math.tanh],
         [math.sigmoid, (x) => 1 / (1 + Math.exp(-x))],
@@ -218,7 +218,7 @@ describe("math (f32x4 and scalar)", () => {
         const ys = await evalMath(simd, fn, xs);
         let worst = 0;
         xs.forEach((x, i) => (worst = Math.max(worst, Math.abs(ys[i]! - ref(x)))));
-        expect(worst, fn.name).toBeLessThanOrEqual(2e-7);
+        expect(worst, fn.name).toBeLessThanOrEqual(fn === math.erf ? 1e-7 : 2e-7);
       }
     });
   }
