@@ -91,6 +91,18 @@ describe("emitWasm", () => {
     expect(await worstError(smallCnn(), { batches: [1, 3, 17] })).toBeLessThanOrEqual(1e-5);
   });
 
+  it("SIMD and scalar outputs agree to 1e-5 on the CNN (batch 5)", async () => {
+    const g = smallCnn();
+    const w = randomWeights(g);
+    const v = await load(emitWasm(g, w, { simd: true, embedWeights: true }));
+    const s = await load(emitWasm(g, w, { simd: false, embedWeights: true }));
+    const x = randomInputs(g, 5, 3);
+    const a = v.run(x, 5);
+    const b = s.run(x, 5);
+    expect(maxAbsDiff(a["logits"]!, b["logits"]!)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(a["probs"]!, b["probs"]!)).toBeLessThanOrEqual(1e-5);
+  });
+
   it("scalar build has no SIMD; SIMD build does; both validate", () => {
     const g = smallCnn();
     const w = randomWeights(g);
