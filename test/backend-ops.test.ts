@@ -65,6 +65,11 @@ describe("pooling", () => {
     const g = single("maxpool2d", [2, 8, 7], { kernel: [2, 2], stride: [1, 1], padding: [0, 0, 0, 0], dilation: [2, 2], ceil_mode: false });
     expect(await worstError(g)).toBeLessThanOrEqual(TOL);
   });
+  for (const [s, d] of [[1, 1], [2, 1], [3, 2], [2, 2]])
+    it(`maxpool 3x3 stride ${s} dilation ${d} pad 1 on width 31 (SIMD interior columns)`, async () => {
+      const g = single("maxpool2d", [2, 9, 31], { kernel: [3, 3], stride: [s, s], padding: [1, 1, 1, 1], dilation: [d, d], ceil_mode: s === 2 });
+      expect(await worstError(g, { batches: [1, 3] })).toBeLessThanOrEqual(TOL);
+    });
   for (const include of [true, false])
     it(`avgpool 3x3 stride 2 ceil_mode pad 1 count_include_pad=${include}`, async () => {
       const g = single("avgpool2d", [2, 8, 9], { kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], ceil_mode: true, count_include_pad: include });

@@ -30,45 +30,92 @@ function geom(ctx: KernelCtx): PoolGeom {
   return { C, H, W, Ho, Wo, kh, kw, sh, sw, pad, dh, dw };
 }
 
-/** Loop over planes (batch * C) and output pixels; `pixel` returns the statements for one (oy, ox). */
-function planeLoops(ctx: KernelCtx, q: PoolGeom, pixel: (xs: Local, oy: Local, ox: Local, dst: Expr) => Expr[]): Expr[] {
+type Pixel = (xs: Local, oy: Local, ox: Local, dst: Expr) => Expr[];
+
+/**
+ * Output columns whose whole window row is inside the image: [lo, hi) (static; empty when none).
+ * Lane groups of 4 such columns need no column checks.
+ */
+function interiorCols(q: PoolGeom): [number, number] {
+  const lo = Math.ceil(q.pad[1] / q.sw);
+  const hi = Math.min(q.Wo, Math.floor((q.W - 1 - (q.kw - 1) * q.dw + q.pad[1]) / q.sw) + 1);
+  return [lo, Math.max(lo, hi)];
+}
+
+/**
+ * Loop over planes (batch * C) and output pixels; `pixel` returns the statements for one (oy, ox)
+ * with full bounds checks. With `vec` (SIMD modules), interior columns go 4 at a time through it.
+ */
+function planeLoops(ctx: KernelCtx, q: PoolGeom, pixel: Pixel, vec?: Pixel): Expr[] {
   const f = ctx.f;
   const [p, xs, ys, oy, ox] = [f.local(), f.local(), f.local(), f.local(), f.local()];
+  const dst = (): Expr => f.at(f.get(ys), f.add(f.mulk(f.get(oy), q.Wo), f.get(ox)));
+  const [lo, hi] = interiorCols(q);
+  const cols =
+    vec && f.v.lanes === 4 && hi - lo >= 4
+      ? [
+          f.forRange(ox, f.i(0), f.i(lo), pixel(xs, oy, ox, dst())),
+          f.forRange(ox, null, f.i(hi), vec(xs, oy, ox, dst()), 4),
+          f.forRange(ox, null, f.i(q.Wo), pixel(xs, oy, ox, dst())),
+        ]
+      : [f.forRange(ox, f.i(0), f.i(q.Wo), pixel(xs, oy, ox, dst()))];
   return [
     f.set(xs, ctx.ptr(ctx.node.inputs[0]!)),
     f.set(ys, ctx.ptr(ctx.node.outputs[0]!)),
     f.forRange(p, f.i(0), f.mulk(ctx.batch(), q.C), [
-      f.forRange(oy, f.i(0), f.i(q.Ho), [
-        f.forRange(ox, f.i(0), f.i(q.Wo), [
-          ...pixel(xs, oy, ox, f.at(f.get(ys), f.add(f.mulk(f.get(oy), q.Wo), f.get(ox)))),
-        ]),
-      ]),
+      f.forRange(oy, f.i(0), f.i(q.Ho), cols),
       f.set(xs, f.addk(f.get(xs), q.H * q.W * 4)),
       f.set(ys, f.addk(f.get(ys), q.Ho * q.Wo * 4)),
     ]),
   ];
 }
 
-/** maxpool2d (PyTorch nn.MaxPool2d): max over the dilated window; padded taps are skipped (-inf). */
+/**
+ * maxpool2d (PyTorch nn.MaxPool2d): max over the dilated window; padded taps are skipped (-inf).
+ * On SIMD modules interior output columns are computed 4 at a time (strided tap loads).
+ */
 export const maxpoolKernel: Kernel = (ctx) => {
   const f = ctx.f;
   const q = geom(ctx);
   const [ky, kx, iy, ix, row] = [f.local(), f.local(), f.local(), f.local(), f.local()];
   const acc = f.local(f.s.type);
-  return planeLoops(ctx, q, (xs, oy, ox, dst) => [
+  const vacc = f.local(f.v.type);
+  const rowOf = (xs: Local, oy: Local): Expr[] => [
+    f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pad[0])), f.mulk(f.get(ky), q.dh))),
+  ];
+  const setRow = (xs: Local): Expr => f.set(row, f.add(f.get(xs), f.mulk(f.get(iy), q.W * 4)));
+  const colOf = (ox: Local): Expr =>
+    f.set(ix, f.add(f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pad[1])), f.mulk(f.get(kx), q.dw)));
+  const scalar: Pixel = (xs, oy, ox, dst) => [
     f.set(acc, f.s.c(-Infinity)),
     f.forRange(ky, f.i(0), f.i(q.kh), [
-      f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pad[0])), f.mulk(f.get(ky), q.dh))),
+      ...rowOf(xs, oy),
       f.if(f.inRange(f.get(iy), q.H), [
-        f.set(row, f.add(f.get(xs), f.mulk(f.get(iy), q.W * 4))),
+        setRow(xs),
         f.forRange(kx, f.i(0), f.i(q.kw), [
-          f.set(ix, f.add(f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pad[1])), f.mulk(f.get(kx), q.dw))),
+          colOf(ox),
           f.if(f.inRange(f.get(ix), q.W), [f.set(acc, f.s.max(f.get(acc), f.s.load(f.at(f.get(row), f.get(ix)))))]),
         ]),
       ]),
     ]),
     f.s.store(dst, f.get(acc)),
-  ]);
+  ];
+  // Interior columns: 4 outputs at once, taps loaded with the column stride, no column checks.
+  const vector: Pixel = (xs, oy, ox, dst) => [
+    f.set(vacc, f.v.c(-Infinity)),
+    f.forRange(ky, f.i(0), f.i(q.kh), [
+      ...rowOf(xs, oy),
+      f.if(f.inRange(f.get(iy), q.H), [
+        setRow(xs),
+        f.forRange(kx, f.i(0), f.i(q.kw), [
+          colOf(ox),
+          f.set(vacc, f.v.max(f.get(vacc), f.loadStrided(f.v, () => f.at(f.get(row), f.get(ix)), q.sw))),
+        ]),
+      ]),
+    ]),
+    f.v.store(dst, f.get(vacc)),
+  ];
+  return planeLoops(ctx, q, scalar, vector);
 };
 
 /**
