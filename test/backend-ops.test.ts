@@ -70,6 +70,11 @@ describe("pooling", () => {
       const g = single("maxpool2d", [2, 9, 31], { kernel: [3, 3], stride: [s, s], padding: [1, 1, 1, 1], dilation: [d, d], ceil_mode: s === 2 });
       expect(await worstError(g, { batches: [1, 3] })).toBeLessThanOrEqual(TOL);
     });
+  for (const [s, include] of [[1, true], [2, false], [3, true], [2, true]] as const)
+    it(`avgpool 3x3 stride ${s} pad 1 count_include_pad=${include} on width 31 (SIMD interior columns)`, async () => {
+      const g = single("avgpool2d", [2, 9, 31], { kernel: [3, 3], stride: [s, s], padding: [1, 1, 1, 1], ceil_mode: s === 2, count_include_pad: include });
+      expect(await worstError(g, { batches: [1, 3] })).toBeLessThanOrEqual(TOL);
+    });
   for (const include of [true, false])
     it(`avgpool 3x3 stride 2 ceil_mode pad 1 count_include_pad=${include}`, async () => {
       const g = single("avgpool2d", [2, 8, 9], { kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], ceil_mode: true, count_include_pad: include });

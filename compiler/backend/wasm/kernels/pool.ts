@@ -121,6 +121,7 @@ export const maxpoolKernel: Kernel = (ctx) => {
 /**
  * avgpool2d (PyTorch nn.AvgPool2d): window [hs, he) with he = min(hs + kh, H + pad_bottom) (the
  * ceil_mode clipping rule), divisor = its size when count_include_pad, else the in-image count.
+ * On SIMD modules interior output columns are computed 4 at a time (strided tap loads).
  */
 export const avgpoolKernel: Kernel = (ctx) => {
   const f = ctx.f;
@@ -128,7 +129,28 @@ export const avgpoolKernel: Kernel = (ctx) => {
   const include = (ctx.node.attrs["count_include_pad"] as boolean | undefined) ?? true;
   const [hs, he, ws, we, div, iy, ix, row] = Array.from({ length: 8 }, () => f.local());
   const acc = f.local(f.s.type);
-  return planeLoops(ctx, q, (xs, oy, ox, dst) => [
+  const vacc = f.local(f.v.type);
+  const kx = f.local();
+  // Interior columns: the horizontal window is whole (kw taps) in both counting modes.
+  const vector: Pixel = (xs, oy, ox, dst) => [
+    f.set(hs, f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pad[0]))),
+    f.set(he, f.minS(() => f.addk(f.get(hs), q.kh), () => f.i(q.H + (q.pad[2] ?? q.pad[0])))),
+    f.set(div, f.sub(f.get(he), f.get(hs))),
+    f.set(hs, f.maxS(() => f.get(hs), () => f.i(0))),
+    f.set(he, f.minS(() => f.get(he), () => f.i(q.H))),
+    ...(include ? [] : [f.set(div, f.sub(f.get(he), f.get(hs)))]),
+    f.set(div, f.maxS(() => f.mulk(f.get(div), q.kw), () => f.i(1))),
+    f.set(vacc, f.v.c(0)),
+    f.forRange(iy, f.get(hs), f.get(he), [
+      f.set(row, f.add(f.get(xs), f.mulk(f.get(iy), q.W * 4))),
+      f.forRange(kx, f.i(0), f.i(q.kw), [
+        f.set(ix, f.add(f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pad[1])), f.get(kx))),
+        f.set(vacc, f.v.add(f.get(vacc), f.loadStrided(f.v, () => f.at(f.get(row), f.get(ix)), q.sw))),
+      ]),
+    ]),
+    f.v.store(dst, f.v.div(f.get(vacc), f.v.splat(f.m.f32.convert_s.i32(f.get(div))))),
+  ];
+  const scalar: Pixel = (xs, oy, ox, dst) => [
     f.set(hs, f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pad[0]))),
     f.set(ws, f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pad[1]))),
     f.set(he, f.minS(() => f.addk(f.get(hs), q.kh), () => f.i(q.H + (q.pad[2] ?? q.pad[0])))),
@@ -146,7 +168,8 @@ export const avgpoolKernel: Kernel = (ctx) => {
     ]),
     // An empty window (impossible with PyTorch's pad <= kernel/2) gives 0, as the reference does.
     f.s.store(dst, f.m.select(f.m.i32.gt_s(f.get(div), f.i(0)), f.s.div(f.get(acc), f.m.f32.convert_s.i32(f.get(div))), f.s.c(0))),
-  ]);
+  ];
+  return planeLoops(ctx, q, scalar, vector);
 };
 
 /** global_avgpool2d (ONNX GlobalAveragePool): mean over each H*W plane, lane-group sums. */
