@@ -1,0 +1,157 @@
+// buildTrainingGraph: forward graph + TrainSpec -> TrainingGraph (target inputs, loss ops, their weighted
+// sum, gradGraph, optimGraph, and the inference-form eval graph). Neighbours: train/spec.ts (types),
+// ir/ops/loss.ts, autodiff/grad.ts + optimizer.ts; train/driver.ts and the backends consume the result.
+
+import type { Attrs, Graph } from "../ir/types.js";
+import { showShape } from "../ir/graph.js";
+import { OpTypeError } from "../ir/ops/def.js";
+import { GraphEmitter } from "../autodiff/emit.js";
+import { gradGraph } from "../autodiff/grad.js";
+import { optimGraph, type OptimizerSpec } from "../autodiff/optimizer.js";
+import { DROPOUT_RNG_INPUT } from "../autodiff/train-forward.js";
+import { cloneGraph } from "../passes/clone.js";
+import { optimizeGraph } from "../passes/pipeline.js";
+import type { FieldType, TrainDataInput, TrainSpec, TrainTensor, TrainingGraph } from "./spec.js";
+
+/** A TrainSpec that does not fit the graph (unknown model value, bad target type, loss shape error). */
+export class TrainSpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainSpecError";
+  }
+}
+
+/** Graph input names the training graph adds itself; a model may not use them. */
+export const FIXED_INPUTS = ["lr", "step", DROPOUT_RNG_INPUT] as const;
+
+/** Default attrs of each loss op (PyTorch's defaults), completed by what the spec gives. */
+const LOSS_DEFAULTS: Record<string, Attrs> = {
+  mse: { reduction: "mean" },
+  cross_entropy: { reduction: "mean", label_smoothing: 0 },
+  binary_cross_entropy: { reduction: "mean" },
+  kl_divergence: { reduction: "mean", log_target: false },
+};
+
+/**
+ * Build the training graph of `graph` (a lowered inference-form forward graph) for `spec`
+ * (spec/training.md §2):
+ * 1. per loss/metric target a graph input named after its data field, type from `fieldTypes[field]`, else
+ *    i32 [] (class indices) for cross_entropy / accuracy and the input's f32 per-sample shape otherwise; a
+ *    target that is a model input (autoencoders) reuses that input;
+ * 2. the loss ops (attrs completed with PyTorch defaults), `scale`d by their weight when ≠ 1, summed with
+ *    `add` into `total_loss`; outputs `loss:<name>` and `total_loss`;
+ * 3. `evalGraph` = that graph in inference form (optimizeGraph "infer": dropout removed, dead code gone);
+ * 4. `graph` = optimGraph(gradGraph(…, { loss: total_loss }), { optimizer, clip: clip_grad_norm }).
+ * `graph` is not modified. Errors: TrainSpecError for spec problems (unknown value, duplicate loss name,
+ * a model input named lr/step/dropout_rng, loss input/target shapes that do not fit), Error for internal ones.
+ */
+export function buildTrainingGraph(graph: Graph, spec: TrainSpec, fieldTypes: Record<string, FieldType> = {}): TrainingGraph {
+  for (const name of FIXED_INPUTS)
+    if (graph.inputs.some((i) => i.name === name)) throw new TrainSpecError(`model input '${name}' clashes with the training graph's '${name}' input; rename it`);
+  if (spec.losses.length === 0) throw new TrainSpecError("the train section has no loss");
+  const g = cloneGraph(graph);
+  const modelInputs = new Set(g.inputs.map((i) => i.name));
+  const emit = new GraphEmitter(g, "t", "both");
+  const field = (name: string): string => spec.data.fields[name] ?? name;
+
+  const resolve = (ref: string, what: string): string => {
+    if (g.values[ref] && g.values[ref]!.kind === "activation") return ref;
+    const out = graph.outputs.find((o) => o.name === ref);
+    if (out) return out.value;
+    if (g.values[ref]) return ref;
+    throw new TrainSpecError(`${what}: '${ref}' is not a value of model '${graph.name}' (outputs: ${graph.outputs.map((o) => o.name).join(", ")})`);
+  };
+  const targetInput = (name: string, fallback: FieldType, what: string): string => {
+    const prev = g.inputs.find((i) => i.name === name);
+    const want = fieldTypes[field(name)] ?? (prev ? undefined : fallback);
+    if (prev) {
+      const t = g.values[prev.value]!.type;
+      if (want && (t.dtype !== want.dtype || showShape(t.shape) !== showShape(["N", ...want.shape])))
+        throw new TrainSpecError(`${what}: input '${name}' is ${t.dtype}${showShape(t.shape)}, but its data field is ${want.dtype}${showShape(["N", ...want.shape])}`);
+      return prev.value;
+    }
+    return emit.input(name, want!.dtype, ["N", ...want!.shape]);
+  };
+  const perSample = (id: string): number[] => g.values[id]!.type.shape.slice(1) as number[];
+
+  const names = new Set<string>();
+  const losses: TrainingGraph["losses"] = [];
+  const terms: string[] = [];
+  for (const l of spec.losses) {
+    const what = `loss '${l.name}'`;
+    if (names.has(l.name)) throw new TrainSpecError(`${what} is defined twice`);
+    names.add(l.name);
+    if (!LOSS_DEFAULTS[l.op]) throw new TrainSpecError(`${what}: unknown loss op '${l.op}'`);
+    const x = resolve(l.input, what);
+    const fallback: FieldType = l.op === "cross_entropy" ? { dtype: "i32", shape: [] } : { dtype: "f32", shape: perSample(x) };
+    const t = targetInput(l.target, fallback, what);
+    let value: string;
+    try {
+      value = emit.node1(l.op, [x, t], { ...LOSS_DEFAULTS[l.op], ...l.attrs });
+    } catch (e) {
+      if (e instanceof OpTypeError) throw new TrainSpecError(`${what}: ${e.message}`);
+      throw e;
+    }
+    emit.output(`loss:${l.name}`, value);
+    losses.push({ name: l.name, output: `loss:${l.name}`, value, weight: l.weight });
+    terms.push(l.weight === 1 ? value : emit.node1("scale", [value, emit.constant([1], [l.weight])]));
+  }
+  const total = terms.slice(1).reduce((acc, v) => emit.node1("add", [acc, v]), terms[0]!);
+  emit.output("total_loss", total);
+
+  const outputName = (id: string): string => {
+    const out = g.outputs.find((o) => o.value === id && !o.name.startsWith("loss:") && o.name !== "total_loss");
+    if (out) return out.name;
+    emit.output(`value:${id}`, id);
+    return `value:${id}`;
+  };
+  for (const l of spec.losses) outputName(resolve(l.input, ""));
+  const metrics: TrainingGraph["metrics"] = spec.metrics.map((m) => {
+    const x = resolve(m.input, `metric ${m.kind}`);
+    targetInput(m.target, { dtype: "i32", shape: [] }, `metric ${m.kind}`);
+    return { kind: m.kind, output: outputName(x), target: m.target };
+  });
+
+  const evalGraph = optimizeGraph(g, { mode: "infer" });
+  const { lr: _lr, ...optimizer } = spec.optimizer;
+  const grad = gradGraph(g, { loss: total });
+  const opt = optimGraph(grad, {
+    optimizer: optimizer as OptimizerSpec,
+    ...(spec.clip_grad_norm !== undefined ? { clip: { max_norm: spec.clip_grad_norm } } : {}),
+  });
+
+  const dataInput = (name: string, kind: TrainDataInput["kind"]): TrainDataInput => {
+    const value = g.inputs.find((i) => i.name === name)!.value;
+    const t = g.values[value]!.type;
+    return { name, field: field(name), value, dtype: t.dtype as "f32" | "i32", shape: t.shape.slice(1) as number[], kind };
+  };
+  const targetNames = [...new Set([...spec.losses.map((l) => l.target), ...spec.metrics.map((m) => m.target)])];
+  const targets = targetNames.map((n) => dataInput(n, modelInputs.has(n) ? "input" : "target"));
+  const dataInputs = g.inputs.map((i) => dataInput(i.name, modelInputs.has(i.name) ? "input" : "target"));
+
+  const forwardNames = new Set(Object.values(graph.values).filter((v) => v.kind === "param" || v.kind === "state").map((v) => v.name ?? v.id));
+  const tensors: TrainTensor[] = [];
+  for (const role of ["param", "state", "optim"] as const)
+    for (const v of Object.values(opt.graph.values)) {
+      if (v.kind !== "param" && v.kind !== "state") continue;
+      const name = v.name ?? v.id;
+      const r = v.kind === "param" ? "param" : forwardNames.has(name) ? "state" : "optim";
+      if (r === role) tensors.push({ name, role, shape: [...(v.type.shape as number[])] });
+    }
+
+  const result: TrainingGraph = {
+    graph: opt.graph,
+    evalGraph,
+    losses,
+    totalLoss: total,
+    updates: opt.updates,
+    lr: opt.lr,
+    targets,
+    dataInputs,
+    tensors,
+    metrics,
+  };
+  if (opt.step !== undefined) result.step = opt.step;
+  if (grad.dropoutRng !== undefined) result.dropoutRng = grad.dropoutRng;
+  return result;
+}

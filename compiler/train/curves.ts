@@ -1,0 +1,135 @@
+// Learning curves: curves.csv (one row per epoch), curves.json (the whole history) and curves.svg (hand-
+// written SVG polylines: loss panel and accuracy panel, axes, ticks, legend), written atomically each epoch.
+// Neighbours: train/history.ts (the data), train/driver.ts (calls writeCurves), io/atomic.ts.
+
+import { join } from "node:path";
+import { writeFileAtomic } from "../io/atomic.js";
+import { smooth, type History } from "./history.js";
+
+/** CSV of the epochs: epoch, step, lr, train_loss, train_<loss>..., val_loss, val_<loss>..., val_<metric>... */
+export function curvesCsv(history: History): string {
+  const eps = history.epochs;
+  const lossNames = [...new Set(eps.flatMap((e) => Object.keys(e.train.losses)))];
+  const metricNames = [...new Set(eps.flatMap((e) => Object.keys(e.validation?.metrics ?? {})))];
+  const header = ["epoch", "step", "lr", "train_loss", ...lossNames.map((n) => `train_${n}`), "val_loss", ...lossNames.map((n) => `val_${n}`), ...metricNames.map((n) => `val_${n}`)];
+  const num = (v: number | undefined): string => (v === undefined ? "" : String(v));
+  const rows = eps.map((e) => [
+    String(e.epoch), String(e.step), num(e.lr), num(e.train.loss), ...lossNames.map((n) => num(e.train.losses[n])),
+    num(e.validation?.loss), ...lossNames.map((n) => num(e.validation?.losses[n])), ...metricNames.map((n) => num(e.validation?.metrics[n])),
+  ]);
+  return [header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n") + "\n";
+}
+
+function csvCell(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** "Nice" tick values (1, 2, 5 × 10^k steps) covering [lo, hi], about `count` of them. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const ticks: number[] = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  return ticks;
+}
+
+function fmt(v: number): string {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  return a >= 1e4 || a < 1e-3 ? v.toExponential(1) : String(Number(v.toPrecision(4)));
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+interface Series {
+  label: string;
+  color: string;
+  points: [number, number][];
+  width: number;
+  dash?: string;
+  markers?: boolean;
+}
+
+/** One panel: frame, ticks, labels, polylines and a legend; returns SVG elements. */
+function panel(x0: number, y0: number, w: number, h: number, title: string, yLabel: string, xMax: number, series: Series[], yRange?: [number, number]): string {
+  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
+  let [lo, hi] = yRange ?? [Math.min(0, ...ys), ys.length ? Math.max(...ys) : 1];
+  if (!(hi > lo)) hi = lo + 1;
+  const yt = niceTicks(lo, hi, 5);
+  lo = Math.min(lo, yt[0]!);
+  hi = Math.max(hi, yt[yt.length - 1]!);
+  const xt = niceTicks(0, Math.max(1, xMax), 6).filter((v) => Number.isInteger(v) || xMax < 3);
+  const px = (x: number): number => x0 + (x / Math.max(1, xMax)) * w;
+  const py = (y: number): number => y0 + h - ((y - lo) / (hi - lo)) * h;
+  const out: string[] = [];
+  out.push(`<text x="${x0 + w / 2}" y="${y0 - 10}" text-anchor="middle" font-weight="bold">${esc(title)}</text>`);
+  out.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#444"/>`);
+  for (const t of yt) {
+    const y = py(t).toFixed(1);
+    out.push(`<line x1="${x0 - 4}" y1="${y}" x2="${x0 + w}" y2="${y}" stroke="#ddd"/>`, `<text x="${x0 - 7}" y="${y}" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`);
+  }
+  for (const t of xt) {
+    const x = px(t).toFixed(1);
+    out.push(`<line x1="${x}" y1="${y0 + h}" x2="${x}" y2="${y0 + h + 4}" stroke="#444"/>`, `<text x="${x}" y="${y0 + h + 16}" text-anchor="middle">${fmt(t)}</text>`);
+  }
+  out.push(`<text x="${x0 + w / 2}" y="${y0 + h + 34}" text-anchor="middle">epoch</text>`);
+  out.push(`<text transform="translate(${x0 - 48} ${y0 + h / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
+  series.forEach((s, k) => {
+    const pts = s.points.filter((p) => Number.isFinite(p[1])).map((p) => `${px(p[0]).toFixed(1)},${py(Math.min(hi, Math.max(lo, p[1]))).toFixed(1)}`);
+    if (pts.length > 0)
+      out.push(`<polyline class="series" data-label="${esc(s.label)}" fill="none" stroke="${s.color}" stroke-width="${s.width}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""} points="${pts.join(" ")}"/>`);
+    if (s.markers) for (const p of pts) out.push(`<circle cx="${p.split(",")[0]}" cy="${p.split(",")[1]}" r="2.5" fill="${s.color}"/>`);
+    const ly = y0 + 14 + k * 16;
+    out.push(`<line x1="${x0 + w - 150}" y1="${ly}" x2="${x0 + w - 128}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`);
+    out.push(`<text x="${x0 + w - 122}" y="${ly}" dominant-baseline="middle">${esc(s.label)}</text>`);
+  });
+  return out.join("\n");
+}
+
+/**
+ * The learning curves as a standalone SVG (hand-written polylines; no plotting library): left panel loss
+ * (train loss per step, EMA-smoothed β = 0.9; train loss per epoch; validation loss per epoch), right
+ * panel validation metrics per epoch (accuracy in %), each with axes, ticks and a legend. x = epochs.
+ */
+export function curvesSvg(history: History): string {
+  const W = 900;
+  const H = 360;
+  const xMax = Math.max(1, history.epochs.length, ...history.steps.map((s) => s.x));
+  const sm = smooth(history.steps.map((s) => s.loss));
+  const loss: Series[] = [
+    { label: "train (per step, smoothed)", color: "#9ecae1", width: 1.2, points: history.steps.map((s, i) => [s.x, sm[i]!]) },
+    { label: "train (epoch mean)", color: "#1f77b4", width: 2, markers: true, points: history.epochs.map((e) => [e.epoch, e.train.loss]) },
+    { label: "validation", color: "#d62728", width: 2, markers: true, dash: "5 3", points: history.epochs.filter((e) => e.validation).map((e) => [e.epoch, e.validation!.loss]) },
+  ];
+  const metricNames = [...new Set(history.epochs.flatMap((e) => Object.keys(e.validation?.metrics ?? {})))];
+  const colors = ["#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+  const metrics: Series[] = metricNames.map((n, k) => ({
+    label: `validation ${n}`, color: colors[k % colors.length]!, width: 2, markers: true,
+    points: history.epochs.filter((e) => e.validation?.metrics[n] !== undefined).map((e) => [e.epoch, 100 * e.validation!.metrics[n]!]),
+  }));
+  const body = [
+    panel(70, 40, 330, 260, "Loss", "loss", xMax, loss),
+    metrics.length > 0
+      ? panel(530, 40, 330, 260, "Validation metrics", "accuracy (%)", xMax, metrics, [0, 100])
+      : `<text x="695" y="170" text-anchor="middle" fill="#888">no metrics</text>`,
+  ];
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    ...body,
+    "</svg>",
+    "",
+  ].join("\n");
+}
+
+/** Write DIR/curves.csv, DIR/curves.json and DIR/curves.svg atomically. */
+export async function writeCurves(dir: string, history: History): Promise<void> {
+  const json = JSON.stringify(history, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v), 1);
+  await writeFileAtomic(join(dir, "curves.csv"), curvesCsv(history));
+  await writeFileAtomic(join(dir, "curves.json"), json + "\n");
+  await writeFileAtomic(join(dir, "curves.svg"), curvesSvg(history));
+}

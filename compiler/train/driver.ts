@@ -1,0 +1,294 @@
+// The training loop: seeded split, per-epoch order, batches, augmentation, lr schedule, train/eval steps on a
+// TrainBackend, metrics, early stopping, checkpoints (resume bit-for-bit) and learning curves per epoch.
+// Neighbours: train/backend.ts, checkpoint.ts, curves.ts, schedule.ts, data/* (split, batches, augment); cli/train.ts.
+
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { WeightMap } from "../ir/types.js";
+import { BatchBuffers, batches } from "../data/batches.js";
+import { type Dataset, type Field, fieldOf, shapeText } from "../data/dataset.js";
+import { toF32, toI32 } from "../data/labels.js";
+import { epochOrder, splitDataset } from "../data/split.js";
+import type { BatchFields, TrainBackend } from "./backend.js";
+import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.js";
+import { writeCurves } from "./curves.js";
+import { emptyHistory, type EpochRecord, type History, type SplitMetrics } from "./history.js";
+import { learningRate } from "./schedule.js";
+import { createAugmenter } from "./augment-batch.js";
+import type { TrainSpec, TrainingGraph } from "./spec.js";
+
+/** Progress events, in order: start, (step* epoch)*, test, done. `epoch` indices are 0-based. */
+export type TrainProgress =
+  | { kind: "start"; epochs: number; stepsPerEpoch: number; fromEpoch: number; fromBatch: number; samples: { train: number; validation: number; test: number } }
+  | { kind: "step"; epoch: number; batch: number; stepsPerEpoch: number; step: number; loss: number; lr: number; samplesPerSecond: number }
+  | { kind: "epoch"; record: EpochRecord; epochs: number; seconds: number; samplesPerSecond: number; stopped: boolean }
+  | { kind: "interrupted"; epoch: number; batch: number; step: number; checkpoint: string }
+  | { kind: "test"; metrics: SplitMetrics };
+
+/** Options of `train`. */
+export interface TrainOptions {
+  /** The training graph (train/build.ts) the backend runs. */
+  graph: TrainingGraph;
+  spec: TrainSpec;
+  /** Executor of `graph`, holding the initial tensors (or any: `resume` overwrites them). */
+  backend: TrainBackend;
+  /** The whole data set; split here with spec.split and spec.seed. */
+  data: Dataset;
+  /** Where checkpoint.safetensors and curves.{csv,json,svg} go (created if missing). */
+  outDir: string;
+  /** Continue from `outDir/checkpoint.safetensors` (error if absent). Default false: start fresh. */
+  resume?: boolean;
+  onProgress?: (event: TrainProgress) => void;
+  /** Abort (e.g. on SIGINT): the current step finishes, a checkpoint is written, `status` is "interrupted". */
+  signal?: AbortSignal;
+}
+
+/** Result of `train`. */
+export interface TrainResult {
+  /** "completed" (all epochs), "early_stopped", or "interrupted" (signal; checkpoint written, no test). */
+  status: "completed" | "early_stopped" | "interrupted";
+  /** Completed epochs and optimizer steps. */
+  epochs: number;
+  steps: number;
+  history: History;
+  /** Test-split metrics (absent when interrupted or the test split is empty). */
+  test?: SplitMetrics;
+  /** Params and state after training (no optimizer state): what the inference artifact is compiled with. */
+  weights: WeightMap;
+  /** Path of the last checkpoint written. */
+  checkpoint: string;
+}
+
+/** Thrown for data that does not fit the training graph (missing field, wrong per-sample shape). */
+export class TrainDataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainDataError";
+  }
+}
+
+/**
+ * The dataset restricted to the fields the graph reads, each converted to its graph input's dtype (f32
+ * <-> i32 via data/labels.ts) and checked against its per-sample shape. Errors: TrainDataError.
+ */
+export function prepareData(tg: TrainingGraph, data: Dataset): Dataset {
+  const fields: Record<string, Field> = {};
+  for (const d of tg.dataInputs) {
+    let f: Field;
+    try {
+      f = fieldOf(data, d.field);
+    } catch (e) {
+      throw new TrainDataError(`graph input '${d.name}': ${(e as Error).message}`);
+    }
+    if (f.shape.join(",") !== d.shape.join(",") && !(f.shape.length === 1 && f.shape[0] === 1 && d.shape.length === 0))
+      throw new TrainDataError(`data field '${d.field}' is ${f.dtype} ${shapeText(f.shape)} per sample, but '${d.name}' needs ${d.dtype} ${shapeText(d.shape)}`);
+    try {
+      f = d.dtype === "f32" ? toF32(f) : toI32(f);
+    } catch (e) {
+      throw new TrainDataError(`data field '${d.field}' for '${d.name}': ${(e as Error).message}`);
+    }
+    fields[d.field] = { ...f, shape: [...d.shape] };
+  }
+  return { count: data.count, fields };
+}
+
+/** Per-loss contribution of one batch to a split average: a "sum" loss adds itself, others loss · batch. */
+function contribution(tg: TrainingGraph, spec: TrainSpec, losses: Record<string, number>, batch: number, sums: Record<string, number>): void {
+  for (const l of tg.losses) {
+    const reduction = spec.losses.find((s) => s.name === l.name)?.attrs["reduction"] ?? "mean";
+    sums[l.name] = (sums[l.name] ?? 0) + (reduction === "sum" ? losses[l.name]! : losses[l.name]! * batch);
+  }
+}
+
+/** Average loss per sample (÷ samples) of each loss and the weighted total, from contribution sums. */
+function meanLosses(tg: TrainingGraph, sums: Record<string, number>, samples: number): { loss: number; losses: Record<string, number> } {
+  const losses: Record<string, number> = {};
+  let loss = 0;
+  for (const l of tg.losses) {
+    losses[l.name] = (sums[l.name] ?? 0) / samples;
+    loss += l.weight * losses[l.name]!;
+  }
+  return { loss, losses };
+}
+
+/** Total loss of one batch (Σ weight · loss). */
+function totalLoss(tg: TrainingGraph, losses: Record<string, number>): number {
+  let s = 0;
+  for (const l of tg.losses) s += l.weight * losses[l.name]!;
+  return s;
+}
+
+/** Metric names: "accuracy", or "accuracy(<output>)" when there are several. */
+function metricName(tg: TrainingGraph, k: number): string {
+  const m = tg.metrics[k]!;
+  return tg.metrics.length === 1 ? m.kind : `${m.kind}(${m.output})`;
+}
+
+/** Number of rows of `logits` (row-major [n, C]) whose argmax (first maximum) equals the target class. */
+function correctCount(logits: Float32Array, n: number, target: Float32Array | Int32Array): number {
+  const C = logits.length / n;
+  const tC = target.length / n;
+  let correct = 0;
+  for (let r = 0; r < n; r++) {
+    let best = 0;
+    for (let c = 1; c < C; c++) if (logits[r * C + c]! > logits[r * C + best]!) best = c;
+    let label = target[r]!;
+    if (tC > 1) {
+      label = 0;
+      for (let c = 1; c < tC; c++) if (target[r * tC + c]! > target[r * tC + label]!) label = c;
+    }
+    if (best === label) correct++;
+  }
+  return correct;
+}
+
+/** Field record keyed by graph input name from a batch keyed by data field. */
+function byInput(tg: TrainingGraph, fields: Record<string, Float32Array | Int32Array>): BatchFields {
+  const out: BatchFields = {};
+  for (const d of tg.dataInputs) out[d.name] = fields[d.field]!;
+  return out;
+}
+
+/**
+ * Evaluate `ds` (prepared, fields as prepareData) in order, batch by batch with `evalStep`: mean losses
+ * per sample (as meanLosses) and accuracy metrics. An empty split gives NaN losses and metrics.
+ */
+export function evaluate(tg: TrainingGraph, spec: TrainSpec, backend: TrainBackend, ds: Dataset, batchSize: number): SplitMetrics {
+  const sums: Record<string, number> = {};
+  const correct = tg.metrics.map(() => 0);
+  const order = Int32Array.from({ length: ds.count }, (_, i) => i);
+  const names = [...new Set(tg.dataInputs.map((d) => d.field))];
+  for (const b of batches(ds, order, batchSize, { fields: names })) {
+    const fields = byInput(tg, b.fields);
+    const r = backend.evalStep(b.batch, fields);
+    contribution(tg, spec, r.losses, b.batch, sums);
+    tg.metrics.forEach((m, k) => {
+      const out = r.outputs[m.output];
+      if (!out) throw new Error(`evalStep returned no output '${m.output}' for metric ${m.kind}`);
+      correct[k]! += correctCount(out, b.batch, fields[m.target]!);
+    });
+  }
+  const metrics: Record<string, number> = {};
+  tg.metrics.forEach((_, k) => (metrics[metricName(tg, k)] = correct[k]! / ds.count));
+  return { ...meanLosses(tg, sums, ds.count), metrics, samples: ds.count };
+}
+
+/** JSON of the settings a resumed run must share with the run that wrote the checkpoint. */
+function runConfig(spec: TrainSpec): string {
+  return JSON.stringify({ data: spec.data, split: spec.split, batch_size: spec.batch_size, seed: spec.seed, augment: spec.augment, losses: spec.losses.map((l) => l.name) });
+}
+
+/** Params and state (not optimizer state) of the backend, as a WeightMap. */
+function modelWeights(backend: TrainBackend): WeightMap {
+  const out: WeightMap = new Map();
+  for (const [name, t] of backend.readTensors()) if (t.role !== "optim") out.set(name, { shape: t.shape, data: t.data });
+  return out;
+}
+
+/**
+ * Train (spec/training.md §4). The split (spec.split, spec.seed), each epoch's order (epochOrder(seed,
+ * epoch)), augmentation (seed, epoch, sample) and dropout ([seed, step]) depend on nothing else, so
+ * `resume` continues bit-for-bit: the curves and weights equal an uninterrupted run's. Each epoch: train
+ * over all batches (last one smaller, as DataLoader drop_last=False), evaluate the validation split,
+ * update early stopping (improvement = val loss < best − min_delta; stop after `patience` epochs without),
+ * then write the checkpoint and curves atomically. At the end, evaluate the test split.
+ * Errors: TrainDataError (data vs graph), CheckpointError (resume), backend errors, fs errors.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { graph: tg, spec, backend } = options;
+  const data = prepareData(tg, options.data);
+  const split = splitDataset(data, { train: spec.split.train, validation: spec.split.validation, test: spec.split.test }, spec.seed);
+  if (split.train.count === 0) throw new TrainDataError(`the training split is empty (${data.count} samples, split ${JSON.stringify(spec.split)})`);
+  const bs = spec.batch_size;
+  const stepsPerEpoch = Math.ceil(split.train.count / bs);
+  await mkdir(options.outDir, { recursive: true });
+  const ckptPath = join(options.outDir, CHECKPOINT_FILE);
+  const config = runConfig(spec);
+
+  let state: TrainState = {
+    epoch: 0, batch: 0, step: 0, seed: spec.seed, lr: 0, bestValLoss: Infinity, badEpochs: 0, stopped: false,
+    partial: { sums: {}, samples: 0 }, history: emptyHistory(), config,
+  };
+  if (options.resume) {
+    const ck = await loadCheckpoint(ckptPath, tg.tensors);
+    if (ck.state.config !== config)
+      throw new CheckpointError(`${ckptPath} was written with other settings (data, split, batch size, seed or augmentation); resume needs the same ones (${ck.state.config})`);
+    backend.writeTensors(ck.tensors);
+    state = ck.state;
+  }
+  const emit = options.onProgress ?? (() => undefined);
+  emit({ kind: "start", epochs: spec.epochs, stepsPerEpoch, fromEpoch: state.epoch, fromBatch: state.batch, samples: { train: split.train.count, validation: split.validation.count, test: split.test.count } });
+  const save = async (): Promise<void> => {
+    await saveCheckpoint(ckptPath, backend.readTensors(), state);
+  };
+  const names = [...new Set(tg.dataInputs.map((d) => d.field))];
+  const buffers = new BatchBuffers(split.train, bs, names);
+  const order = new Int32Array(split.train.count);
+  const augment = createAugmenter(spec, tg);
+
+  while (state.epoch < spec.epochs && !state.stopped) {
+    const epoch = state.epoch;
+    const started = performance.now();
+    const samplesBefore = state.partial.samples;
+    epochOrder(split.train.count, spec.seed, epoch, order);
+    const rest = order.subarray(state.batch * bs);
+    for (const b of batches(split.train, rest, bs, { fields: names, buffers })) {
+      const batch = state.batch;
+      augment(b.fields, b.samples, epoch, b.batch);
+      const lr = learningRate(spec.schedule, spec.optimizer.lr, { epoch, batch, stepsPerEpoch, epochs: spec.epochs });
+      const step = state.step + 1;
+      const losses = backend.trainStep(b.batch, byInput(tg, b.fields), { lr, step, seed: spec.seed });
+      const loss = totalLoss(tg, losses);
+      contribution(tg, spec, losses, b.batch, state.partial.sums);
+      state.partial.samples += b.batch;
+      state.step = step;
+      state.batch = batch + 1;
+      state.lr = lr;
+      state.history.steps.push({ step, x: epoch + (batch + 1) / stepsPerEpoch, loss, lr });
+      const secs = (performance.now() - started) / 1000;
+      emit({ kind: "step", epoch, batch, stepsPerEpoch, step, loss, lr, samplesPerSecond: secs > 0 ? (state.partial.samples - samplesBefore) / secs : 0 });
+      if (options.signal?.aborted && state.batch < stepsPerEpoch) {
+        await save();
+        emit({ kind: "interrupted", epoch, batch: state.batch, step, checkpoint: ckptPath });
+        return { status: "interrupted", epochs: state.epoch, steps: state.step, history: state.history, weights: modelWeights(backend), checkpoint: ckptPath };
+      }
+    }
+    const train: SplitMetrics = { ...meanLosses(tg, state.partial.sums, state.partial.samples), metrics: {}, samples: state.partial.samples };
+    const record: EpochRecord = { epoch: epoch + 1, step: state.step, lr: state.lr, train };
+    if (split.validation.count > 0) {
+      record.validation = evaluate(tg, spec, backend, split.validation, bs);
+      const val = record.validation.loss;
+      if (val < state.bestValLoss - (spec.early_stopping?.min_delta ?? 0)) {
+        state.bestValLoss = val;
+        state.badEpochs = 0;
+      } else state.badEpochs++;
+      if (spec.early_stopping && state.badEpochs >= spec.early_stopping.patience) state.stopped = true;
+    }
+    state.history.epochs.push(record);
+    state.epoch = epoch + 1;
+    state.batch = 0;
+    state.partial = { sums: {}, samples: 0 };
+    await save();
+    await writeCurves(options.outDir, state.history);
+    const seconds = (performance.now() - started) / 1000;
+    emit({ kind: "epoch", record, epochs: spec.epochs, seconds, samplesPerSecond: seconds > 0 ? (train.samples - samplesBefore) / seconds : 0, stopped: state.stopped });
+    if (options.signal?.aborted && state.epoch < spec.epochs && !state.stopped) {
+      emit({ kind: "interrupted", epoch: state.epoch, batch: 0, step: state.step, checkpoint: ckptPath });
+      return { status: "interrupted", epochs: state.epoch, steps: state.step, history: state.history, weights: modelWeights(backend), checkpoint: ckptPath };
+    }
+  }
+  if (state.history.epochs.length > 0) await writeCurves(options.outDir, state.history);
+  const result: TrainResult = {
+    status: state.stopped ? "early_stopped" : "completed",
+    epochs: state.epoch,
+    steps: state.step,
+    history: state.history,
+    weights: modelWeights(backend),
+    checkpoint: ckptPath,
+  };
+  if (split.test.count > 0) {
+    result.test = evaluate(tg, spec, backend, split.test, bs);
+    emit({ kind: "test", metrics: result.test });
+  }
+  return result;
+}

@@ -1,0 +1,157 @@
+// Types of the training contract (spec/training.md): TrainSpec (what a `train { ... }` section lowers to) and
+// TrainingGraph (what train/build.ts makes of it). Neighbours: frontend/lower-train.ts produces TrainSpec,
+// train/build.ts, train/driver.ts and backend/wasm/train.ts consume both.
+
+import type { OptimizerSpec } from "../autodiff/optimizer.js";
+import type { Attrs, DType, Graph } from "../ir/types.js";
+
+/** Where the data comes from (spec/training.md §1 `data = ...`). */
+export interface TrainDataSpec {
+  source: "mnist" | "npz" | "npy" | "csv" | "safetensors";
+  /** The one file of npz / csv / safetensors. */
+  path?: string;
+  /** npy: one file per field (field -> path). */
+  paths?: Record<string, string>;
+  /** Model input or loss target name -> field of the data file; a name absent here is its own field. */
+  fields: Record<string, string>;
+  /** csv: the label column. */
+  label?: string;
+}
+
+/** Train/validation/test split: counts of samples, or fractions of the data set (seeded). */
+export interface TrainSplitSpec {
+  train: number;
+  validation: number;
+  test: number;
+  unit: "count" | "fraction";
+}
+
+/** One named loss term; the training loss is Σ weight · loss. */
+export interface TrainLossSpec {
+  /** Loss name (`loss NAME = ...`; `loss = ...` is "loss"). */
+  name: string;
+  op: "mse" | "cross_entropy" | "binary_cross_entropy" | "kl_divergence";
+  /** The model value the loss reads: a value id of the forward graph (or a graph output name). */
+  input: string;
+  /** The data field holding the target; becomes a graph input of that name. */
+  target: string;
+  /** The loss op's attrs (ir/ops/loss.ts): reduction, label_smoothing, log_target. */
+  attrs: Attrs;
+  /** Factor of this loss in the total. Default in the language 1.0. */
+  weight: number;
+}
+
+/** The optimizer: autodiff/optimizer.ts's OptimizerSpec plus the base learning rate. */
+export type TrainOptimizerSpec = OptimizerSpec & { lr: number };
+
+/**
+ * Learning-rate schedule, evaluated per step in JS (train/schedule.ts): constant; step = StepLR
+ * (lr · gamma^⌊epoch / step_size⌋); cosine = linear warm-up over `warmup_epochs` then cosine annealing to
+ * `min_lr` over the remaining steps (CosineAnnealingLR stepped per iteration).
+ */
+export type TrainScheduleSpec =
+  | { kind: "constant" }
+  | { kind: "step"; step_size: number; gamma: number }
+  | { kind: "cosine"; warmup_epochs: number; min_lr: number };
+
+/** A metric computed on validation and test data (loss is always reported). */
+export interface TrainMetricSpec {
+  kind: "accuracy";
+  /** Model value (logits [N, C]): value id or graph output name, as TrainLossSpec.input. */
+  input: string;
+  /** Data field with the labels (i32 class indices, or f32 probabilities: argmax). */
+  target: string;
+}
+
+/** Data augmentation of image inputs ([C, H, W] fields), drawn per (seed, epoch, step). */
+export type TrainAugmentSpec = { kind: "shift"; pixels: number } | { kind: "rotate"; degrees: number };
+
+/** Everything a `train { ... }` section says (spec/training.md §1), after checking by lowerTrain. */
+export interface TrainSpec {
+  data: TrainDataSpec;
+  split: TrainSplitSpec;
+  losses: TrainLossSpec[];
+  optimizer: TrainOptimizerSpec;
+  schedule: TrainScheduleSpec;
+  /** Clip the global gradient norm (torch.nn.utils.clip_grad_norm_, norm 2). Absent: no clipping. */
+  clip_grad_norm?: number;
+  batch_size: number;
+  epochs: number;
+  /** Seeds init, split, shuffling, augmentation and dropout. */
+  seed: number;
+  metrics: TrainMetricSpec[];
+  /** Stop when the validation loss has not improved by more than min_delta for `patience` epochs. */
+  early_stopping?: { patience: number; min_delta: number };
+  augment: TrainAugmentSpec[];
+}
+
+/** Dtype and per-sample shape of a data field (what buildTrainingGraph needs to type a target input). */
+export interface FieldType {
+  dtype: Extract<DType, "f32" | "i32">;
+  /** Per-sample shape, without the batch dimension ([] for one class index per sample). */
+  shape: number[];
+}
+
+/** A graph input fed from the data per batch: a model input or a loss target. */
+export interface TrainDataInput {
+  /** Graph input name (the model input's name, or the target's data field name). */
+  name: string;
+  /** Data field it reads (TrainSpec.data.fields[name] ?? name). */
+  field: string;
+  /** Value id in both `graph` and `evalGraph`. */
+  value: string;
+  dtype: "f32" | "i32";
+  /** Per-sample shape. */
+  shape: number[];
+  /** "input": a model input; "target": only read by losses / metrics. */
+  kind: "input" | "target";
+}
+
+/** A persistent tensor of training: params, state (batchnorm running stats) and optimizer state. */
+export interface TrainTensor {
+  /** state_dict name: "fc.weight", "bn.running_mean", "fc.weight.exp_avg". */
+  name: string;
+  /** "param": trained; "state": model buffers; "optim": optimizer state (zero-initialized). */
+  role: "param" | "state" | "optim";
+  shape: number[];
+}
+
+/**
+ * The training graph and how to drive it (spec/training.md §2). Both graphs take the same data inputs and
+ * read the same params/state by name; only `graph` has the fixed inputs and updates.
+ */
+export interface TrainingGraph {
+  /**
+   * Forward (training forms) + losses + backward + optimizer updates. Fixed inputs (no batch dim): `lr`,
+   * `step` (f32 [1], not for sgd), `dropout_rng` (i32 [2] = [seed, step], when there is dropout). Outputs:
+   * the model outputs, `loss:<name>` per loss and `total_loss` (f32 [1], fixed outputs), `grad:*`, `state:*`,
+   * and `new:<name>` for every param/state/optim tensor to write back after the step.
+   */
+  graph: Graph;
+  /**
+   * Inference form (dropout = identity, batchnorm with running statistics) + losses, no gradients: what
+   * `eval_step` runs. Outputs: the model outputs, `loss:<name>`, `total_loss`, and `value:<id>` for loss or
+   * metric inputs that are not model outputs.
+   */
+  evalGraph: Graph;
+  /** The loss terms in TrainSpec order: graph output name (`loss:<name>`), value id in `graph`, weight. */
+  losses: { name: string; output: string; value: string; weight: number }[];
+  /** Value id of the weighted sum (graph output `total_loss`) in `graph`. */
+  totalLoss: string;
+  /** Tensor name -> value id of its new value (graph output `new:<name>`). */
+  updates: Record<string, string>;
+  /** Value id of the `lr` input. */
+  lr: string;
+  /** Value id of the `step` input (momentum/adam/adamw). */
+  step?: string;
+  /** Value id of the `dropout_rng` input (graphs with dropout). */
+  dropoutRng?: string;
+  /** The loss and metric targets (a target may be a model input, kind "input", for autoencoders). */
+  targets: TrainDataInput[];
+  /** Every graph input fed from data per batch, in graph order: model inputs, then added targets. */
+  dataInputs: TrainDataInput[];
+  /** Every persistent tensor, params then state then optimizer state, in graph order. */
+  tensors: TrainTensor[];
+  /** Metrics with the evalGraph output they read. */
+  metrics: { kind: "accuracy"; output: string; target: string }[];
+}
