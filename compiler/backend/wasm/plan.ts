@@ -40,12 +40,20 @@ const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 /** Ops whose output can share the input's buffer (same bytes, new shape). */
 const ALIAS_OPS = new Set(["flatten", "reshape"]);
 
+/** conv2d with groups == in_channels == out_channels: run by the direct kernel (kernels/depthwise.ts). */
+export function isDepthwise(g: Graph, n: Node): boolean {
+  if (n.op !== "conv2d") return false;
+  const C = g.values[n.inputs[0]!]!.type.shape[1];
+  const groups = (n.attrs["groups"] as number | undefined) ?? 1;
+  return groups > 1 && groups === C && n.attrs["out_channels"] === C;
+}
+
 /**
  * Scratch elements conv2d needs for im2col of one sample: (C/groups... all groups) C*kh*kw x Ho*Wo,
- * or 0 when the convolution is a plain 1x1 / stride 1 / no padding GEMM over the input.
+ * or 0 when the convolution is a plain 1x1 / stride 1 / no padding GEMM over the input or depthwise.
  */
 export function convScratchElems(g: Graph, n: Node): number {
-  if (n.op !== "conv2d") return 0;
+  if (n.op !== "conv2d" || isDepthwise(g, n)) return 0;
   const x = g.values[n.inputs[0]!]!.type.shape as number[];
   const y = g.values[n.outputs[0]!]!.type.shape as number[];
   const [kh, kw] = n.attrs["kernel"] as number[];

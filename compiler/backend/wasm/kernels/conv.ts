@@ -4,16 +4,19 @@
 import type { Expr, Local } from "../module.js";
 import { emitGemm } from "./gemm.js";
 import { sampleDims, type Kernel, type KernelCtx } from "./context.js";
-import { convScratchElems } from "../plan.js";
+import { convScratchElems, isDepthwise } from "../plan.js";
+import { depthwiseKernel } from "./depthwise.js";
 
 /**
  * Kernel for `conv2d`: inputs [x [N, C, H, W], weight [O, C/groups, kh, kw], bias? [O]], attrs as
  * ir/attrs.ts (stride, dilation, explicit [top, left, bottom, right] padding, groups). The weight's
  * PyTorch layout is already the GEMM's A [O, Cg*kh*kw], used in place. 1x1/stride-1/unpadded
- * convolutions skip im2col (the input is B). im2col rows are ordered (c, ky, kx); padded taps are 0.
+ * convolutions skip im2col (the input is B); depthwise ones (groups = C = O) use kernels/depthwise.ts.
+ * im2col rows are ordered (c, ky, kx); padded taps are 0.
  */
 export const conv2dKernel: Kernel = (ctx) => {
   const { f, node, g } = ctx;
+  if (isDepthwise(g, node)) return depthwiseKernel(ctx);
   const [x, w, b] = node.inputs as [string, string, string | undefined];
   const [C, H, W] = sampleDims(ctx, x) as [number, number, number];
   const [O, Ho, Wo] = sampleDims(ctx, node.outputs[0]!) as [number, number, number];
