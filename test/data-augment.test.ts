@@ -1,9 +1,11 @@
 // Tests of seeded image augmentation: exact shifts, rotation identities, reproducibility and speed.
 // Neighbours: compiler/data/augment.ts; MNIST digits from compiler/data/mnist.ts.
 
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ImageAugmenter, rotateImage, shiftImage } from "../compiler/data/augment.js";
 import { loadMnist } from "../compiler/data/mnist.js";
+import { readNpzDataset } from "../compiler/data/sources.js";
 
 /** n x n image with distinct values 1..n*n, row-major. */
 const ramp = (n: number, c = 1): Float32Array => Float32Array.from({ length: c * n * n }, (_, i) => i + 1);
@@ -83,6 +85,21 @@ describe("rotateImage", () => {
     expect(out[4]).toBeCloseTo(1, 6);
     expect(out[1]).toBeCloseTo(1, 6); // edge midpoints map inside the image
     expect(out[0]).toBeCloseTo(2 - Math.SQRT2, 6); // corner maps to (1 - sqrt2, 1): weight 2 - sqrt2 on an inside pixel
+  });
+
+  it("matches PyTorch grid_sample (bilinear, zeros, align_corners=False) on a 2x9x12 image", () => {
+    const bytes = readFileSync("test/fixtures/data/rotate_golden.npz");
+    const image = readNpzDataset(bytes, { fields: ["image"] }).fields.image!.data as Float32Array;
+    const golden = readNpzDataset(bytes, { fields: ["params", "out"] });
+    const params = golden.fields.params!.data;
+    expect(golden.count).toBe(5);
+    const size = 2 * 9 * 12;
+    const out = new Float32Array(size);
+    for (let k = 0; k < golden.count; k++) {
+      const [deg, dx, dy] = [params[3 * k]!, params[3 * k + 1]!, params[3 * k + 2]!];
+      rotateImage(image, 0, out, 0, 2, 9, 12, deg, dx, dy);
+      expect(maxAbsDiff(out, golden.fields.out!.data.subarray(k * size, (k + 1) * size) as Float32Array)).toBeLessThan(1e-5);
+    }
   });
 
   it("small rotations roughly conserve the pixel mass of MNIST digits", () => {
