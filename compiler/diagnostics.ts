@@ -24,7 +24,8 @@ export interface Diagnostic {
 
 /**
  * The one table of diagnostic codes. Ranges: E01xx lexical, E02xx syntax, E03xx names and scopes,
- * E04xx arguments, E05xx shapes and dtypes, E06xx weights, E07xx model structure, W.... warnings.
+ * E04xx arguments, E05xx shapes and dtypes, E06xx weights, E07xx model structure, E08xx the train
+ * section (frontend/lower-train.ts), W.... warnings.
  * Add new codes here only; tests assert on codes, so never renumber.
  */
 export const DIAGNOSTIC_CODES = {
@@ -54,6 +55,15 @@ export const DIAGNOSTIC_CODES = {
   E0702: "model has no outputs",
   E0703: "model has no inputs",
   E0704: "unused value",
+  E0801: "unknown train entry",
+  E0802: "duplicate train entry",
+  E0803: "missing train entry",
+  E0804: "unknown data source, optimizer, schedule, loss, metric or augmentation",
+  E0805: "wrong train value type",
+  E0806: "train value out of range",
+  E0807: "loss or metric input is not a model value",
+  E0808: "unknown data field",
+  E0809: "training shape or dtype mismatch",
   W0701: "unused input",
 } as const;
 

@@ -38,6 +38,29 @@ export interface ModelDecl {
   /** Blocks declared inside the model body (visible only inside it). */
   blocks: BlockDecl[];
   statements: Statement[];
+  /** The `train { ... }` section, if the model has one (at most one; a second is E0802). */
+  train?: TrainDecl;
+  loc: SourceLoc;
+}
+
+/**
+ * `train { data = mnist()  loss = cross_entropy(logits, label)  ... }`: the training section of a model
+ * (spec/training.md §1). Entries are kept in source order, unchecked; frontend/lower-train.ts checks them.
+ */
+export interface TrainDecl {
+  kind: "train";
+  entries: TrainEntry[];
+  /** Loc of the `train` word (for "first train section here" notes). */
+  keyword: SourceLoc;
+  loc: SourceLoc;
+}
+
+/** One `key = expr` entry of a train section; `loss NAME = expr` carries `name`. */
+export interface TrainEntry {
+  key: Ident;
+  /** The loss name in `loss NAME = expr` (only losses are named). */
+  name?: Ident;
+  value: Expr;
   loc: SourceLoc;
 }
 

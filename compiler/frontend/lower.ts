@@ -20,6 +20,11 @@ export interface LowerOptions {
 /** Result of `lowerModel`: the graph only when there were no errors. */
 export interface LowerResult {
   graph?: Graph;
+  /**
+   * With `graph`: every model-level binding (inputs, `let`s, outputs) -> its value id in `graph`, for
+   * frontend/lower-train.ts, which resolves the names a train section uses.
+   */
+  bindings?: Record<string, string>;
   diagnostics: Diagnostic[];
 }
 
@@ -62,7 +67,7 @@ export function lowerModel(ast: ModelFile, options: LowerOptions = {}): LowerRes
   const lowerer = new Lowerer(model.name.text, diags);
   lowerer.lowerModelDecl(ast, model);
   const diagnostics = dedupe(diags);
-  return hasErrors(diagnostics) ? { diagnostics } : { graph: lowerer.b.build(), diagnostics };
+  return hasErrors(diagnostics) ? { diagnostics } : { graph: lowerer.b.build(), bindings: lowerer.bindings, diagnostics };
 }
 
 function pickModel(ast: ModelFile, options: LowerOptions, diags: Diagnostic[]): ModelDecl | undefined {
@@ -97,6 +102,8 @@ function dedupe(diags: Diagnostic[]): Diagnostic[] {
 class Lowerer {
   readonly b: GraphBuilder;
   private readonly layers = new Map<string, SourceLoc>();
+  /** Model-level tensor bindings (name -> value id), filled by lowerModelDecl. */
+  readonly bindings: Record<string, string> = {};
 
   constructor(
     name: string,
@@ -126,6 +133,10 @@ class Lowerer {
     for (const st of model.statements) {
       if (st.kind === "input") inputs++;
       this.statement(st, scope, ctx, outputs);
+    }
+    for (const name of scope.allNames()) {
+      const v = scope.lookup(name);
+      if (v?.kind === "tensor") this.bindings[name] = v.id;
     }
     if (inputs === 0) this.err("E0703", `model '${model.name.text}' has no inputs`, model.name.loc);
     if (outputs.size === 0)

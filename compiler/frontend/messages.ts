@@ -25,6 +25,7 @@ import {
   Return,
   RParen,
   StringLiteral,
+  Train,
 } from "./tokens.js";
 
 /** What the parser knows when it fails; `mismatch` = a CONSUME failed, `noAlt` = no alternative fits. */
@@ -98,6 +99,12 @@ export function describeSyntaxError(p: ParserView, f: SyntaxFailure): SyntaxSite
       : undefined;
     return syntax(`expected '=' after 'let ${previous.image}', found ${found}`, hint);
   }
+  if (expected === Equals && ruleName === "trainEntry") {
+    const hint = tokenMatcher(actual, Colon)
+      ? "train entries use '=': epochs = 10"
+      : "train entries are 'key = value' or 'loss NAME = value'";
+    return syntax(`expected '=' after train entry '${previous.image}', found ${found}`, hint);
+  }
   if (expected === Colon && ruleName === "inputDecl") {
     return syntax(
       `expected ':' and a type after 'input ${previous.image}', found ${found}`,
@@ -128,6 +135,9 @@ export function describeSyntaxError(p: ParserView, f: SyntaxFailure): SyntaxSite
         ? "a block holds only 'let' statements and ends with 'return <expr>'"
         : "a block body ends with 'return <expr>'";
     return syntax(`expected 'return' at the end of ${blockName(p, actual)}, found ${found}`, hint);
+  }
+  if (expected === LBrace && ruleName === "trainDecl") {
+    return syntax(`expected '{' after 'train', found ${found}`, "the train section is a block of entries: train { epochs = 10 }");
   }
   if (expected === LBrace) {
     return syntax(
@@ -197,6 +207,8 @@ function nameRole(ruleName: string, previous: IToken): string {
       return tokenMatcher(previous, Colon) ? `an op or block name after layer name '${previous.image}:'` : "an op or block name after '->'";
     case "call":
       return "an op or block name after the layer name";
+    case "trainEntry":
+      return "a train entry key (data, loss, optimizer, ...)";
     default:
       return "a name";
   }
@@ -258,6 +270,7 @@ function describeOpener(tokens: IToken[], i: number): string {
     if (is(1, Identifier) && is(2, Colon) && is(4, Input)) return `the shape of input '${before(3)!.image}'`;
     return "the list";
   }
+  if (is(1, Train)) return "the train section";
   for (let k = i - 1; k >= 0; k--) {
     const b = tokens[k]!;
     if (tokenMatcher(b, Model) || tokenMatcher(b, Block)) {

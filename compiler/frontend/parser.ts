@@ -29,6 +29,7 @@ import {
   Semicolon,
   Star,
   StringLiteral,
+  Train,
   True,
 } from "./tokens.js";
 import { describeSyntaxError, isKeyword, type SyntaxSite } from "./messages.js";
@@ -38,7 +39,8 @@ import { describeSyntaxError, isKeyword, type SyntaxSite } from "./messages.js";
  * ```
  * file       := topItem*                     topItem := block | model | ';' | junk
  * model      := 'model' Ident '{' modelItem* '}'
- * modelItem  := block | input | let | output | ';' | junk
+ * modelItem  := block | input | let | output | train | ';' | junk
+ * train      := 'train' '{' (trainEntry | ';' | trainJunk)* '}'     trainEntry := Ident Ident? '=' expr
  * input      := 'input' Ident ':' Ident '[' dim (',' dim)* ']'        dim := '-'? Number
  * let        := 'let' Ident '=' expr           output := 'output' Ident ('=' expr)?
  * block      := 'block' Ident '(' params? ')' '{' (let | ';' | junk)* 'return' expr ';'? '}'
@@ -50,7 +52,8 @@ import { describeSyntaxError, isKeyword, type SyntaxSite } from "./messages.js";
  * args       := arg (',' arg)* ','?           arg := (Ident '=')? expr
  * ```
  * `junk` rules swallow tokens that cannot start an item up to the next item (or the closing brace),
- * so one stray line yields one diagnostic and parsing goes on; the visitor reports them.
+ * so one stray line yields one diagnostic and parsing goes on; the visitor reports them. In a train
+ * section, junk stops at the next line that starts with a name (entries are one per line in practice).
  * Lists, argument lists and parameter lists accept one trailing comma.
  */
 export class ModelParser extends CstParser {
@@ -77,7 +80,7 @@ export class ModelParser extends CstParser {
   /** Never delete a token that starts a statement or a body: `x ->` + newline + `output z` must keep the output. */
   protected override canTokenTypeBeDeletedInRecovery(_tokType: TokenType): boolean {
     const t = this.LA(1);
-    return !isKeyword(t) && !tokenMatcher(t, LBrace) && !tokenMatcher(t, RBrace);
+    return !isKeyword(t) && !tokenMatcher(t, Train) && !tokenMatcher(t, LBrace) && !tokenMatcher(t, RBrace);
   }
 
   /** Token `n` positions ahead of the current one (1 = next). For the message provider's hints. */
@@ -119,10 +122,36 @@ export class ModelParser extends CstParser {
         { ALT: () => this.SUBRULE(this.inputDecl) },
         { ALT: () => this.SUBRULE(this.letStmt) },
         { ALT: () => this.SUBRULE(this.outputStmt) },
+        { ALT: () => this.SUBRULE(this.trainDecl) },
         { ALT: () => this.CONSUME(Semicolon) },
         { GATE: () => !startsAny(this.LA(1), BODY_STARTS), ALT: () => this.SUBRULE(this.bodyJunk) },
       ],
     });
+  });
+
+  trainDecl = this.RULE("trainDecl", () => {
+    this.CONSUME(Train);
+    this.CONSUME(LBrace);
+    this.MANY({ GATE: () => !startsAny(this.LA(1), TRAIN_ENDS), DEF: () => this.SUBRULE(this.trainItem) });
+    this.CONSUME(RBrace);
+  });
+
+  trainItem = this.RULE("trainItem", () => {
+    this.OR({
+      MAX_LOOKAHEAD: 1,
+      DEF: [
+        { ALT: () => this.SUBRULE(this.trainEntry) },
+        { ALT: () => this.CONSUME(Semicolon) },
+        { GATE: () => !startsAny(this.LA(1), TRAIN_STARTS), ALT: () => this.SUBRULE(this.trainJunk) },
+      ],
+    });
+  });
+
+  trainEntry = this.RULE("trainEntry", () => {
+    this.CONSUME(Identifier, { LABEL: "key" });
+    this.OPTION(() => this.CONSUME2(Identifier, { LABEL: "name" }));
+    this.CONSUME(Equals);
+    this.SUBRULE(this.expr, { LABEL: "value" });
   });
 
   inputDecl = this.RULE("inputDecl", () => {
@@ -332,6 +361,35 @@ export class ModelParser extends CstParser {
   bodyJunk = this.RULE("bodyJunk", () => this.skipUntil(BODY_STARTS));
   blockJunk = this.RULE("blockJunk", () => this.skipUntil(BLOCK_STARTS));
 
+  /**
+   * Skip a broken train entry: at least one token, then up to `}` / `;` / a statement keyword, or a
+   * name that starts a new line, outside brackets opened here.
+   */
+  trainJunk = this.RULE("trainJunk", () => {
+    let depth = 0;
+    let line = 0;
+    const track = (t: IToken): void => {
+      if (tokenMatcher(t, LBrace) || tokenMatcher(t, LParen) || tokenMatcher(t, LBracket)) depth++;
+      else if (tokenMatcher(t, RBrace) || tokenMatcher(t, RParen) || tokenMatcher(t, RBracket)) depth--;
+      line = t.endLine ?? t.startLine ?? line;
+    };
+    const first = this.CONSUME(AnyToken);
+    this.ACTION(() => track(first));
+    this.MANY({
+      GATE: () => {
+        const t = this.LA(1);
+        if (isEOF(t)) return false;
+        if (depth > 0) return true;
+        const newLineName = tokenMatcher(t, Identifier) && (t.startLine ?? 0) > line;
+        return !newLineName && !startsAny(t, TRAIN_ENDS) && !tokenMatcher(t, Semicolon);
+      },
+      DEF: () => {
+        const t = this.CONSUME2(AnyToken);
+        this.ACTION(() => track(t));
+      },
+    });
+  });
+
   /** Consume at least one token, then every token up to one of `stops` outside braces opened here. */
   private skipUntil(stops: TokenType[]): void {
     let depth = 0;
@@ -353,7 +411,11 @@ export class ModelParser extends CstParser {
 
 /** Tokens that start (or end) an item at top level / in a model body / in a block body. */
 const TOP_STARTS: TokenType[] = [Model, Block, Semicolon, EOF];
-const BODY_STARTS: TokenType[] = [Block, Input, Let, Output, Semicolon, RBrace, EOF];
+const BODY_STARTS: TokenType[] = [Block, Input, Let, Output, Train, Semicolon, RBrace, EOF];
+/** What ends a train section's entries: its `}`, or a statement keyword (then the `}` is missing). */
+const TRAIN_ENDS: TokenType[] = [RBrace, Model, Block, Input, Let, Output, EOF];
+/** Tokens that start (or end) a train entry. */
+const TRAIN_STARTS: TokenType[] = [Identifier, Semicolon, ...TRAIN_ENDS];
 const BLOCK_STARTS: TokenType[] = [Let, Return, Semicolon, RBrace, EOF];
 
 function isEOF(t: IToken): boolean {

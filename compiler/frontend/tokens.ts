@@ -46,7 +46,21 @@ export const Return = keyword("return");
 export const True = keyword("true");
 export const False = keyword("false");
 
-/** All reserved words, in the order they are listed in spec/language.md. */
+/**
+ * `train`: a soft keyword. It starts the train section of a model body (`train { ... }`) but is also an
+ * Identifier (token category), so `let train = ...` and an op argument named `train` keep working; a
+ * longer name (`trainer`) is an ordinary identifier. `loss` needs no token: inside a train section an
+ * entry `loss NAME = expr` is an identifier key followed by a name (parser.ts `trainEntry`).
+ */
+export const Train = createToken({
+  name: "Train",
+  label: "'train'",
+  pattern: /train/,
+  longer_alt: Identifier,
+  categories: [Identifier, AnyToken],
+});
+
+/** All reserved words, in the order they are listed in spec/language.md (`train` is not reserved). */
 export const KEYWORDS: readonly string[] = ["model", "block", "input", "let", "output", "return", "true", "false"];
 
 /**
@@ -111,6 +125,7 @@ export const ALL_TOKENS: TokenType[] = [
   Return,
   True,
   False,
+  Train,
   Identifier,
   NumberTok,
   StringTok,

@@ -22,9 +22,11 @@ import type {
   OutputStmt,
   Statement,
   StringLit,
+  TrainDecl,
+  TrainEntry,
 } from "./ast.js";
 import { describeToken, isKeyword } from "./messages.js";
-import { Colon, Equals, Identifier, LBrace, Model, RBrace, Return, UnterminatedString } from "./tokens.js";
+import { Colon, Equals, Identifier, LBrace, Model, RBrace, Return, Train, UnterminatedString } from "./tokens.js";
 
 /** Parameter types a block may declare (`k: int`); no annotation means "tensor". */
 export const PARAM_TYPES: readonly BlockParam["type"][] = ["tensor", "int", "float", "bool", "string", "ints"];
@@ -159,7 +161,18 @@ export class AstBuilder {
     if (!loc || !name) return undefined;
     const blocks: BlockDecl[] = [];
     const statements: Statement[] = [];
+    let train: TrainDecl | undefined;
     for (const item of subs(n, "modelItem")) {
+      const t = sub(item, "trainDecl");
+      const section = t && this.trainDecl(t);
+      if (section && train)
+        this.diagnostics.push(
+          diag("E0802", `model '${name.text}' has more than one train section`, section.keyword, {
+            hint: "merge the entries into one 'train { ... }'",
+            related: [{ loc: train.keyword, message: "first train section here" }],
+          }),
+        );
+      else if (section) train = section;
       const b = sub(item, "blockDecl");
       const i = sub(item, "inputDecl");
       const l = sub(item, "letStmt");
@@ -173,7 +186,34 @@ export class AstBuilder {
       }
       if (j) this.junk(j, "model");
     }
-    return { kind: "model", name, blocks, statements, loc };
+    return { kind: "model", name, blocks, statements, ...(train ? { train } : {}), loc };
+  }
+
+  /** `train := 'train' '{' (trainEntry | ';' | trainJunk)* '}'` */
+  trainDecl(n: CstNode): TrainDecl | undefined {
+    const loc = this.loc(n);
+    const kw = tok(n, "Train");
+    if (!loc || !kw) return undefined;
+    const entries: TrainEntry[] = [];
+    for (const item of subs(n, "trainItem")) {
+      const e = sub(item, "trainEntry");
+      const entry = e && this.trainEntry(e);
+      if (entry) entries.push(entry);
+      const j = sub(item, "trainJunk");
+      if (j) this.junk(j, "train");
+    }
+    return { kind: "train", entries, keyword: tokenLoc(this.fileName, kw), loc };
+  }
+
+  /** `trainEntry := Ident Ident? '=' expr` (`loss NAME = expr` has the name). */
+  trainEntry(n: CstNode): TrainEntry | undefined {
+    const loc = this.loc(n);
+    const key = this.ident(tok(n, "key"));
+    const v = sub(n, "value");
+    const value = v && this.expr(v);
+    if (!loc || !key || !value) return undefined;
+    const name = this.ident(tok(n, "name"));
+    return { key, ...(name ? { name } : {}), value, loc };
   }
 
   /** `input := 'input' Ident ':' Ident '[' dim (',' dim)* ']'` */
@@ -390,7 +430,7 @@ export class AstBuilder {
   // ---- recovery ----
 
   /** Report tokens the parser skipped: one E0201 per run, underlining the run's first line. */
-  private junk(n: CstNode, where: "top" | "model" | "block"): void {
+  private junk(n: CstNode, where: "top" | "model" | "block" | "train"): void {
     const toks = tokensOf(n);
     const first = toks[0];
     if (!first) return;
@@ -410,9 +450,14 @@ export class AstBuilder {
       } else {
         message = `expected 'model' or 'block' at the top level, found ${found}`;
         if (missingLet) hint = "statements belong inside 'model NAME { ... }'";
+        else if (tokenMatcher(first, Train)) hint = "a train section goes inside the model body, after its outputs";
       }
+    } else if (where === "train") {
+      message = `expected a train entry 'key = value', found ${found}`;
+      if (tokenMatcher(first, Colon) || tokenMatcher(first, Equals)) hint = "an entry starts with its key: epochs = 10";
+      else hint = "entries are 'key = value' or 'loss NAME = value', one per line";
     } else if (where === "model") {
-      message = `expected a statement (input, let, output or block), found ${found}`;
+      message = `expected a statement (input, let, output, block or train), found ${found}`;
       if (missingLet) hint = `missing 'let'? write 'let ${first.image} = ...'`;
       else if (tokenMatcher(first, Identifier) && second !== undefined && tokenMatcher(second, Colon))
         hint = `an input is declared as 'input ${first.image}: f32[...]'; a named layer needs 'let NAME = ${first.image}: op(...)'`;
@@ -423,6 +468,7 @@ export class AstBuilder {
       message = `expected 'let' or 'return' in the block body, found ${found}`;
       if (missingLet) hint = `missing 'let'? write 'let ${first.image} = ...'`;
       else if (isKeyword(first)) hint = "a block holds only 'let' statements and ends with 'return <expr>'";
+      else if (tokenMatcher(first, Train)) hint = "a train section belongs in a model body, not in a block";
     }
     this.diagnostics.push(diag("E0201", message, loc, hint !== undefined ? { hint } : {}));
   }
