@@ -71,7 +71,9 @@ describe("splitDataset", () => {
     expect(() => splitCounts(10, { train: 8, test: 3 })).toThrow("split: counts sum to 11, more than the 10 samples");
     expect(() => splitCounts(10, { train: 8, test: 0.5 })).toThrow("must all be integers");
     expect(() => splitDataset(mnist, { train: 0.5 }, 0, { stratify: "image" })).toThrow("stratify field 'image' must be i32");
-    expect(() => splitDataset(mnist, { train: 0.5 }, 0, { stratify: "digit" })).toThrow("no field 'digit'; available: image f32 [1, 28, 28], label i32 []");
+    expect(() => splitDataset(mnist, { train: 0.5 }, 0, { stratify: "digit" })).toThrow(
+      "no field 'digit'; available: image f32 [1, 28, 28], label i32 []",
+    );
   });
 });
 
@@ -143,5 +145,17 @@ describe("batches", () => {
     expect(() => [...batches(ds, order, 3, { buffers })]).toThrow("the given buffers are for batch size 2");
     expect(() => [...batches(ds, Int32Array.from([0, 7]), 2)]).toThrow("batches: order[1] = 7 is outside the dataset [0, 7)");
     expect(() => new BatchBuffers(ds, 0)).toThrow("batchSize must be a positive integer");
+    // the same buffers serve another dataset of the same layout, and refuse a different layout
+    const other = makeDataset({
+      x: { dtype: "f32", shape: [2], data: new Float32Array([-1, -2, -3, -4]) },
+      y: { dtype: "i32", shape: [], data: new Int32Array([5, 6]) },
+    });
+    const buf3 = new BatchBuffers(ds, 2);
+    for (const b of batches(other, Int32Array.from([1, 0]), 2, { buffers: buf3 }))
+      expect([...b.fields.x!, ...b.fields.y!]).toEqual([-3, -4, -1, -2, 6, 5]);
+    const wide = makeDataset({ x: { dtype: "f32", shape: [3], data: new Float32Array(3) }, y: { dtype: "i32", shape: [], data: new Int32Array(1) } });
+    expect(() => [...batches(wide, Int32Array.from([0]), 2, { buffers: buf3 })]).toThrow(
+      "batches: field 'x' is f32 [3], but the buffers hold f32 [2]",
+    );
   });
 });

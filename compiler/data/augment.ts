@@ -53,7 +53,8 @@ export class ImageAugmenter {
     const maxShift = options.maxShift ?? 0;
     const maxRotation = options.maxRotation ?? 0;
     if (!Number.isSafeInteger(maxShift) || maxShift < 0) throw new Error(`augment: maxShift must be a non-negative integer (pixels), got ${maxShift}`);
-    if (!Number.isFinite(maxRotation) || maxRotation < 0) throw new Error(`augment: maxRotation must be a non-negative number of degrees, got ${maxRotation}`);
+    if (!Number.isFinite(maxRotation) || maxRotation < 0)
+      throw new Error(`augment: maxRotation must be a non-negative number of degrees, got ${maxRotation}`);
     [this.channels, this.height, this.width] = imageShape as [number, number, number];
     this.seed = options.seed >>> 0;
     this.maxShift = maxShift;
@@ -130,7 +131,10 @@ export class ImageAugmenter {
  * falls outside (so dx = 1 moves content one pixel right, dy = 1 one pixel down). `src` and `dst`
  * images start at `srcOff` / `dstOff` and must not overlap.
  */
-export function shiftImage(src: Float32Array, srcOff: number, dst: Float32Array, dstOff: number, c: number, h: number, w: number, dx: number, dy: number): void {
+export function shiftImage(
+  src: Float32Array, srcOff: number, dst: Float32Array, dstOff: number,
+  c: number, h: number, w: number, dx: number, dy: number,
+): void {
   const x0 = Math.max(0, dx);
   const x1 = Math.min(w, w + dx);
   for (let ch = 0; ch < c; ch++) {

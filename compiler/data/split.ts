@@ -127,7 +127,10 @@ function permutation(n: number, rng: Xoshiro128): Int32Array {
 function stratifiedOrder(ds: Dataset, name: string, rng: Xoshiro128): Int32Array {
   const f = fieldOf(ds, name);
   if (f.dtype !== "i32" || sampleSize(f) !== 1)
-    throw new Error(`split: stratify field '${name}' must be i32 with one class id per sample, got ${f.dtype} ${shapeText(f.shape)} (use argmaxField for one-hot labels)`);
+    throw new Error(
+      `split: stratify field '${name}' must be i32 with one class id per sample, got ${f.dtype} ${shapeText(f.shape)} ` +
+        "(use argmaxField for one-hot labels)",
+    );
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < ds.count; i++) {
     const c = f.data[i]!;
