@@ -207,16 +207,17 @@ export class Fn {
 
   /**
    * Load one lane group of `o` whose elements are `stride` f32 apart, starting at byte `ptr()`:
-   * stride 1 is one v128.load, stride 2 two loads and an even-lane shuffle, otherwise 4 scalar
-   * loads into lanes. Scalar ops: one f32.load.
+   * stride 1 is one v128.load, stride 2 two overlapping loads and a shuffle, otherwise 4 scalar
+   * loads into lanes. Only the 4 elements' span is read. Scalar ops: one f32.load.
    */
   loadStrided(o: FOps, ptr: () => Expr, stride: number): Expr {
     const m = this.m;
     if (o.lanes === 1) return o.load(ptr());
     if (stride === 1) return o.load(ptr());
     if (stride === 2) {
-      const even = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
-      return m.i8x16.shuffle(o.load(ptr()), o.load(ptr(), 16), even);
+      // Elements 0, 2 from [0..3] and 4, 6 from [3..6]: never reads past the last element used.
+      const pick = [0, 1, 2, 3, 8, 9, 10, 11, 20, 21, 22, 23, 28, 29, 30, 31];
+      return m.i8x16.shuffle(o.load(ptr()), o.load(ptr(), 12), pick);
     }
     let v = m.f32x4.splat(this.s.load(ptr()));
     for (let l = 1; l < 4; l++) v = m.f32x4.replace_lane(v, l as unknown as Expr, this.s.load(ptr(), l * stride * 4));
