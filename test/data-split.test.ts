@@ -159,3 +159,29 @@ describe("batches", () => {
     );
   });
 });
+
+describe("pipeline (data/index.ts)", () => {
+  it("split -> epoch order -> batches -> augmentation: each training sample once per epoch, labels aligned", async () => {
+    const data = await import("../compiler/data/index.js");
+    const { train } = data.splitDataset(mnist, { train: 0.8, validation: 0.1, test: 0.1 }, 1, { stratify: "label" });
+    const images = data.fieldOf(train, "image").data as Float32Array;
+    const aug = new data.ImageAugmenter([1, 28, 28], { seed: 1, maxShift: 1 });
+    const buffers = new data.BatchBuffers(train, 500, ["label"]);
+    const augmented = new Float32Array(500 * 784);
+    for (let epoch = 0; epoch < 2; epoch++) {
+      const seen = new Uint8Array(train.count);
+      let n = 0;
+      for (const b of data.batches(train, data.epochOrder(train.count, 1, epoch), 500, { fields: ["label"], buffers })) {
+        aug.augmentGather(images, b.samples, epoch, augmented, b.batch);
+        for (let j = 0; j < b.batch; j++) {
+          const s = b.samples[j]!;
+          seen[s]!++;
+          expect(b.fields.label![j]).toBe(train.fields.label!.data[s]);
+        }
+        n += b.batch;
+      }
+      expect(n).toBe(8000);
+      expect(seen.every((v) => v === 1)).toBe(true);
+    }
+  });
+});
