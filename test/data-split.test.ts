@@ -185,3 +185,30 @@ describe("pipeline (data/index.ts)", () => {
     }
   });
 });
+
+describe("util/rng additions", () => {
+  it("reseed restarts like a new generator; nextBelow stays in range and is roughly uniform", () => {
+    const r = new Xoshiro128(3);
+    const first = [r.nextU32(), r.nextU32()];
+    r.reseed(3);
+    expect([r.nextU32(), r.nextU32()]).toEqual(first);
+    for (const n of [1, 7, 2097153, 3_000_000_000, 4294967296]) {
+      for (let i = 0; i < 200; i++) {
+        const v = r.nextBelow(n);
+        expect(Number.isInteger(v) && v >= 0 && v < n).toBe(true);
+      }
+    }
+    const hist = new Array<number>(6).fill(0);
+    for (let i = 0; i < 60000; i++) hist[r.nextBelow(6)]!++;
+    for (const h of hist) expect(Math.abs(h - 10000)).toBeLessThan(400);
+    expect(() => r.nextBelow(0)).toThrow("nextBelow: n must be an integer in [1, 2^32], got 0");
+  });
+
+  it("mixSeed separates its arguments", () => {
+    const seeds = new Set<number>();
+    for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) for (let c = 0; c < 4; c++) seeds.add(mixSeed(a, b, c));
+    expect(seeds.size).toBe(64);
+    expect(mixSeed(1, 2)).toBe(mixSeed(1, 2, 0, 0));
+    expect(mixSeed(1, 2)).not.toBe(mixSeed(2, 1));
+  });
+});
