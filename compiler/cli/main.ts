@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `modelc` command line: check | compile | run | inspect, parsed with commander; each command is a
+// The `modelc` command line: check | compile | run | inspect | train | eval, parsed with commander; each command is a
 // function in cli/<name>.ts returning an exit code, imported only when that command runs (the front
 // end, ajv and binaryen are slow to load; --help and --version load none). Neighbours: cli/common.ts (io, errors), index.ts.
 
@@ -12,6 +12,18 @@ import { EXIT_INTERNAL, EXIT_OK, EXIT_USER, UserError, processIo, type CliIo } f
 function parseSeed(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n > 0xffffffff) throw new InvalidArgumentError("expected an integer in [0, 4294967295]");
+  return n;
+}
+
+function parsePositiveInt(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError("expected an integer >= 1");
+  return n;
+}
+
+function parseNumber(v: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError("expected a number");
   return n;
 }
 
@@ -68,6 +80,38 @@ function program(io: CliIo, result: { code: number }): Command {
     .action(async (file: string, o: { ir?: boolean; svg?: string; opt: boolean; model?: string }) => {
       const { inspectCommand } = await import("./inspect.js");
       result.code = await inspectCommand(file, o, io);
+    });
+  p.command("train")
+    .description("train a model from its train { ... } section; writes checkpoint, learning curves, metrics and the trained artifact to DIR")
+    .argument("<file>", ".model source file with a train section")
+    .option("-o, --out <dir>", "output directory (default: out/<model>)")
+    .option("--epochs <n>", "override the number of epochs", parsePositiveInt)
+    .option("--batch-size <n>", "override the batch size", parsePositiveInt)
+    .option("--lr <x>", "override the learning rate", parseNumber)
+    .option("--seed <n>", "override the seed (init, split, shuffling, augmentation, dropout)", parseSeed)
+    .option("--optimizer <name>", "override the optimizer: sgd | momentum | adam | adamw")
+    .option("--resume", "continue from DIR/checkpoint.safetensors")
+    .addOption(new Option("--backend <kind>", "where train steps run").choices(["auto", "wasm", "reference"]).default("auto"))
+    .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bar", "lines", "none"]).default("auto"))
+    .option("--spec <file.json>", "a TrainSpec as JSON instead of the model's train section")
+    .option("--no-simd", "scalar builds only")
+    .option("--model <name>", "which model of the file (default: the first)")
+    .action(async (file: string, o: import("./train.js").TrainCommandOptions) => {
+      const { trainCommand } = await import("./train.js");
+      result.code = await trainCommand(file, o, io);
+    });
+  p.command("eval")
+    .description("accuracy, cross-entropy loss and confusion matrix of a compiled classifier on labelled data")
+    .argument("<artifact>", "NAME.wasm, NAME.nosimd.wasm or NAME.manifest.json")
+    .requiredOption("--data <mnist|file>", "mnist, or a .npz / .safetensors / .csv file")
+    .addOption(new Option("--split <part>", "which part (recomputed from the run's checkpoint next to the artifact; default test if present, else all)").choices(["test", "validation", "train", "all"]))
+    .option("--label <field>", "class-index field (default: label)")
+    .option("--output <name>", "logits output (default: the first [N, C] output)")
+    .option("--batch-size <n>", "samples per run", parsePositiveInt)
+    .option("--json", "print JSON")
+    .action(async (artifact: string, o: import("./eval.js").EvalCommandOptions) => {
+      const { evalCommand } = await import("./eval.js");
+      result.code = await evalCommand(artifact, o, io);
     });
   return p;
 }

@@ -1,0 +1,179 @@
+// `modelc train FILE`: train a model from its `train { ... }` section (or a --spec JSON), with progress,
+// checkpoints (--resume), learning curves, test metrics, and the inference artifact compiled with the trained
+// weights. Neighbours: cli/main.ts registers it; train/{build,driver,data,progress}.ts do the work; index.ts compile().
+
+import { dirname, join } from "node:path";
+import { checkSource } from "../check.js";
+import { compile } from "../index.js";
+import { writeArtifactFiles } from "../artifact/write.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import type { Graph, WeightMap } from "../ir/types.js";
+import { paramValues } from "../ir/graph.js";
+import { optimizeGraph } from "../passes/pipeline.js";
+import { initWeights } from "../weights/init.js";
+import { applyTrainOverrides } from "../frontend/lower-train.js";
+import { buildTrainingGraph, TrainSpecError } from "../train/build.js";
+import { ReferenceTrainBackend, type TrainBackend } from "../train/backend.js";
+import { CheckpointError } from "../train/checkpoint.js";
+import { fieldTypes, loadTrainData, TrainDataLoadError } from "../train/data.js";
+import { train, TrainDataError, type TrainResult } from "../train/driver.js";
+import { barReporter, formatMetrics, lineReporter, type ProgressReporter } from "../train/progress.js";
+import type { TrainSpec, TrainingGraph } from "../train/spec.js";
+import { EXIT_OK, EXIT_USER, UserError, printDiagnostics, readUserText, type CliIo } from "./common.js";
+
+/** Exit code of a run stopped by SIGINT after writing its checkpoint (128 + SIGINT, as shells report it). */
+export const EXIT_INTERRUPTED = 130;
+
+/** Options of `modelc train` (CLI flags in brackets). */
+export interface TrainCommandOptions {
+  /** [-o DIR] output directory for checkpoint, curves and artifact. Default `out/<model name>`. */
+  out?: string;
+  /** [--epochs N], [--batch-size N], [--lr X], [--seed N], [--optimizer NAME]: override the train section. */
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  optimizer?: string;
+  /** [--resume] continue from DIR/checkpoint.safetensors. Default false. */
+  resume?: boolean;
+  /**
+   * [--backend wasm|reference] where train steps run: "wasm" (the compiled training module), "reference"
+   * (float64 interpreter, slow), or "auto" (default: wasm when that backend is available, else reference).
+   */
+  backend?: "auto" | "wasm" | "reference";
+  /** [--spec FILE.json] a TrainSpec as JSON, used instead of the model's train section. */
+  spec?: string;
+  /** [--model NAME] which model of the file. */
+  model?: string;
+  /** [--no-simd] scalar builds only (wasm backend and artifact). Default true. */
+  simd?: boolean;
+  /** [--progress auto|bar|lines|none] display; "auto" (default) = a bar on a TTY stdout, else lines. */
+  progress?: "auto" | "bar" | "lines" | "none";
+}
+
+/** Where the command gets its interrupt from; default: SIGINT of this process. */
+export interface TrainCommandEnv {
+  signal?: AbortSignal;
+  /** Whether stdout is a terminal (default process.stdout.isTTY). */
+  tty?: boolean;
+}
+
+/** The signature backend/wasm/train.ts is expected to export. */
+type WasmTrainFactory = (tg: TrainingGraph, weights: WeightMap, options: { simd: boolean }) => TrainBackend | Promise<TrainBackend>;
+
+/** Load backend/wasm/train.ts's factory, or undefined when that module does not exist (yet). */
+async function wasmFactory(): Promise<WasmTrainFactory | undefined> {
+  const path = "../backend/wasm/train.js";
+  try {
+    const mod = (await import(path)) as { createWasmTrainBackend?: WasmTrainFactory };
+    return mod.createWasmTrainBackend;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && String((e as Error).message).includes("train")) return undefined;
+    throw e;
+  }
+}
+
+async function createBackend(kind: "auto" | "wasm" | "reference", tg: TrainingGraph, weights: WeightMap, simd: boolean, io: CliIo): Promise<TrainBackend> {
+  if (kind === "reference") return new ReferenceTrainBackend(tg, weights);
+  const factory = await wasmFactory();
+  if (factory) return factory(tg, weights, { simd });
+  if (kind === "wasm") throw new UserError("the wasm training backend is not available in this build of modelc (compiler/backend/wasm/train.ts); use --backend reference");
+  io.err("note: the wasm training backend is not available; training in the float64 reference interpreter (slow)");
+  return new ReferenceTrainBackend(tg, weights);
+}
+
+async function readSpecJson(path: string): Promise<TrainSpec> {
+  const text = await readUserText(path, "train spec");
+  try {
+    return JSON.parse(text) as TrainSpec;
+  } catch (e) {
+    throw new UserError(`--spec ${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** The trained params/state the inference graph keeps (dead-code elimination may drop some). */
+function inferenceWeights(graph: Graph, weights: WeightMap): WeightMap {
+  const keep = new Set(paramValues(optimizeGraph(graph, { mode: "infer" })).map((v) => v.name ?? v.id));
+  return new Map([...weights].filter(([name]) => keep.has(name)));
+}
+
+/**
+ * Run `modelc train`: check the file, take its TrainSpec (or --spec) with the CLI overrides, load the data,
+ * build the training graph, train (progress on stdout; checkpoint and curves in DIR each epoch), then write
+ * DIR/metrics.json and the inference artifact compiled with the trained weights, and print the test metrics.
+ * Returns 0; 1 on diagnostics; 130 when interrupted (SIGINT: a checkpoint is written first; resume with
+ * --resume). Throws UserError for unreadable files, a missing train section, bad overrides, data or
+ * checkpoints that do not fit.
+ */
+export async function trainCommand(file: string, options: TrainCommandOptions, io: CliIo, env: TrainCommandEnv = {}): Promise<number> {
+  const source = await readUserText(file, "model file");
+  const checked = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
+  if (printDiagnostics(io, checked.diagnostics, { [file]: source }) || !checked.graph) return EXIT_USER;
+  const graph = checked.graph;
+  let spec = options.spec !== undefined ? await readSpecJson(options.spec) : checked.train;
+  if (!spec) throw new UserError(`model '${graph.name}' has no train { ... } section (add one, or pass --spec FILE.json)`);
+  try {
+    spec = applyTrainOverrides(spec, {
+      ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+      ...(options.batchSize !== undefined ? { batch_size: options.batchSize } : {}),
+      ...(options.lr !== undefined ? { lr: options.lr } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.optimizer !== undefined ? { optimizer: options.optimizer } : {}),
+    });
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+
+  const outDir = options.out ?? join("out", graph.name);
+  let result: TrainResult;
+  let reporter: ProgressReporter | undefined;
+  const ac = new AbortController();
+  const onSigint = (): void => {
+    if (ac.signal.aborted) process.exit(EXIT_INTERRUPTED); // second Ctrl-C: the last checkpoint on disk is complete
+    ac.abort();
+  };
+  if (!env.signal) process.on("SIGINT", onSigint);
+  try {
+    const data = await loadTrainData(spec.data, dirname(file));
+    const tg = buildTrainingGraph(graph, spec, fieldTypes(data));
+    const backend = await createBackend(options.backend ?? "auto", tg, initWeights(graph, spec.seed), options.simd !== false, io);
+    const mode = options.progress ?? "auto";
+    const tty = env.tty ?? process.stdout.isTTY === true;
+    if (mode === "bar" || (mode === "auto" && tty)) reporter = barReporter();
+    else if (mode !== "none") reporter = lineReporter(io);
+    result = await train({
+      graph: tg, spec, backend, data, outDir, resume: options.resume === true,
+      signal: env.signal ?? ac.signal,
+      ...(reporter ? { onProgress: reporter.onProgress } : {}),
+    });
+  } catch (e) {
+    if (e instanceof TrainDataLoadError || e instanceof TrainSpecError || e instanceof TrainDataError || e instanceof CheckpointError) throw new UserError(e.message);
+    throw e;
+  } finally {
+    reporter?.stop();
+    if (!env.signal) process.off("SIGINT", onSigint);
+  }
+  if (result.status === "interrupted") {
+    io.out(`interrupted after ${result.steps} steps; checkpoint ${result.checkpoint}`);
+    io.out(`resume with: modelc train ${file} -o ${outDir} --resume`);
+    return EXIT_INTERRUPTED;
+  }
+
+  const summary = { status: result.status, epochs: result.epochs, steps: result.steps, test: result.test ?? null, validation: result.history.epochs.at(-1)?.validation ?? null };
+  await writeFileAtomic(join(outDir, "metrics.json"), JSON.stringify(summary, null, 1) + "\n");
+  const compiled = await compile(source, {
+    file,
+    ...(options.model !== undefined ? { model: options.model } : {}),
+    weights: inferenceWeights(graph, result.weights),
+    simd: options.simd === false ? "scalar" : "both",
+  });
+  if (printDiagnostics(io, compiled.diagnostics, { [file]: source }) || !compiled.artifact) return EXIT_USER;
+  const written = await writeArtifactFiles(outDir, compiled.artifact.files);
+  const how = result.status === "early_stopped" ? `early stopping after ${result.epochs} epochs` : `${result.epochs} epochs`;
+  io.out(`trained ${graph.name}: ${how}, ${result.steps} steps`);
+  if (result.test) io.out(`test (${result.test.samples} samples): ${formatMetrics(result.test)}`);
+  else io.out("test: no test split");
+  io.out(`wrote ${written.join(", ")}`);
+  io.out(`wrote ${["checkpoint.safetensors", "curves.csv", "curves.json", "curves.svg", "metrics.json"].map((f) => join(outDir, f)).join(", ")}`);
+  return EXIT_OK;
+}

@@ -1,0 +1,128 @@
+// `modelc train` / `modelc eval` end to end on a tiny CSV data set (reference backend, scalar build): a train
+// section, overrides, an interrupt (exit 130) and --resume, the artifact, eval on the recomputed test split;
+// usage errors. Neighbours: compiler/cli/train.ts, compiler/cli/eval.ts, test/train.test.ts.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bufferIo } from "../compiler/cli/common.js";
+import { main } from "../compiler/cli/main.js";
+import { trainCommand, EXIT_INTERRUPTED } from "../compiler/cli/train.js";
+import { confusionTable, evaluateClassifier } from "../compiler/cli/eval.js";
+import { parseSafetensors } from "../compiler/weights/safetensors.js";
+
+let dir = "";
+const MODEL = `model mlp {
+  input features: f32[4]
+  output logits = features -> fc1: dense(12) -> relu -> fc2: dense(3)
+
+  train {
+    data = csv("d.csv", label="y")
+    split = [40, 10, 10]
+    loss = cross_entropy(logits, y)
+    optimizer = adam(lr=0.05)
+    batch_size = 8
+    epochs = 5
+    seed = 3
+    metrics = [accuracy(logits, y)]
+  }
+}
+`;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "modelc-train-cli-"));
+  let a = 9;
+  const r = (): number => ((a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rows = ["a,b,c,d,y"];
+  for (let i = 0; i < 60; i++) {
+    const x = [0, 1, 2, 3].map(() => 2 * r() - 1) as [number, number, number, number];
+    const s = [x[0] + x[1], x[2] - x[0], x[3] - x[1]];
+    rows.push(`${x.map((v) => v.toFixed(4)).join(",")},${s.indexOf(Math.max(...s))}`);
+  }
+  writeFileSync(join(dir, "d.csv"), rows.join("\n") + "\n");
+  writeFileSync(join(dir, "m.model"), MODEL);
+  writeFileSync(join(dir, "plain.model"), "model p {\n  input x: f32[2]\n  output y = x -> dense(2)\n}\n");
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("modelc train / eval", () => {
+  it("interrupt -> exit 130 with a checkpoint; --resume finishes, writes the artifact; eval reproduces the test metrics", { timeout: 240_000 }, async () => {
+    const out = join(dir, "out");
+    const file = join(dir, "m.model");
+    const ac = new AbortController();
+    ac.abort(); // aborted from the start: the first step runs, then the driver checkpoints and stops
+    const io1 = bufferIo();
+    expect(await trainCommand(file, { out, backend: "reference", progress: "lines", epochs: 4, simd: false }, io1, { signal: ac.signal })).toBe(EXIT_INTERRUPTED);
+    expect(io1.stdout.join("\n")).toMatch(/interrupted after 1 steps/);
+    const meta = parseSafetensors(new Uint8Array(readFileSync(join(out, "checkpoint.safetensors")))).metadata;
+    expect([meta["epoch"], meta["batch"], meta["step"], meta["seed"]]).toEqual(["0", "1", "1", "3"]);
+
+    const io2 = bufferIo();
+    const code = await main(["train", file, "-o", out, "--backend", "reference", "--progress", "lines", "--epochs", "4", "--no-simd", "--resume"], io2);
+    expect(io2.stderr).toEqual([]);
+    expect(code).toBe(0);
+    const text = io2.stdout.join("\n");
+    expect(text).toMatch(/resuming at epoch 1 step 2/);
+    expect(text).toMatch(/^epoch 4\/4 {2}train loss \d\.\d{4} {2}val loss \d\.\d{4} {2}val accuracy \d+\.\d\d%/m);
+    expect(text).toMatch(/trained mlp: 4 epochs, 20 steps/);
+    const testLine = io2.stdout.find((l) => l.startsWith("test (10 samples): "))!;
+    for (const f of ["mlp.nosimd.wasm", "mlp.manifest.json", "curves.svg", "curves.csv", "metrics.json"]) expect(existsSync(join(out, f)), f).toBe(true);
+    const metrics = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8"));
+    expect(metrics.status).toBe("completed");
+
+    const io3 = bufferIo();
+    expect(await main(["eval", join(out, "mlp.nosimd.wasm"), "--data", join(dir, "d.csv"), "--label", "y", "--json"], io3)).toBe(0);
+    const report = JSON.parse(io3.stdout[0]!);
+    expect(report.split).toBe("test");
+    expect(report.samples).toBe(10);
+    // the artifact runs in f32 like the reference's stored weights: same accuracy, loss within f32 rounding
+    expect(testLine).toContain(`accuracy ${(100 * report.accuracy).toFixed(2)}%`);
+    expect(Number(/loss (\d\.\d{4})/.exec(testLine)![1])).toBeCloseTo(report.loss, 3);
+    expect(report.confusion.flat().reduce((s: number, v: number) => s + v, 0)).toBe(10);
+
+    const io4 = bufferIo();
+    expect(await main(["eval", join(out, "mlp.nosimd.wasm"), "--data", join(dir, "d.csv"), "--label", "y", "--split", "all"], io4)).toBe(0);
+    expect(io4.stdout[0]).toMatch(/\(all, 60 samples, output 'logits'\)/);
+    expect(io4.stdout.some((l) => /^true \\ pred\s+0\s+1\s+2\s+total\s+recall$/.test(l))).toBe(true);
+    const totals = io4.stdout.filter((l) => /^[012] /.test(l)).map((l) => Number(l.trim().split(/\s+/)[4]));
+    expect(totals.reduce((a, b) => a + b, 0)).toBe(60);
+  });
+
+  it("usage errors", async () => {
+    const io = bufferIo();
+    expect(await main(["train", join(dir, "plain.model"), "--backend", "reference"], io)).toBe(1);
+    expect(io.stderr.join("\n")).toMatch(/model 'p' has no train \{ \.\.\. \} section/);
+    const io2 = bufferIo();
+    expect(await main(["train", join(dir, "m.model"), "--lr", "-1", "--backend", "reference"], io2)).toBe(1);
+    expect(io2.stderr.join("\n")).toMatch(/--lr must be a number > 0/);
+    const io3 = bufferIo();
+    expect(await main(["train", join(dir, "m.model"), "-o", join(dir, "nothing"), "--resume", "--backend", "reference", "--progress", "none"], io3)).toBe(1);
+    expect(io3.stderr.join("\n")).toMatch(/no checkpoint at '.*checkpoint.safetensors' to resume from/);
+    const io4 = bufferIo();
+    expect(await main(["train", join(dir, "m.model"), "--epochs", "0"], io4)).toBe(1);
+    const io5 = bufferIo();
+    writeFileSync(join(dir, "bad.json"), "{");
+    expect(await main(["train", join(dir, "plain.model"), "--spec", join(dir, "bad.json")], io5)).toBe(1);
+    expect(io5.stderr.join("\n")).toMatch(/not valid JSON/);
+  });
+});
+
+describe("eval helpers", () => {
+  it("accuracy, cross entropy and the confusion matrix", () => {
+    const logits = Float32Array.of(2, 0, 0, /**/ 0, 1, 0, /**/ 0, 3, 0, /**/ 1, 1, 1);
+    const r = evaluateClassifier((_b, _n) => logits, { x: { dtype: "f32", shape: [1], data: new Float32Array(4) } }, Int32Array.of(0, 1, 2, 0), 3, 4);
+    expect(r.samples).toBe(4);
+    expect(r.accuracy).toBe(0.75);
+    expect(r.confusion).toEqual([[2, 0, 0], [0, 1, 0], [0, 1, 0]]);
+    const ce = (row: number[], y: number): number => Math.log(row.reduce((s, v) => s + Math.exp(v), 0)) - row[y]!;
+    expect(r.loss).toBeCloseTo((ce([2, 0, 0], 0) + ce([0, 1, 0], 1) + ce([0, 3, 0], 2) + ce([1, 1, 1], 0)) / 4, 12);
+    expect(confusionTable(r.confusion)).toEqual([
+      "true \\ pred  0  1  2  total  recall",
+      "-----------  -  -  -  -----  ------",
+      "0            2  0  0      2  100.0%",
+      "1            0  1  0      1  100.0%",
+      "2            0  1  0      1    0.0%",
+    ]);
+  });
+});
