@@ -128,7 +128,7 @@ const FUNCTIONS: Record<string, Param[]> = {
   cross_entropy: lossParams([
     { name: "label_smoothing", kind: "float", default: 0, range: (v) => (unit("[", v as number) ? undefined : "must be in [0, 1)") },
   ]),
-  kl_divergence: lossParams([{ name: "log_target", kind: "bool", default: false }], ["mean", "sum", "batchmean"]),
+  kl_divergence: lossParams([], ["mean", "sum", "batchmean"], [{ name: "log_target", kind: "bool", default: false }]),
   // metrics, early stopping, augmentations
   accuracy: [
     { name: "input", kind: "name" },
@@ -142,12 +142,14 @@ const FUNCTIONS: Record<string, Param[]> = {
   rotate: [{ name: "degrees", kind: "float", range: nonNegative }],
 };
 
-function lossParams(extra: Param[], reductions = ["mean", "sum"]): Param[] {
+/** Loss arguments in positional order: input, target, `before`, reduction, `after`, weight. */
+function lossParams(before: Param[], reductions = ["mean", "sum"], after: Param[] = []): Param[] {
   return [
     { name: "input", kind: "name" },
     { name: "target", kind: "name" },
-    ...extra,
+    ...before,
     { name: "reduction", kind: "string", default: "mean", choices: reductions },
+    ...after,
     { name: "weight", kind: "float", default: 1, range: nonNegative },
   ];
 }
