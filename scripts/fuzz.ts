@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       const m = await checkCase(c);
       if (m.ratio > 1) report = `FAIL ${describeCase(c, m)}\n${await localize(c, m).catch((e: Error) => `localize failed: ${e.message}`)}`;
     } catch (e) {
-      report = `ERROR ${(e as Error).message}\n${describeCase(c)}`;
+      report = `ERROR ${e instanceof Error ? e.message : `(non-Error thrown) ${String(e)}`}\n${describeCase(c)}`;
     }
     if (report) {
       failures++;

@@ -32,7 +32,7 @@ describe("fuzz: random graphs, wasm vs the float64 reference", () => {
       try {
         worst = await checkCase(c);
       } catch (e) {
-        throw new Error(`${(e as Error).message}\n${describeCase(c)}`);
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\n${describeCase(c)}`);
       }
       expect(worst.ratio, describeCase(c, worst)).toBeLessThanOrEqual(1);
     });
