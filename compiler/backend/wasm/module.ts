@@ -17,6 +17,8 @@ export interface Local {
 export const I32 = binaryen.i32;
 export const F32 = binaryen.f32;
 export const V128 = binaryen.v128;
+/** f64 (training kernels: loss / batch-statistics accumulators). */
+export const F64 = binaryen.f64;
 
 /**
  * Target-neutral float ops over a "lane group": a v128 of 4 f32 (SIMD) or a single f32 (scalar).

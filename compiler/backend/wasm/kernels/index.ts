@@ -10,6 +10,7 @@ import { addKernel, mulKernel } from "./binary.js";
 import { batchnormKernel } from "./norm.js";
 import { geluKernel, leakyReluKernel, reluKernel, sigmoidKernel, tanhKernel } from "./unary.js";
 import { softmaxKernel } from "./softmax.js";
+import { TRAIN_KERNELS } from "./train-index.js";
 
 /** Kernels by op name. Ops missing here make emitWasm throw "wasm backend: no kernel for op X". */
 export const KERNELS: Record<string, Kernel> = {
@@ -30,4 +31,6 @@ export const KERNELS: Record<string, Kernel> = {
   tanh: tanhKernel,
   gelu: geluKernel,
   softmax: softmaxKernel,
+  // IR-only training ops (gradients, losses, optimizer updates): kernels/train-index.ts.
+  ...TRAIN_KERNELS,
 };

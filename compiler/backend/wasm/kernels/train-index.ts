@@ -1,0 +1,46 @@
+// The training kernels' part of the op -> kernel table (IR-only ops: gradients, losses, optimizer
+// updates) and their scratch needs. Neighbours: kernels/index.ts spreads TRAIN_KERNELS into KERNELS;
+// the training-module emitter sizes the scratch region with trainScratchBytes (like plan.ts for conv2d).
+
+import type { Graph, Node } from "../../../ir/types.js";
+import type { Kernel } from "./context.js";
+import {
+  channelSumKernel,
+  geluGradKernel,
+  leakyReluGradKernel,
+  reduceSumToKernel,
+  reluGradKernel,
+  sigmoidGradKernel,
+  sliceKernel,
+  softmaxGradKernel,
+  tanhGradKernel,
+} from "./grad-elementwise.js";
+import { adamUpdateKernel, adamwUpdateKernel, globalNormKernel, momentumKernel, scaleKernel, sgdKernel } from "./optim.js";
+
+/** Kernels of the IR-only training ops by op name (see ir/ops/index.ts IR_OPS). */
+export const TRAIN_KERNELS: Record<string, Kernel> = {
+  relu_grad: reluGradKernel,
+  leaky_relu_grad: leakyReluGradKernel,
+  sigmoid_grad: sigmoidGradKernel,
+  tanh_grad: tanhGradKernel,
+  gelu_grad: geluGradKernel,
+  softmax_grad: softmaxGradKernel,
+  reduce_sum_to: reduceSumToKernel,
+  channel_sum: channelSumKernel,
+  slice: sliceKernel,
+  sgd_update: sgdKernel,
+  momentum_update: momentumKernel,
+  adam_update: adamUpdateKernel,
+  adamw_update: adamwUpdateKernel,
+  global_norm: globalNormKernel,
+  scale: scaleKernel,
+};
+
+/**
+ * Batch-independent scratch bytes node `n` needs at ctx.scratch() (16-aligned; 0 for most ops). The
+ * training-module emitter must reserve the maximum over its nodes (it may share the region with
+ * plan.ts's conv2d im2col scratch: nodes run one at a time).
+ */
+export function trainScratchBytes(_g: Graph, _n: Node): number {
+  return 0;
+}
