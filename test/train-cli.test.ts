@@ -2,6 +2,7 @@
 // section, overrides, an interrupt (exit 130) and --resume, the artifact, eval on the recomputed test split;
 // usage errors. Neighbours: compiler/cli/train.ts, compiler/cli/eval.ts, test/train.test.ts.
 
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,6 +88,27 @@ describe("modelc train / eval", () => {
     expect(io4.stdout.some((l) => /^true \\ pred\s+0\s+1\s+2\s+total\s+recall$/.test(l))).toBe(true);
     const totals = io4.stdout.filter((l) => /^[012] /.test(l)).map((l) => Number(l.trim().split(/\s+/)[4]));
     expect(totals.reduce((a, b) => a + b, 0)).toBe(60);
+  });
+
+  it("a real SIGINT: the CLI process checkpoints and exits with 130", { timeout: 120_000 }, async () => {
+    const out = join(dir, "sigint");
+    const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "..", "compiler", "cli", "main.ts"), "train", join(dir, "m.model"), "-o", out, "--backend", "reference", "--progress", "lines", "--epochs", "100000", "--no-simd"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let sent = false;
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (!sent && /^epoch 2\//m.test(stdout)) {
+        sent = true;
+        child.kill("SIGINT");
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    expect(code).toBe(EXIT_INTERRUPTED);
+    expect(stdout).toMatch(/interrupted after \d+ steps; checkpoint .*checkpoint.safetensors/);
+    expect(stdout).toMatch(/resume with: modelc train .* --resume/);
+    const meta = parseSafetensors(new Uint8Array(readFileSync(join(out, "checkpoint.safetensors")))).metadata;
+    expect(Number(meta["epoch"])).toBeGreaterThanOrEqual(2);
+    expect(existsSync(join(out, "mlp.nosimd.wasm"))).toBe(false);
   });
 
   it("usage errors", async () => {
