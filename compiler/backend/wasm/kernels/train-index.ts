@@ -15,6 +15,16 @@ import {
   softmaxGradKernel,
   tanhGradKernel,
 } from "./grad-elementwise.js";
+import {
+  bceGradKernel,
+  bceKernel,
+  crossEntropyGradKernel,
+  crossEntropyKernel,
+  klGradKernel,
+  klKernel,
+  mseGradKernel,
+  mseKernel,
+} from "./loss.js";
 import { adamUpdateKernel, adamwUpdateKernel, globalNormKernel, momentumKernel, scaleKernel, sgdKernel } from "./optim.js";
 
 /** Kernels of the IR-only training ops by op name (see ir/ops/index.ts IR_OPS). */
@@ -28,6 +38,14 @@ export const TRAIN_KERNELS: Record<string, Kernel> = {
   reduce_sum_to: reduceSumToKernel,
   channel_sum: channelSumKernel,
   slice: sliceKernel,
+  mse: mseKernel,
+  mse_grad: mseGradKernel,
+  cross_entropy: crossEntropyKernel,
+  cross_entropy_grad: crossEntropyGradKernel,
+  binary_cross_entropy: bceKernel,
+  binary_cross_entropy_grad: bceGradKernel,
+  kl_divergence: klKernel,
+  kl_divergence_grad: klGradKernel,
   sgd_update: sgdKernel,
   momentum_update: momentumKernel,
   adam_update: adamUpdateKernel,

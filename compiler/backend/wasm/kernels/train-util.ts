@@ -108,8 +108,8 @@ export function logF64(f: Fn, x: Expr): Expr {
   const core = m.f64.add(m.f64.mul(m.f64.convert_s.i32(f.get(e)), m.f64.const(LN2)), m.f64.mul(m.f64.mul(f.get(s), m.f64.const(2)), poly));
   const stmts = [
     f.set(xl, x),
-    f.set(e, m.i32.sub(m.i32.wrap(m.i64.shr_u(bits(), m.i64.const(52, 0))), f.i(1023))),
-    f.set(mm, m.f64.reinterpret(m.i64.or(m.i64.and(bits(), m.i64.const(-1, 0x000fffff)), m.i64.const(0, 0x3ff00000)))),
+    f.set(e, m.i32.sub(m.i32.wrap(m.i64.shr_u(bits(), m.i64.const(52n))), f.i(1023))),
+    f.set(mm, m.f64.reinterpret(m.i64.or(m.i64.and(bits(), m.i64.const(0x000fffffffffffffn)), m.i64.const(0x3ff0000000000000n)))),
     f.if(m.f64.gt(f.get(mm), m.f64.const(Math.SQRT2)), [
       f.set(mm, m.f64.mul(f.get(mm), m.f64.const(0.5))),
       f.set(e, f.addk(f.get(e), 1)),
