@@ -2,6 +2,7 @@
 // checkpoints (--resume), learning curves, test metrics, and the inference artifact compiled with the trained
 // weights. Neighbours: cli/main.ts registers it; train/{build,driver,data,progress}.ts do the work; index.ts compile().
 
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { checkSource } from "../check.js";
 import { compile } from "../index.js";
@@ -61,16 +62,12 @@ export interface TrainCommandEnv {
 /** The signature backend/wasm/train.ts is expected to export. */
 type WasmTrainFactory = (tg: TrainingGraph, weights: WeightMap, options: { simd: boolean }) => TrainBackend | Promise<TrainBackend>;
 
-/** Load backend/wasm/train.ts's factory, or undefined when that module does not exist (yet). */
+/** Load backend/wasm/train.ts's factory, or undefined when that module is not part of this build (yet). */
 async function wasmFactory(): Promise<WasmTrainFactory | undefined> {
-  const path = "../backend/wasm/train.js";
-  try {
-    const mod = (await import(path)) as { createWasmTrainBackend?: WasmTrainFactory };
-    return mod.createWasmTrainBackend;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && String((e as Error).message).includes("train")) return undefined;
-    throw e;
-  }
+  const url = new URL("../backend/wasm/train.js", import.meta.url);
+  if (!existsSync(url) && !existsSync(new URL("../backend/wasm/train.ts", import.meta.url))) return undefined;
+  const mod = (await import(url.href)) as { createWasmTrainBackend?: WasmTrainFactory };
+  return mod.createWasmTrainBackend;
 }
 
 async function createBackend(kind: "auto" | "wasm" | "reference", tg: TrainingGraph, weights: WeightMap, simd: boolean, io: CliIo): Promise<TrainBackend> {
