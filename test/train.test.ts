@@ -13,6 +13,9 @@ import { train, type TrainResult } from "../compiler/train/driver.js";
 import { niceTicks, curvesCsv } from "../compiler/train/curves.js";
 import { smooth } from "../compiler/train/history.js";
 import { lower, mlpSpec, setup, synthetic } from "./train.helpers.js";
+import { makeDataset } from "../compiler/data/dataset.js";
+import { initWeights } from "../compiler/weights/init.js";
+import { ReferenceTrainBackend } from "../compiler/train/backend.js";
 import type { TrainSpec } from "../compiler/train/spec.js";
 
 const dirs: string[] = [];
@@ -205,6 +208,49 @@ describe("train (reference backend)", () => {
 
   it("augmentation needs an image input", async () => {
     await expect(run(mlpSpec({ augment: [{ kind: "shift", pixels: 1 }] }), tmp())).rejects.toThrow(/needs an image input/);
+  });
+});
+
+describe("train: images with augmentation and batchnorm state", () => {
+  const CNN = "model cnn {\n  input image: f32[1, 6, 6]\n  output logits = image -> c: conv2d(3, kernel=3) -> bn: batchnorm -> relu -> flatten -> fc: dense(2)\n}\n";
+  /** 30 images: class 1 = a bright 2x2 blob in the top-left quadrant, class 0 = bottom-right. */
+  const images = () => {
+    const image = new Float32Array(30 * 36);
+    const label = new Int32Array(30);
+    for (let n = 0; n < 30; n++) {
+      label[n] = n % 2;
+      const o = label[n] ? 7 : 21;
+      for (const d of [0, 1, 6, 7]) image[n * 36 + o + d] = 1 + (n % 5) / 10;
+    }
+    return makeDataset({ image: { dtype: "f32", shape: [1, 6, 6], data: image }, label: { dtype: "i32", shape: [], data: label } });
+  };
+  const spec = (over: Partial<TrainSpec> = {}): TrainSpec => mlpSpec({
+    split: { train: 20, validation: 5, test: 5, unit: "count" }, batch_size: 6, epochs: 3, clip_grad_norm: undefined,
+    optimizer: { kind: "momentum", lr: 0.05, momentum: 0.9 }, schedule: { kind: "step", step_size: 2, gamma: 0.5 },
+    augment: [{ kind: "shift", pixels: 1 }, { kind: "rotate", degrees: 15 }], ...over,
+  });
+  const runCnn = async (sp: TrainSpec, outDir: string, resume = false) => {
+    const graph = lower(CNN);
+    const tg = buildTrainingGraph(graph, sp, { label: { dtype: "i32", shape: [] } });
+    const backend = new ReferenceTrainBackend(tg, initWeights(graph, sp.seed));
+    const result = await train({ graph: tg, spec: sp, backend, data: images(), outDir, resume });
+    return { tg, result, tensors: backend.readTensors() };
+  };
+
+  it("running statistics are state, momentum buffers optim; resume with augmentation is bit-identical", async () => {
+    const full = await runCnn(spec(), tmp());
+    expect(full.tg.tensors.filter((t) => t.role === "state").map((t) => t.name)).toEqual(["bn.running_mean", "bn.running_var"]);
+    expect(full.tg.tensors.filter((t) => t.role === "optim").map((t) => t.name)).toContain("c.weight.momentum_buffer");
+    expect([...full.tensors.get("bn.running_mean")!.data].some((v) => v !== 0)).toBe(true);
+    expect(full.result.history.epochs.map((e) => e.lr)).toEqual([0.05, 0.05, 0.025]);
+    const out = tmp();
+    await runCnn(spec({ epochs: 2 }), out);
+    const resumed = await runCnn(spec(), out, true);
+    expect(resumed.result.history).toEqual(full.result.history);
+    for (const [k, t] of full.tensors) expect([...resumed.tensors.get(k)!.data], k).toEqual([...t.data]);
+    // augmentation changes what the model sees (and so the losses); the split and init do not change
+    const plain = await runCnn(spec({ augment: [] }), tmp());
+    expect(plain.result.history.steps[0]!.loss).not.toBe(full.result.history.steps[0]!.loss);
   });
 });
 
