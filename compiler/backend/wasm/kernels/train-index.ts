@@ -25,6 +25,8 @@ import {
   mseGradKernel,
   mseKernel,
 } from "./loss.js";
+import { batchnormGradKernel, batchnormStatsKernel, batchnormTrainKernel } from "./norm-train.js";
+import { dropoutTrainKernel } from "./dropout-train.js";
 import { adamUpdateKernel, adamwUpdateKernel, globalNormKernel, momentumKernel, scaleKernel, sgdKernel } from "./optim.js";
 
 /** Kernels of the IR-only training ops by op name (see ir/ops/index.ts IR_OPS). */
@@ -38,6 +40,10 @@ export const TRAIN_KERNELS: Record<string, Kernel> = {
   reduce_sum_to: reduceSumToKernel,
   channel_sum: channelSumKernel,
   slice: sliceKernel,
+  batchnorm_train: batchnormTrainKernel,
+  batchnorm_grad: batchnormGradKernel,
+  batchnorm_stats_update: batchnormStatsKernel,
+  dropout_train: dropoutTrainKernel,
   mse: mseKernel,
   mse_grad: mseGradKernel,
   cross_entropy: crossEntropyKernel,
