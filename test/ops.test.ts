@@ -46,6 +46,9 @@ describe("erf", () => {
     expect(erfc(6) / 2.1519736712498916e-17).toBeCloseTo(1, 12);
     expect(erfc(4) / 1.541725790028002e-8).toBeCloseTo(1, 12);
     expect(erf(0)).toBe(0);
+    expect(erfc(Infinity)).toBe(0);
+    expect(erfc(-Infinity)).toBe(2);
+    expect(erf(Infinity)).toBe(1);
   });
 });
 
@@ -80,6 +83,8 @@ describe("add / mul broadcasting", () => {
     expect(() => OPS.add!.infer([f32("N", 32), f32("N", 16)], {})).toThrow("add: cannot broadcast [N, 32] with [N, 16]");
     expect(() => OPS.add!.infer([f32("N", 3), f32(2, 3)], {})).toThrow("cannot broadcast [N, 3] with [2, 3]");
     expect(() => OPS.add!.infer([f32("N"), { dtype: "i32", shape: ["N"] }], {})).toThrow(OpDTypeError);
+    // Found by the fuzzer: different ranks would move the batch dimension off axis 0.
+    expect(() => OPS.add!.infer([f32("N", 1, 4), f32("N", 4)], {})).toThrow("the batch dimension N would land on axis 1");
   });
   it("broadcasts in the reference", () => {
     const y = run("add", [t([2, 3, 1], [1, 2, 3, 4, 5, 6]), t([2], [10, 20])], {});

@@ -22,6 +22,12 @@ export function broadcastShapes(op: string, a: readonly Dim[], b: readonly Dim[]
     else if (db === 1) out.push(da);
     else throw new OpTypeError(`${op}: cannot broadcast ${showShape(a)} with ${showShape(b)}`);
   }
+  const misplaced = out.lastIndexOf("N");
+  if (misplaced > 0)
+    throw new OpTypeError(
+      `${op}: cannot broadcast ${showShape(a)} with ${showShape(b)}: the batch dimension N would land on axis ${misplaced}`,
+      "operands that both have the batch dimension must have the same rank; reshape one of them",
+    );
   return out;
 }
 

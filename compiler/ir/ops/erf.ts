@@ -49,13 +49,15 @@ function erfcFraction(x: number): number {
 export function erf(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const a = Math.abs(x);
-  const r = a < 2.5 ? erfSeries(a) : 1 - erfcFraction(a);
+  const r = a < 2.5 ? erfSeries(a) : a === Infinity ? 1 : 1 - erfcFraction(a);
   return x < 0 ? -r : r;
 }
 
 /** The complementary error function erfc(x) = 1 - erf(x), accurate in relative terms for large x. */
 export function erfc(x: number): number {
   if (Number.isNaN(x)) return NaN;
+  if (x === Infinity) return 0;
+  if (x === -Infinity) return 2;
   if (x >= ERFC_CF_MIN) return erfcFraction(x);
   if (x <= -ERFC_CF_MIN) return 2 - erfcFraction(-x);
   return 1 - erf(x);
