@@ -123,6 +123,10 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
 
   const simd = options.simd ?? "both";
   const embedWeights = options.embedWeights ?? true;
+  // The graph the backend sees must be valid IR; a failure here is a compiler bug, not a user error.
+  const { validateGraph } = await import("./ir/validate.js");
+  const problems = validateGraph(graph);
+  if (problems.length) throw new Error(`internal: invalid IR after optimization:\n  ${problems.slice(0, 10).join("\n  ")}`);
   const { emitWasm } = await import("./backend/wasm/emit.js");
   const { buildArtifact } = await import("./artifact/build.js");
   const simdBuild = simd !== "scalar" ? emitWasm(graph, weights, { simd: true, embedWeights }) : undefined;
