@@ -27,6 +27,8 @@ import {
 } from "./loss.js";
 import { batchnormGradKernel, batchnormStatsKernel, batchnormTrainKernel } from "./norm-train.js";
 import { dropoutTrainKernel } from "./dropout-train.js";
+import { conv2dGradInputKernel, conv2dGradWeightKernel, convGradScratchBytes, denseGradInputKernel, denseGradWeightKernel } from "./grad-linear.js";
+import { avgpoolGradKernel, maxpoolGradKernel } from "./grad-pool.js";
 import { adamUpdateKernel, adamwUpdateKernel, globalNormKernel, momentumKernel, scaleKernel, sgdKernel } from "./optim.js";
 
 /** Kernels of the IR-only training ops by op name (see ir/ops/index.ts IR_OPS). */
@@ -40,6 +42,12 @@ export const TRAIN_KERNELS: Record<string, Kernel> = {
   reduce_sum_to: reduceSumToKernel,
   channel_sum: channelSumKernel,
   slice: sliceKernel,
+  dense_grad_input: denseGradInputKernel,
+  dense_grad_weight: denseGradWeightKernel,
+  conv2d_grad_input: conv2dGradInputKernel,
+  conv2d_grad_weight: conv2dGradWeightKernel,
+  maxpool2d_grad: maxpoolGradKernel,
+  avgpool2d_grad: avgpoolGradKernel,
   batchnorm_train: batchnormTrainKernel,
   batchnorm_grad: batchnormGradKernel,
   batchnorm_stats_update: batchnormStatsKernel,
@@ -65,6 +73,6 @@ export const TRAIN_KERNELS: Record<string, Kernel> = {
  * training-module emitter must reserve the maximum over its nodes (it may share the region with
  * plan.ts's conv2d im2col scratch: nodes run one at a time).
  */
-export function trainScratchBytes(_g: Graph, _n: Node): number {
-  return 0;
+export function trainScratchBytes(g: Graph, n: Node): number {
+  return convGradScratchBytes(g, n);
 }

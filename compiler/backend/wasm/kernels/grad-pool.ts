@@ -1,0 +1,131 @@
+// Pooling backward kernels: maxpool2d_grad (gradient to the window's first argmax, a NaN wins, as
+// PyTorch CPU) and avgpool2d_grad (g / forward divisor spread over the clipped window). Per NCHW plane:
+// zero dx, then scatter-add in output order (deterministic). Neighbours: ir/ops/grad-pool.ts (references).
+
+import type { Expr, Local } from "../module.js";
+import { sampleDims, type Kernel, type KernelCtx } from "./context.js";
+
+/** Static pooling geometry of a *_grad node: dx planes [C, H, W], g planes [Ho, Wo], window attrs. */
+interface PoolG {
+  C: number;
+  H: number;
+  W: number;
+  Ho: number;
+  Wo: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+  dh: number;
+  dw: number;
+}
+
+function poolGeom(ctx: KernelCtx, gid: string): PoolG {
+  const a = ctx.node.attrs;
+  const [C, Ho, Wo] = sampleDims(ctx, gid) as [number, number, number];
+  const [, H, W] = sampleDims(ctx, ctx.node.outputs[0]!) as [number, number, number];
+  const [kh, kw] = a["kernel"] as [number, number];
+  const [sh, sw] = (a["stride"] as [number, number] | undefined) ?? [kh, kw];
+  const [pt, pl] = (a["padding"] as number[] | undefined) ?? [0, 0];
+  const [dh, dw] = (a["dilation"] as [number, number] | undefined) ?? [1, 1];
+  return { C, H, W, Ho, Wo, kh, kw, sh, sw, pt: pt!, pl: pl!, dh, dw };
+}
+
+/**
+ * Loop over the batch*C planes: `xs` / `gs` / `ds` hold the plane bases of the first input (x, or g
+ * for avgpool), g and dx; dx is zeroed, then `pixel(oy, ox)` runs for every output pixel.
+ */
+function planeLoop(ctx: KernelCtx, q: PoolG, xId: string, gId: string, pixel: (xs: Local, gs: Local, ds: Local, oy: Local, ox: Local) => Expr[]): Expr[] {
+  const f = ctx.f;
+  const [p, xs, gs, ds, oy, ox] = Array.from({ length: 6 }, () => f.local());
+  return [
+    f.set(xs, ctx.ptr(xId)),
+    f.set(gs, ctx.ptr(gId)),
+    f.set(ds, ctx.ptr(ctx.node.outputs[0]!)),
+    f.forRange(p, f.i(0), f.mulk(ctx.batch(), q.C), [
+      f.zero(f.get(ds), f.i(q.H * q.W * 4)),
+      f.forRange(oy, f.i(0), f.i(q.Ho), [f.forRange(ox, f.i(0), f.i(q.Wo), pixel(xs, gs, ds, oy, ox))]),
+      f.set(xs, f.addk(f.get(xs), q.H * q.W * 4)),
+      f.set(gs, f.addk(f.get(gs), q.Ho * q.Wo * 4)),
+      f.set(ds, f.addk(f.get(ds), q.H * q.W * 4)),
+    ]),
+  ];
+}
+
+/**
+ * maxpool2d_grad(x [N, C, H, W], g [N, C, Ho, Wo]) {kernel, stride, padding, dilation, ceil_mode}:
+ * per output pixel, the argmax over the in-image taps in row-major window order, updated when
+ * `none yet || v > max || v is NaN` (first maximum on ties; a NaN takes it, the last NaN wins, exactly
+ * as the reference); dx[argmax] += g.
+ */
+export const maxpoolGradKernel: Kernel = (ctx) => {
+  const f = ctx.f;
+  const m = f.m;
+  const [x, g] = ctx.node.inputs as [string, string];
+  const q = poolGeom(ctx, g);
+  const [ky, kx, iy, ix, at, k] = Array.from({ length: 6 }, () => f.local());
+  const [mx, v] = [f.local(f.s.type), f.local(f.s.type)];
+  return planeLoop(ctx, q, x, g, (xs, gs, ds, oy, ox) => [
+    f.set(at, f.i(-1)),
+    f.set(mx, f.s.c(-Infinity)),
+    f.forRange(ky, f.i(0), f.i(q.kh), [
+      f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pt)), f.mulk(f.get(ky), q.dh))),
+      f.if(f.inRange(f.get(iy), q.H), [
+        f.forRange(kx, f.i(0), f.i(q.kw), [
+          f.set(ix, f.add(f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pl)), f.mulk(f.get(kx), q.dw))),
+          f.if(f.inRange(f.get(ix), q.W), [
+            f.set(k, f.add(f.mulk(f.get(iy), q.W), f.get(ix))),
+            f.set(v, f.s.load(f.at(f.get(xs), f.get(k)))),
+            f.if(m.i32.or(m.i32.or(m.i32.lt_s(f.get(at), f.i(0)), m.f32.gt(f.get(v), f.get(mx))), m.f32.ne(f.get(v), f.get(v))), [
+              f.set(at, f.get(k)),
+              f.set(mx, f.get(v)),
+            ]),
+          ]),
+        ]),
+      ]),
+    ]),
+    f.if(f.geS(f.get(at), f.i(0)), [
+      f.s.store(
+        f.at(f.get(ds), f.get(at)),
+        f.s.add(f.s.load(f.at(f.get(ds), f.get(at))), f.s.load(f.at(f.get(gs), f.add(f.mulk(f.get(oy), q.Wo), f.get(ox))))),
+      ),
+    ]),
+  ]);
+};
+
+/**
+ * avgpool2d_grad(g [N, C, Ho, Wo]) {kernel, stride, padding, ceil_mode, count_include_pad, input_size}:
+ * window [h0, h1) x [w0, w1) with h1 = min(h0 + kh, H + pad) (ceil_mode clipping, as the reference),
+ * divisor = its size (count_include_pad) or the in-image size; g / divisor (f32) is added to each
+ * in-image pixel of the window. Empty windows contribute nothing.
+ */
+export const avgpoolGradKernel: Kernel = (ctx) => {
+  const f = ctx.f;
+  const m = f.m;
+  const g = ctx.node.inputs[0]!;
+  const q = poolGeom(ctx, g);
+  const include = (ctx.node.attrs["count_include_pad"] as boolean | undefined) ?? true;
+  const [h0, h1, w0, w1, div, iy, ix, row] = Array.from({ length: 8 }, () => f.local());
+  const val = f.local(f.s.type);
+  return planeLoop(ctx, q, g, g, (_xs, gs, ds, oy, ox) => [
+    f.set(h0, f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pt))),
+    f.set(w0, f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pl))),
+    f.set(h1, f.minS(() => f.addk(f.get(h0), q.kh), () => f.i(q.H + q.pt))),
+    f.set(w1, f.minS(() => f.addk(f.get(w0), q.kw), () => f.i(q.W + q.pl))),
+    f.set(div, f.mul(f.sub(f.get(h1), f.get(h0)), f.sub(f.get(w1), f.get(w0)))),
+    f.set(h0, f.maxS(() => f.get(h0), () => f.i(0))),
+    f.set(w0, f.maxS(() => f.get(w0), () => f.i(0))),
+    f.set(h1, f.minS(() => f.get(h1), () => f.i(q.H))),
+    f.set(w1, f.minS(() => f.get(w1), () => f.i(q.W))),
+    ...(include ? [] : [f.set(div, f.mul(f.sub(f.get(h1), f.get(h0)), f.sub(f.get(w1), f.get(w0))))]),
+    f.if(m.i32.gt_s(f.get(div), f.i(0)), [
+      f.set(val, f.s.div(f.s.load(f.at(f.get(gs), f.add(f.mulk(f.get(oy), q.Wo), f.get(ox)))), m.f32.convert_s.i32(f.get(div)))),
+      f.forRange(iy, f.get(h0), f.get(h1), [
+        f.set(row, f.add(f.get(ds), f.mulk(f.get(iy), q.W * 4))),
+        f.forRange(ix, f.get(w0), f.get(w1), [f.s.store(f.at(f.get(row), f.get(ix)), f.s.add(f.s.load(f.at(f.get(row), f.get(ix))), f.get(val)))]),
+      ]),
+    ]),
+  ]);
+};
