@@ -23,6 +23,10 @@ describe("dense grads", () => {
     expect(await checkCase({ op: "dense_grad_input", attrs: {}, inputs: [f32In(["N", 5, 6], 5), f32In([6, 9], 6, -1, 1, "param")] })).toBeLessThanOrEqual(TOL);
     expect(await checkCase({ op: "dense_grad_weight", attrs: {}, inputs: [f32In(["N", 5, 6], 7), f32In(["N", 5, 9], 8)] })).toBeLessThanOrEqual(TOL);
   });
+  it("values without a batch dim ([5, 6] gradients)", async () => {
+    expect(await checkCase({ op: "dense_grad_input", attrs: {}, inputs: [f32In([5, 6], 9), f32In([6, 9], 10, -1, 1, "param")] })).toBeLessThanOrEqual(TOL);
+    expect(await checkCase({ op: "dense_grad_weight", attrs: {}, inputs: [f32In([5, 6], 11), f32In([5, 9], 12)] })).toBeLessThanOrEqual(TOL);
+  });
 });
 
 interface ConvCase {

@@ -21,7 +21,7 @@ export const denseGradInputKernel: Kernel = (ctx) => {
   const rows = prod(gd.slice(0, -1));
   const inF = sampleDims(ctx, w)[1]!;
   return [
-    emitGemm(f, { M: f.mulk(ctx.batch(), rows), N: inF, K: units, a: ctx.ptr(g), lda: units, b: ctx.ptr(w), ldb: inF, c: ctx.ptr(node.outputs[0]!), ldc: inF }),
+    emitGemm(f, { M: typeOf0(ctx, g) ? f.mulk(ctx.batch(), rows) : f.i(rows), N: inF, K: units, a: ctx.ptr(g), lda: units, b: ctx.ptr(w), ldb: inF, c: ctx.ptr(node.outputs[0]!), ldc: inF }),
   ];
 };
 
