@@ -23,6 +23,8 @@ export interface KernelCase {
   op: string;
   attrs: Attrs;
   inputs: CaseInput[];
+  /** Output index -> input index whose buffer it shares (in-place kernels); default none. */
+  alias?: Record<number, number>;
 }
 
 const GUARD = 64;
@@ -39,6 +41,8 @@ export interface KernelModule {
   node: Node;
   /** Write the inputs, fill outputs with a NaN sentinel, run, check guards; returns the outputs (f32 or i32 copies). */
   run(inputs: (number[] | Float32Array | Int32Array)[], batch: number): (Float32Array | Int32Array)[];
+  /** Milliseconds per call of the kernel alone at `batch` (median of `reps`, on whatever memory holds). */
+  bench(batch: number, reps: number): number;
 }
 
 /** Deterministic uniform numbers in [lo, hi), rounded to f32 (xorshift32). */
@@ -86,6 +90,13 @@ export async function buildKernel(kc: KernelCase, simd: boolean, maxBatch: numbe
   let end = 1024;
   for (const id of [...ins, ...outs]) {
     const n = count(values[id]!.type, maxBatch);
+    const k = outs.indexOf(id);
+    const shared = k >= 0 ? kc.alias?.[k] : undefined;
+    if (shared !== undefined) {
+      addr.set(id, addr.get(ins[shared]!)!);
+      cap.set(id, n);
+      continue;
+    }
     addr.set(id, end);
     cap.set(id, n);
     end = align(end + n * 4 + GUARD, 64);
@@ -122,6 +133,15 @@ export async function buildKernel(kc: KernelCase, simd: boolean, maxBatch: numbe
   return {
     graph,
     node,
+    bench(batch, reps) {
+      const times: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const t = performance.now();
+        runFn(batch);
+        times.push(performance.now() - t);
+      }
+      return times.sort((a, b) => a - b)[reps >> 1]!;
+    },
     run(inputs, batch) {
       if (batch > maxBatch) throw new Error("batch above the planned maximum");
       const i32 = new Int32Array(memory.buffer);

@@ -76,3 +76,32 @@ export const TRAIN_KERNELS: Record<string, Kernel> = {
 export function trainScratchBytes(g: Graph, n: Node): number {
   return convGradScratchBytes(g, n);
 }
+
+/**
+ * Ops whose kernels may write an output over an input's buffer (same byte size): every element (or
+ * every channel / row) is read before the outputs covering it are written. The training emitter may
+ * alias `new:<name>` outputs of the update ops onto the param/state buffers, and reuse a dead
+ * input's buffer for these outputs. Kernels not listed (reduce_sum_to, channel_sum, slice,
+ * dense/conv/pool grads, losses) need distinct output buffers.
+ */
+export const IN_PLACE_SAFE: ReadonlySet<string> = new Set([
+  "relu_grad",
+  "leaky_relu_grad",
+  "sigmoid_grad",
+  "tanh_grad",
+  "gelu_grad",
+  "softmax_grad",
+  "batchnorm_train",
+  "batchnorm_grad",
+  "batchnorm_stats_update",
+  "dropout_train",
+  "cross_entropy_grad",
+  "mse_grad",
+  "binary_cross_entropy_grad",
+  "kl_divergence_grad",
+  "sgd_update",
+  "momentum_update",
+  "adam_update",
+  "adamw_update",
+  "scale",
+]);
