@@ -100,6 +100,8 @@ interface Entry {
   plan: EntryPlan;
   inputs: { name: string; value: string }[];
   outputs: { name: string; value: string }[];
+  /** run: a subset of eval_step's nodes with eval_step's plan, calling its node functions (less code to optimize). */
+  subsetOf?: Entry;
 }
 
 /** Plan an entry of `g` computing `outputs` from `inputs`. */
@@ -114,7 +116,7 @@ function makeEntry(name: Entry["name"], g: Graph, inputs: Entry["inputs"], outpu
  * nodes of tg.graph reaching the losses and the `new:*` outputs, then every `new:<name>` copied onto its
  * tensor), `eval_step(batch)` (tg.evalGraph: inference forward + losses; model outputs and losses) and
  * `run(batch)` (inference forward only, with the inference ABI: inputs/outputs at activationBase +
- * offsetPerSample * batch). Memory: [1024: tensors (params, state, optimizer state, 16-aligned, PyTorch
+ * offsetPerSample * batch; it shares eval_step's memory plan and node functions). Memory: [1024: tensors (params, state, optimizer state, 16-aligned, PyTorch
  * layout)] [consts] [scratch] [fixed arena] [batch arena]. Params are read at run time by every kernel
  * (no compile-time packing). `weights` holds the initial params/state (optimizer state starts at zero).
  * Errors: missing/mis-shaped weights (completeTensors), "wasm backend: no kernel for op X", invalid module.
@@ -146,15 +148,19 @@ export function emitTrainingWasm(tg: TrainingGraph, weights: WeightMap, options:
   const fixedInputs = [tg.lr, tg.step, tg.dropoutRng].filter((v): v is string => v !== undefined);
   const trainIn = tg.graph.inputs.filter((i) => tg.dataInputs.some((d) => d.name === i.name) || fixedInputs.includes(i.value));
   const isLoss = (n: string): boolean => n.startsWith("loss:") || n === "total_loss";
+  const evalEntry = makeEntry("eval_step", tg.evalGraph, tg.evalGraph.inputs, tg.evalGraph.outputs);
+  const runOutputs = byName(tg.evalGraph, (n) => !isLoss(n) && !n.startsWith("value:"));
   const entries: Entry[] = [
     makeEntry("train_step", tg.graph, trainIn, byName(tg.graph, (n) => isLoss(n) || n.startsWith("new:"))),
-    makeEntry("eval_step", tg.evalGraph, tg.evalGraph.inputs, tg.evalGraph.outputs),
-    makeEntry(
-      "run",
-      tg.evalGraph,
-      tg.evalGraph.inputs.filter((i) => tg.dataInputs.some((d) => d.name === i.name && d.kind === "input")),
-      byName(tg.evalGraph, (n) => !isLoss(n) && !n.startsWith("value:")),
-    ),
+    evalEntry,
+    {
+      name: "run",
+      g: tg.evalGraph,
+      plan: { ...evalEntry.plan, nodes: nodesFor(tg.evalGraph, runOutputs.map((o) => o.value)) },
+      inputs: tg.evalGraph.inputs.filter((i) => tg.dataInputs.some((d) => d.name === i.name && d.kind === "input")),
+      outputs: runOutputs,
+      subsetOf: evalEntry,
+    },
   ];
 
   const mb = new ModuleBuilder(options.simd);
@@ -245,7 +251,13 @@ function emitEntry(
     }
     return undefined;
   };
-  const prefix = e.name === "train_step" ? "t" : e.name === "eval_step" ? "e" : "r";
+  const prefix = e.name === "train_step" ? "t" : "e";
+  if (e.subsetOf) {
+    const all = e.subsetOf.plan.nodes;
+    for (const node of plan.nodes) calls.push(mb.call(`${prefix}${all.indexOf(node)}_${node.op}`, [entryFn.get(entryFn.param(0))]));
+    mb.addFunction(e.name, entryFn, 1, calls, e.name);
+    return;
+  }
   plan.nodes.forEach((node, idx) => {
     const f = mb.fn(1);
     const ctx: KernelCtx = {
