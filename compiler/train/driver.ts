@@ -59,6 +59,9 @@ export interface TrainResult {
   checkpoint: string;
 }
 
+/** Longest stretch of synchronous train steps before the loop yields to the event loop (ms). */
+const YIELD_MS = 50;
+
 /** Thrown for data that does not fit the training graph (missing field, wrong per-sample shape). */
 export class TrainDataError extends Error {
   constructor(message: string) {
@@ -225,6 +228,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const buffers = new BatchBuffers(split.train, bs, names);
   const order = new Int32Array(split.train.count);
   const augment = createAugmenter(spec, tg);
+  let lastYield = performance.now();
 
   while (state.epoch < spec.epochs && !state.stopped) {
     const epoch = state.epoch;
@@ -247,6 +251,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       state.history.steps.push({ step, x: epoch + (batch + 1) / stepsPerEpoch, loss, lr });
       const secs = (performance.now() - started) / 1000;
       emit({ kind: "step", epoch, batch, stepsPerEpoch, step, loss, lr, samplesPerSecond: secs > 0 ? (state.partial.samples - samplesBefore) / secs : 0 });
+      if (performance.now() - lastYield > YIELD_MS) {
+        // let SIGINT handlers and the progress bar's timers run (the steps themselves are synchronous)
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = performance.now();
+      }
       if (options.signal?.aborted && state.batch < stepsPerEpoch) {
         await save();
         emit({ kind: "interrupted", epoch, batch: state.batch, step, checkpoint: ckptPath });

@@ -39,6 +39,12 @@ export function epochLine(e: Extract<TrainProgress, { kind: "epoch" }>): string 
   return parts.join("  ");
 }
 
+/** "interrupted in epoch 3 after 7 of its steps (step 27)" or "interrupted after epoch 2 (step 20)". */
+export function interruptLine(e: Extract<TrainProgress, { kind: "interrupted" }>): string {
+  const where = e.batch === 0 ? `after epoch ${e.epoch}` : `in epoch ${e.epoch + 1} after ${e.batch} of its steps`;
+  return `interrupted ${where} (step ${e.step}); checkpoint ${e.checkpoint}`;
+}
+
 /** Plain display: a start line, one line per epoch, the interrupt line. Deterministic apart from times. */
 export function lineReporter(io: ProgressIo): ProgressReporter {
   return {
@@ -47,7 +53,7 @@ export function lineReporter(io: ProgressIo): ProgressReporter {
         io.out(`training on ${e.samples.train} samples (validation ${e.samples.validation}, test ${e.samples.test}), ${e.stepsPerEpoch} steps per epoch` +
           (e.fromEpoch > 0 || e.fromBatch > 0 ? `, resuming at epoch ${e.fromEpoch + 1} step ${e.fromBatch + 1}` : ""));
       else if (e.kind === "epoch") io.out(epochLine(e));
-      else if (e.kind === "interrupted") io.out(`interrupted at epoch ${e.epoch + 1}, step ${e.step}; checkpoint ${e.checkpoint}`);
+      else if (e.kind === "interrupted") io.out(interruptLine(e));
     },
     stop() {},
   };
@@ -82,7 +88,7 @@ export function barReporter(stream: NodeJS.WriteStream = process.stdout): Progre
       } else if (e.kind === "step")
         bar?.update(e.epoch * e.stepsPerEpoch + e.batch + 1, { epoch: e.epoch + 1, step: e.batch + 1, loss: fmtLoss(e.loss), sps: Math.round(e.samplesPerSecond) });
       else if (e.kind === "epoch") multi.log(epochLine(e) + "\n");
-      else if (e.kind === "interrupted") multi.log(`interrupted at epoch ${e.epoch + 1}, step ${e.step}; checkpoint ${e.checkpoint}\n`);
+      else if (e.kind === "interrupted") multi.log(interruptLine(e) + "\n");
     },
     stop() {
       multi.stop();
