@@ -1,6 +1,6 @@
 // Backward kernels of dense and conv2d: dense_grad_input (g W, shared gemm), dense_grad_weight (g^T x
 // over all rows), conv2d_grad_input (W^T g per group into col scratch, then col2im), conv2d_grad_weight
-// (im2row of x into scratch, dW += g row-block GEMM per sample). Weights are read at run time.
+// (im2col of x and g^T into scratch, dW^T += col g^T per sample). Weights are read at run time.
 // Neighbours: ir/ops/grad-linear.ts (references), kernels/gemm.ts, gemm-acc.ts, train-index.ts (scratch).
 
 import type { Expr, Local } from "../module.js";
@@ -95,14 +95,17 @@ function direct(q: Geom): boolean {
 
 /**
  * Scratch bytes of the conv backward kernels (16-aligned, batch independent: one sample at a time):
- * conv2d_grad_input C*kh*kw x Ho*Wo (0 when 1x1/stride 1/unpadded), conv2d_grad_weight Ho*Wo x C*kh*kw;
- * 0 for every other op.
+ * conv2d_grad_input C*kh*kw x Ho*Wo (0 when 1x1/stride 1/unpadded); conv2d_grad_weight
+ * C*kh*kw x Ho*Wo + Ho*Wo x O + (C/groups)*kh*kw x O (col, g^T, dW^T); 0 for every other op.
  */
 export function convGradScratchBytes(g: Graph, n: Node): number {
   if (n.op !== "conv2d_grad_input" && n.op !== "conv2d_grad_weight") return 0;
   const q = geomOf(g, n);
   if (n.op === "conv2d_grad_input" && direct(q)) return 0;
-  return Math.ceil((q.C * q.kh * q.kw * q.Ho * q.Wo * 4) / 16) * 16;
+  const P = q.Ho * q.Wo;
+  const col = q.C * q.kh * q.kw * P;
+  const elems = n.op === "conv2d_grad_input" ? col : col + P * q.O + (q.C / q.groups) * q.kh * q.kw * q.O;
+  return Math.ceil((elems * 4) / 16) * 16;
 }
 
 /**
@@ -193,10 +196,11 @@ function col2im(ctx: KernelCtx, q: Geom, xs: Local): Expr {
 }
 
 /**
- * conv2d_grad_weight(g [N, O, Ho, Wo], x [N, C, H, W]) -> [O, C/groups, kh, kw]: dW = 0, then per
- * sample: im2row of x into scratch R [Ho*Wo, C*kh*kw] (R[p][(c, ky, kx)] = x tap or 0 in the padding),
- * and per group dW[g] += g[g] [Og, P] R[:, group columns] (gemm_acc, f32 sums over P per sample, then
- * added in sample order: deterministic).
+ * conv2d_grad_weight(g [N, O, Ho, Wo], x [N, C, H, W]) -> [O, C/groups, kh, kw], computed transposed in
+ * scratch: per sample, col [C*kh*kw, P] = im2col(x) (stride-1 rows as zero/memory.copy/zero) and
+ * gT [P, O] = g^T, then per group dWT[g] [Kg, Og] += col[g] gT[:, group] (gemm_acc: f32 sums over P per
+ * sample, added in sample order: deterministic); finally dW[o][k] = dWT[k][o]. Scratch layout:
+ * [col Kt*P][gT P*O][dWT Kg*O] (convGradScratchBytes).
  */
 export const conv2dGradWeightKernel: Kernel = (ctx) => {
   const { f, node, g } = ctx;
@@ -206,57 +210,105 @@ export const conv2dGradWeightKernel: Kernel = (ctx) => {
   const Og = q.O / q.groups;
   const Kg = Cg * q.kh * q.kw;
   const Kt = q.C * q.kh * q.kw;
-  const [n, gs, xs, gi, pdw] = [f.local(), f.local(), f.local(), f.local(), f.local()];
+  const [n, gs, xs, gi, o, k, src, dst] = Array.from({ length: 8 }, () => f.local());
+  const gT = (): Expr => f.addk(ctx.scratch(), Kt * P * 4);
+  const dWT = (): Expr => f.addk(ctx.scratch(), (Kt * P + P * q.O) * 4);
   return [
-    f.set(pdw, ctx.ptr(node.outputs[0]!)),
-    f.zero(f.get(pdw), f.i(q.O * Kg * 4)),
+    f.zero(dWT(), f.i(Kg * q.O * 4)),
     f.forRange(n, f.i(0), ctx.batch(), [
       f.set(gs, f.add(ctx.ptr(node.inputs[0]!), f.mulk(f.get(n), q.O * P * 4))),
       f.set(xs, f.add(ctx.ptr(node.inputs[1]!), f.mulk(f.get(n), q.C * q.H * q.W * 4))),
-      im2row(ctx, q, xs),
+      im2col(ctx, q, xs),
+      // gT[p][o] = g[o][p]: contiguous loads, stores strided by O.
+      f.set(src, f.get(gs)),
+      f.forRange(o, f.i(0), f.i(q.O), [
+        f.set(dst, f.at(gT(), f.get(o))),
+        f.forRange(k, f.i(0), f.i(P), [
+          f.s.store(f.get(dst), f.s.load(f.get(src))),
+          f.set(src, f.addk(f.get(src), 4)),
+          f.set(dst, f.addk(f.get(dst), q.O * 4)),
+        ]),
+      ]),
       f.forRange(gi, f.i(0), f.i(q.groups), [
         emitGemmAcc(f, {
-          M: f.i(Og),
-          N: f.i(Kg),
+          M: f.i(Kg),
+          N: f.i(Og),
           K: f.i(P),
-          a: f.add(f.get(gs), f.mulk(f.get(gi), Og * P * 4)),
+          a: f.add(ctx.scratch(), f.mulk(f.get(gi), Kg * P * 4)),
           aRow: P,
           aCol: 1,
-          b: f.add(ctx.scratch(), f.mulk(f.get(gi), Kg * 4)),
-          ldb: Kt,
-          c: f.add(f.get(pdw), f.mulk(f.get(gi), Og * Kg * 4)),
-          ldc: Kg,
+          b: f.add(gT(), f.mulk(f.get(gi), Og * 4)),
+          ldb: q.O,
+          c: f.add(dWT(), f.mulk(f.get(gi), Kg * Og * 4)),
+          ldc: Og,
           accumulate: true,
         }),
+      ]),
+    ]),
+    // dW[gi][o][k] = dWT[gi][k][o].
+    f.set(dst, ctx.ptr(node.outputs[0]!)),
+    f.forRange(gi, f.i(0), f.i(q.groups), [
+      f.forRange(o, f.i(0), f.i(Og), [
+        f.set(src, f.add(dWT(), f.mulk(f.add(f.mulk(f.get(gi), Kg * Og), f.get(o)), 4))),
+        f.forRange(k, f.i(0), f.i(Kg), [
+          f.s.store(f.get(dst), f.s.load(f.get(src))),
+          f.set(src, f.addk(f.get(src), Og * 4)),
+          f.set(dst, f.addk(f.get(dst), 4)),
+        ]),
       ]),
     ]),
   ];
 };
 
-/** Fill scratch with R[oy*Wo + ox][(c*kh + ky)*kw + kx] = x[c][iy][ix] (0 outside), branch-free loads. */
-function im2row(ctx: KernelCtx, q: Geom, xs: Local): Expr {
+/**
+ * Fill scratch with col[(c*kh + ky)*kw + kx][oy*Wo + ox] = x[c][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw]
+ * (0 outside the image), as kernels/conv.ts: stride-1 rows as zero / memory.copy / zero, otherwise a
+ * branch-free select with a clamped load address; out-of-image rows are zero-filled.
+ */
+function im2col(ctx: KernelCtx, q: Geom, xs: Local): Expr {
   const f = ctx.f;
-  const [oy, ox, c, ky, kx, iy, ix, okY, ok, dst, plane] = Array.from({ length: 11 }, () => f.local());
-  const tap = (): Expr => f.at(f.add(f.get(plane), f.mulk(f.get(iy), q.W * 4)), f.get(ix));
+  const [c, ky, kx, oy, ox, iy, ix, dst, src, ok, lo, hi] = Array.from({ length: 12 }, () => f.local());
+  const contiguous = q.sw === 1;
+  const clamp = (v: () => Expr, a: () => Expr, b: () => Expr): Expr => f.minS(() => f.maxS(v, a), b);
+  const kxSetup: Expr[] = contiguous
+    ? [
+        f.set(lo, clamp(() => f.sub(f.i(q.pl), f.mulk(f.get(kx), q.dw)), () => f.i(0), () => f.i(q.Wo))),
+        f.set(hi, clamp(() => f.sub(f.i(q.W + q.pl), f.mulk(f.get(kx), q.dw)), () => f.get(lo), () => f.i(q.Wo))),
+      ]
+    : [];
+  const rowIn: Expr[] = contiguous
+    ? [
+        f.zero(f.get(dst), f.mulk(f.get(lo), 4)),
+        f.copy(
+          f.at(f.get(dst), f.get(lo)),
+          f.at(f.get(src), f.add(f.sub(f.get(lo), f.i(q.pl)), f.mulk(f.get(kx), q.dw))),
+          f.mulk(f.sub(f.get(hi), f.get(lo)), 4),
+        ),
+        f.zero(f.at(f.get(dst), f.get(hi)), f.mulk(f.sub(f.i(q.Wo), f.get(hi)), 4)),
+      ]
+    : [
+        f.forRange(ox, f.i(0), f.i(q.Wo), [
+          f.set(ix, f.add(f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pl)), f.mulk(f.get(kx), q.dw))),
+          f.set(ok, f.inRange(f.get(ix), q.W)),
+          f.s.store(
+            f.at(f.get(dst), f.get(ox)),
+            f.m.select(f.get(ok), f.s.load(f.m.select(f.get(ok), f.at(f.get(src), f.get(ix)), f.get(src))), f.s.c(0)),
+          ),
+        ]),
+      ];
+  const rowBody: Expr[] = [
+    f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pt)), f.mulk(f.get(ky), q.dh))),
+    f.if(
+      f.inRange(f.get(iy), q.H),
+      [f.set(src, f.add(f.get(xs), f.mulk(f.add(f.mulk(f.get(c), q.H), f.get(iy)), q.W * 4))), ...rowIn],
+      [f.zero(f.get(dst), f.i(q.Wo * 4))],
+    ),
+    f.set(dst, f.addk(f.get(dst), q.Wo * 4)),
+  ];
   return f.block([
     f.set(dst, ctx.scratch()),
-    f.forRange(oy, f.i(0), f.i(q.Ho), [
-      f.forRange(ox, f.i(0), f.i(q.Wo), [
-        f.set(plane, f.get(xs)),
-        f.forRange(c, f.i(0), f.i(q.C), [
-          f.forRange(ky, f.i(0), f.i(q.kh), [
-            f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pt)), f.mulk(f.get(ky), q.dh))),
-            f.set(okY, f.inRange(f.get(iy), q.H)),
-            f.forRange(kx, f.i(0), f.i(q.kw), [
-              f.set(ix, f.add(f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pl)), f.mulk(f.get(kx), q.dw))),
-              f.set(ok, f.and(f.get(okY), f.inRange(f.get(ix), q.W))),
-              f.s.store(f.get(dst), f.m.select(f.get(ok), f.s.load(f.m.select(f.get(ok), tap(), f.get(xs))), f.s.c(0))),
-              f.set(dst, f.addk(f.get(dst), 4)),
-            ]),
-          ]),
-          f.set(plane, f.addk(f.get(plane), q.H * q.W * 4)),
-        ]),
-      ]),
+    f.forRange(c, f.i(0), f.i(q.C), [
+      f.forRange(ky, f.i(0), f.i(q.kh), [f.forRange(kx, f.i(0), f.i(q.kw), [...kxSetup, f.forRange(oy, f.i(0), f.i(q.Ho), rowBody)])]),
     ]),
   ]);
 }
