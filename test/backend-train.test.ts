@@ -3,7 +3,7 @@
 // Neighbours: test/train.helpers.ts (MLP + spec), compiler/train/backend.ts (the interface and the oracle).
 
 import { describe, expect, it } from "vitest";
-import { createWasmTrainBackend, emitTrainingWasm } from "../compiler/backend/wasm/train.js";
+import { createWasmTrainBackend, emitTrainingWasm, inPlaceUpdates } from "../compiler/backend/wasm/train.js";
 import { ReferenceTrainBackend, type BatchFields, type TrainBackend } from "../compiler/train/backend.js";
 import { buildTrainingGraph } from "../compiler/train/build.js";
 import type { TrainSpec, TrainingGraph } from "../compiler/train/spec.js";
@@ -184,5 +184,9 @@ describe("wasm training module: eval, run, builds, tensors", () => {
     expect(layout.entries.train_step.fixedInputs.map((o) => o.name).sort()).toEqual(["dropout_rng", "lr", "step"]);
     expect(layout.entries.run.inputs.map((i) => i.name)).toEqual(["image"]);
     expect(layout.memory.activationBase).toBeGreaterThan(layout.memory.fixedBase);
+    // Every update (params, exp_avg/exp_avg_sq, batchnorm running stats) is written in place: no fixed buffers for them.
+    expect([...inPlaceUpdates(s.tg, s.tg.graph.nodes).values()].sort()).toEqual(Object.keys(s.tg.updates).sort());
+    const paramBytes = layout.tensors.filter((t) => t.role === "param").reduce((a, t) => a + 4 * t.shape.reduce((p, d) => p * d, 1), 0);
+    expect(layout.memory.fixedBytes).toBeLessThan(2 * paramBytes);
   });
 });

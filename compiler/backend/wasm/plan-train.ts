@@ -98,9 +98,11 @@ function place(items: Item[]): { offset: Map<string, number>; peak: number } {
  * Plan one entry: `nodes` (graph order) and `pinned` values (inputs the caller writes, outputs it reads;
  * live over the whole entry). Transient values are split into the fixed and the batch arena, each placed
  * greedily by liveness so dead buffers are reused; flatten/reshape outputs alias inputs of their class.
- * Tensors/consts are not placed here. Errors: unknown value ids throw.
+ * Tensors/consts, and `external` values (written in place onto a tensor by the caller), are not placed here.
+ * Errors: unknown value ids throw.
  */
-export function planTrainEntry(g: Graph, nodes: Node[], pinned: readonly string[]): EntryPlan {
+export function planTrainEntry(g: Graph, nodes: Node[], pinned: readonly string[], external: ReadonlySet<string> = new Set()): EntryPlan {
+  const cls = (id: string): ValueClass => (external.has(id) ? "tensor" : valueClass(g, id));
   const root = new Map<string, string>();
   const find = (id: string): string => {
     let r = id;
@@ -109,12 +111,12 @@ export function planTrainEntry(g: Graph, nodes: Node[], pinned: readonly string[
   };
   for (const n of nodes) {
     const [x, y] = [n.inputs[0]!, n.outputs[0]!];
-    if (ALIAS_OPS.has(n.op) && valueClass(g, x) !== "tensor" && valueClass(g, x) === valueClass(g, y)) root.set(y, find(x));
+    if (ALIAS_OPS.has(n.op) && cls(x) !== "tensor" && cls(x) === cls(y)) root.set(y, find(x));
   }
   const start = new Map<string, number>();
   const end = new Map<string, number>();
   const touch = (id: string, i: number): void => {
-    if (valueClass(g, id) === "tensor") return;
+    if (cls(id) === "tensor") return;
     const r = find(id);
     start.set(r, Math.min(start.get(r) ?? i, i));
     end.set(r, Math.max(end.get(r) ?? i, i));
@@ -124,14 +126,14 @@ export function planTrainEntry(g: Graph, nodes: Node[], pinned: readonly string[
     for (const y of n.outputs) touch(y, i);
   });
   for (const id of pinned) {
-    if (valueClass(g, id) === "tensor") continue;
+    if (cls(id) === "tensor") continue;
     const r = find(id);
     start.set(r, -1);
     end.set(r, nodes.length);
   }
   const members = new Map<string, string[]>();
   for (const id of new Set([...nodes.flatMap((n) => [...n.inputs, ...n.outputs]), ...pinned])) {
-    if (valueClass(g, id) === "tensor") continue;
+    if (cls(id) === "tensor") continue;
     const r = find(id);
     members.set(r, [...(members.get(r) ?? []), id]);
   }
@@ -148,10 +150,10 @@ export function planTrainEntry(g: Graph, nodes: Node[], pinned: readonly string[
   const batch = place(items.batch);
   const values: Record<string, TrainPlacement> = {};
   for (const [r, ids] of members) {
-    const cls = valueClass(g, r) as "fixed" | "batch";
-    const offset = (cls === "fixed" ? fixed : batch).offset.get(r)!;
+    const c = valueClass(g, r) as "fixed" | "batch";
+    const offset = (c === "fixed" ? fixed : batch).offset.get(r)!;
     for (const id of ids)
-      values[id] = { value: id, cls, offset, bytes: bytesOf(id), start: start.get(r)!, end: end.get(r)!, ...(id !== r ? { aliasOf: r } : {}) };
+      values[id] = { value: id, cls: c, offset, bytes: bytesOf(id), start: start.get(r)!, end: end.get(r)!, ...(id !== r ? { aliasOf: r } : {}) };
   }
   return { nodes, values, fixedBytes: fixed.peak, bytesPerSample: batch.peak };
 }

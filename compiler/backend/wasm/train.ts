@@ -9,7 +9,7 @@ import type { TrainTensor, TrainingGraph } from "../../train/spec.js";
 import { completeTensors, type BatchFields, type StepScalars, type TrainBackend, type TrainTensorData } from "../../train/backend.js";
 import { ModuleBuilder, type Expr, type Segment } from "./module.js";
 import { KERNELS } from "./kernels/index.js";
-import { trainScratchBytes } from "./kernels/train-index.js";
+import { IN_PLACE_SAFE, trainScratchBytes } from "./kernels/train-index.js";
 import type { Kernel, KernelCtx } from "./kernels/context.js";
 import { nodesFor, planTrainEntry, trainScratchElems, valueClass, type EntryPlan } from "./plan-train.js";
 import { batchnormRuntimeKernel, denseRuntimeKernel } from "./train-kernels.js";
@@ -104,20 +104,43 @@ interface Entry {
   subsetOf?: Entry;
 }
 
-/** Plan an entry of `g` computing `outputs` from `inputs`. */
-function makeEntry(name: Entry["name"], g: Graph, inputs: Entry["inputs"], outputs: Entry["outputs"]): Entry {
+/** Plan an entry of `g` computing `outputs` from `inputs`; `inPlace` values live on tensors (not planned). */
+function makeEntry(name: Entry["name"], g: Graph, inputs: Entry["inputs"], outputs: Entry["outputs"], inPlace: ReadonlyMap<string, string> = new Map()): Entry {
   const nodes = nodesFor(g, outputs.map((o) => o.value));
-  const plan = planTrainEntry(g, nodes, [...inputs.map((i) => i.value), ...outputs.map((o) => o.value)]);
+  const pinned = [...inputs.map((i) => i.value), ...outputs.map((o) => o.value)].filter((v) => !inPlace.has(v));
+  const plan = planTrainEntry(g, nodes, pinned, new Set(inPlace.keys()));
   return { name, g, plan, inputs, outputs };
 }
 
 /**
+ * Updates written in place (value id of `new:<name>` -> tensor name): the producing op is IN_PLACE_SAFE
+ * (reads each element before writing it), reads tensor `name` itself, and is its last reader in `nodes`.
+ * Their outputs need no buffer and no write-back copy.
+ */
+export function inPlaceUpdates(tg: TrainingGraph, nodes: readonly Node[]): Map<string, string> {
+  const g = tg.graph;
+  const out = new Map<string, string>();
+  const lastRead = new Map<string, number>();
+  nodes.forEach((n, k) => n.inputs.forEach((i) => lastRead.set(i, k)));
+  for (const [name, id] of Object.entries(tg.updates)) {
+    const k = nodes.findIndex((n) => n.outputs.includes(id));
+    const n = nodes[k];
+    if (!n || !IN_PLACE_SAFE.has(n.op)) continue;
+    const own = n.inputs.find((i) => (g.values[i]!.kind === "param" || g.values[i]!.kind === "state") && (g.values[i]!.name ?? i) === name);
+    if (own !== undefined && lastRead.get(own) === k) out.set(id, name);
+  }
+  return out;
+}
+
+/**
  * Emit the training module of `tg` (spec/training.md §3). Exports `memory`, `train_step(batch)` (the
- * nodes of tg.graph reaching the losses and the `new:*` outputs, then every `new:<name>` copied onto its
- * tensor), `eval_step(batch)` (tg.evalGraph: inference forward + losses; model outputs and losses) and
+ * nodes of tg.graph reaching the losses and the `new:*` outputs; an update op that is its tensor's last
+ * reader writes in place (inPlaceUpdates), other `new:<name>` values are copied onto their tensors at the
+ * end), `eval_step(batch)` (tg.evalGraph: inference forward + losses; model outputs and losses) and
  * `run(batch)` (inference forward only, with the inference ABI: inputs/outputs at activationBase +
- * offsetPerSample * batch; it shares eval_step's memory plan and node functions). Memory: [1024: tensors (params, state, optimizer state, 16-aligned, PyTorch
- * layout)] [consts] [scratch] [fixed arena] [batch arena]. Params are read at run time by every kernel
+ * offsetPerSample * batch; it shares eval_step's memory plan and node functions). Memory: [1024: tensors
+ * (params, state, optimizer state, 16-aligned, PyTorch layout)] [consts] [scratch] [fixed arena]
+ * [batch arena]. Params are read at run time by every kernel
  * (no compile-time packing). `weights` holds the initial params/state (optimizer state starts at zero).
  * Errors: missing/mis-shaped weights (completeTensors), "wasm backend: no kernel for op X", invalid module.
  */
@@ -148,10 +171,12 @@ export function emitTrainingWasm(tg: TrainingGraph, weights: WeightMap, options:
   const fixedInputs = [tg.lr, tg.step, tg.dropoutRng].filter((v): v is string => v !== undefined);
   const trainIn = tg.graph.inputs.filter((i) => tg.dataInputs.some((d) => d.name === i.name) || fixedInputs.includes(i.value));
   const isLoss = (n: string): boolean => n.startsWith("loss:") || n === "total_loss";
+  const trainOut = byName(tg.graph, (n) => isLoss(n) || n.startsWith("new:"));
+  const inPlace = inPlaceUpdates(tg, nodesFor(tg.graph, trainOut.map((o) => o.value)));
   const evalEntry = makeEntry("eval_step", tg.evalGraph, tg.evalGraph.inputs, tg.evalGraph.outputs);
   const runOutputs = byName(tg.evalGraph, (n) => !isLoss(n) && !n.startsWith("value:"));
   const entries: Entry[] = [
-    makeEntry("train_step", tg.graph, trainIn, byName(tg.graph, (n) => isLoss(n) || n.startsWith("new:"))),
+    makeEntry("train_step", tg.graph, trainIn, trainOut, inPlace),
     evalEntry,
     {
       name: "run",
@@ -164,7 +189,7 @@ export function emitTrainingWasm(tg: TrainingGraph, weights: WeightMap, options:
   ];
 
   const mb = new ModuleBuilder(options.simd);
-  for (const e of entries) emitEntry(mb, e, tensorOffset, addDerived, e.name === "train_step" && options.exportNodes === true, tg);
+  for (const e of entries) emitEntry(mb, e, tensorOffset, addDerived, e.name === "train_step" && options.exportNodes === true, tg, e.name === "train_step" ? inPlace : new Map());
 
   let scratchElems = 0;
   for (const e of entries) for (const n of e.plan.nodes) scratchElems = Math.max(scratchElems, trainScratchElems(e.g, n, scratchHook));
@@ -203,11 +228,13 @@ export function emitTrainingWasm(tg: TrainingGraph, weights: WeightMap, options:
       return { name: x.name, dtype: v.type.dtype === "i32" ? "i32" : "f32", shape: [...(v.type.shape as number[])], offset: fixedBase + e.plan.values[x.value]!.offset };
     };
     const batchOf = (x: { value: string }): boolean => valueClass(e.g, x.value) === "batch";
+    // Outputs written in place onto tensors (new:* of the updates) are not listed: the host reads tensors.
+    const outs = e.outputs.filter((x) => e.plan.values[x.value] !== undefined);
     return {
       inputs: e.inputs.filter(batchOf).map(io),
-      outputs: e.outputs.filter(batchOf).map(io),
+      outputs: outs.filter(batchOf).map(io),
       fixedInputs: e.inputs.filter((x) => !batchOf(x)).map(fixed),
-      fixedOutputs: e.outputs.filter((x) => !batchOf(x)).map(fixed),
+      fixedOutputs: outs.filter((x) => !batchOf(x)).map(fixed),
       ops: e.plan.nodes.map((n) => n.op),
     };
   };
@@ -233,11 +260,14 @@ function emitEntry(
   addDerived: (key: string, data: Float32Array) => number,
   exportNodes: boolean,
   tg: TrainingGraph,
+  inPlace: ReadonlyMap<string, string>,
 ): void {
   const { g, plan } = e;
   const entryFn = mb.fn(1);
   const calls: Expr[] = [];
   const absolute = (id: string): number | undefined => {
+    const onto = inPlace.get(id);
+    if (onto !== undefined) return tensorOffset.get(onto)!;
     const v = g.values[id]!;
     if (v.kind === "param" || v.kind === "state") {
       const off = tensorOffset.get(v.name ?? v.id);
@@ -296,6 +326,7 @@ function emitEntry(
     const wb = mb.fn(1);
     const copies: Expr[] = [];
     for (const [name, id] of Object.entries(tg.updates)) {
+      if (inPlace.has(id)) continue;
       const p = plan.values[id];
       const dst = tensorOffset.get(name);
       if (!p || dst === undefined) throw new Error(`wasm backend: update of ${name} has no memory`);
