@@ -3,13 +3,13 @@
 // checkpoint, and resuming finishes with the same weights and curves as an uninterrupted run.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { decodeCheckpoint, encodeCheckpoint, parseJson, stringifyJson, CheckpointError, type TrainState } from "../compiler/train/checkpoint.js";
 import { parseSafetensors, writeSafetensors } from "../compiler/weights/safetensors.js";
-import { train } from "../compiler/train/driver.js";
+import { removeStaleTemps, train } from "../compiler/train/driver.js";
 import { mlpSpec, setup, synthetic } from "./train.helpers.js";
 
 const dirs: string[] = [];
@@ -72,6 +72,16 @@ describe("checkpoint encoding", () => {
   });
 });
 
+describe("removeStaleTemps", () => {
+  it("removes temp files of dead writers only", async () => {
+    const d = tmp();
+    const names = [".checkpoint.safetensors.999999999.a1b2c3.tmp", ".curves.svg.999999998.ff00ff.tmp", `.checkpoint.safetensors.${process.pid}.abcdef.tmp`, ".other.999999999.a1.tmp", "checkpoint.safetensors"];
+    for (const n of names) writeFileSync(join(d, n), "x");
+    expect(await removeStaleTemps(d)).toBe(2);
+    expect(readdirSync(d).sort()).toEqual(names.slice(2).sort());
+  });
+});
+
 /** Run the child until it exits or is killed `killAfterMs` after it printed "ready". */
 function runChild(graphFile: string, dir: string, epochs: number, killAfterMs?: number): Promise<{ code: number | null; signal: string | null; out: string }> {
   return new Promise((resolve, reject) => {
@@ -119,6 +129,7 @@ describe("SIGKILL safety", () => {
     expect(seenEpochs.length).toBeGreaterThanOrEqual(1);
     const last = await runChild(graphFile, dir, epochs);
     expect(last.out).toContain(`done completed ${epochs}`);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]); // stale temps of killed writers are removed
     const got = decodeCheckpoint(new Uint8Array(readFileSync(join(dir, "checkpoint.safetensors"))), tg.tensors);
     const want = decodeCheckpoint(new Uint8Array(readFileSync(join(ref, "checkpoint.safetensors"))), tg.tensors);
     expect(got.state.history).toEqual(full.history);

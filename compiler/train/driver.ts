@@ -2,7 +2,7 @@
 // TrainBackend, metrics, early stopping, checkpoints (resume bit-for-bit) and learning curves per epoch.
 // Neighbours: train/backend.ts, checkpoint.ts, curves.ts, schedule.ts, data/* (split, batches, augment); cli/train.ts.
 
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { WeightMap } from "../ir/types.js";
 import { BatchBuffers, batches } from "../data/batches.js";
@@ -61,6 +61,28 @@ export interface TrainResult {
 
 /** Longest stretch of synchronous train steps before the loop yields to the event loop (ms). */
 const YIELD_MS = 50;
+
+/**
+ * Remove temp files that io/atomic.ts left in `dir` when an earlier run was killed mid-write (SIGKILL):
+ * `.NAME.PID.HEX.tmp` of our own files whose PID is no longer running. Best effort; returns how many.
+ */
+export async function removeStaleTemps(dir: string): Promise<number> {
+  let removed = 0;
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    const m = /^\.(checkpoint\.safetensors|curves\.(?:csv|json|svg))\.(\d+)\.[0-9a-f]+\.tmp$/.exec(f);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // still running: not ours to delete
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") continue;
+    }
+    await unlink(join(dir, f)).then(() => removed++, () => undefined);
+  }
+  return removed;
+}
 
 /** Thrown for data that does not fit the training graph (missing field, wrong per-sample shape). */
 export class TrainDataError extends Error {
@@ -205,6 +227,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const bs = spec.batch_size;
   const stepsPerEpoch = Math.ceil(split.train.count / bs);
   await mkdir(options.outDir, { recursive: true });
+  await removeStaleTemps(options.outDir);
   const ckptPath = join(options.outDir, CHECKPOINT_FILE);
   const config = runConfig(spec);
 
