@@ -93,6 +93,20 @@ describe("pool grads", () => {
         expect(await checkCase(kc)).toBeLessThanOrEqual(TOL);
       });
   }
+  it("maxpool2d_grad on wide rows (SIMD interior path): strides 1-3, dilation 2, ties and NaN", async () => {
+    const pattern = [1, 1, 0, 1, 1, NaN, 2, 2, 2, 0, NaN, NaN, 3, 3, 1, 1, -Infinity, -Infinity, 5];
+    for (const [sw, dw] of [[1, 1], [2, 1], [3, 1], [2, 2]]) {
+      const [H, W] = [6, 37];
+      const Ho = poolOutSize(H, 1, 3, 2, 1, false);
+      const Wo = poolOutSize(W, 1, 3, sw!, dw!, false);
+      const attrs = { kernel: [3, 3], stride: [2, sw!], padding: [1, 1, 1, 1], dilation: [1, dw!], ceil_mode: false };
+      const x: CaseInput = { shape: ["N", 2, H, W], data: (B) => Array.from({ length: 2 * H * W * B }, (_, i) => pattern[(i * 7) % 19]!) };
+      const kc: KernelCase = { op: "maxpool2d_grad", attrs, inputs: [x, f32In(["N", 2, Ho, Wo], 11)] };
+      expect(await checkCase(kc)).toBeLessThanOrEqual(1e-6);
+      const rnd: KernelCase = { op: "maxpool2d_grad", attrs, inputs: [f32In(["N", 2, H, W], 12), f32In(["N", 2, Ho, Wo], 13)] };
+      expect(await checkCase(rnd)).toBeLessThanOrEqual(TOL);
+    }
+  });
   it("maxpool2d_grad with dilation 2", async () => {
     const Ho = poolOutSize(9, 1, 3, 2, 2, false);
     const attrs = { kernel: [3, 3], stride: [2, 2], padding: [1, 1, 1, 1], dilation: [2, 2], ceil_mode: false };

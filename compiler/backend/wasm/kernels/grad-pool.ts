@@ -37,16 +37,34 @@ function poolGeom(ctx: KernelCtx, gid: string): PoolG {
  * Loop over the batch*C planes: `xs` / `gs` / `ds` hold the plane bases of the first input (x, or g
  * for avgpool), g and dx; dx is zeroed, then `pixel(oy, ox)` runs for every output pixel.
  */
-function planeLoop(ctx: KernelCtx, q: PoolG, xId: string, gId: string, pixel: (xs: Local, gs: Local, ds: Local, oy: Local, ox: Local) => Expr[]): Expr[] {
+function planeLoop(
+  ctx: KernelCtx,
+  q: PoolG,
+  xId: string,
+  gId: string,
+  pixel: (xs: Local, gs: Local, ds: Local, oy: Local, ox: Local) => Expr[],
+  vec?: (xs: Local, gs: Local, ds: Local, oy: Local, ox: Local) => Expr[],
+): Expr[] {
   const f = ctx.f;
   const [p, xs, gs, ds, oy, ox] = Array.from({ length: 6 }, () => f.local());
+  // Interior output columns (whole window row inside the image), 4 at a time on SIMD modules.
+  const lo = Math.ceil(q.pl / q.sw);
+  const hi = Math.max(lo, Math.min(q.Wo, Math.floor((q.W - 1 - (q.kw - 1) * q.dw + q.pl) / q.sw) + 1));
+  const cols =
+    vec && f.v.lanes === 4 && hi - lo >= 4
+      ? [
+          f.forRange(ox, f.i(0), f.i(lo), pixel(xs, gs, ds, oy, ox)),
+          f.forRange(ox, null, f.i(hi), vec(xs, gs, ds, oy, ox), 4),
+          f.forRange(ox, null, f.i(q.Wo), pixel(xs, gs, ds, oy, ox)),
+        ]
+      : [f.forRange(ox, f.i(0), f.i(q.Wo), pixel(xs, gs, ds, oy, ox))];
   return [
     f.set(xs, ctx.ptr(xId)),
     f.set(gs, ctx.ptr(gId)),
     f.set(ds, ctx.ptr(ctx.node.outputs[0]!)),
     f.forRange(p, f.i(0), f.mulk(ctx.batch(), q.C), [
       f.zero(f.get(ds), f.i(q.H * q.W * 4)),
-      f.forRange(oy, f.i(0), f.i(q.Ho), [f.forRange(ox, f.i(0), f.i(q.Wo), pixel(xs, gs, ds, oy, ox))]),
+      f.forRange(oy, f.i(0), f.i(q.Ho), cols),
       f.set(xs, f.addk(f.get(xs), q.H * q.W * 4)),
       f.set(gs, f.addk(f.get(gs), q.Ho * q.Wo * 4)),
       f.set(ds, f.addk(f.get(ds), q.H * q.W * 4)),
@@ -67,6 +85,39 @@ export const maxpoolGradKernel: Kernel = (ctx) => {
   const q = poolGeom(ctx, g);
   const [ky, kx, iy, ix, at, k] = Array.from({ length: 6 }, () => f.local());
   const [mx, v] = [f.local(f.s.type), f.local(f.s.type)];
+  const [vm, vv, vat, vk, mask] = [f.local(f.v.type), f.local(f.v.type), f.local(f.v.type), f.local(f.v.type), f.local(f.v.type)];
+  const lanesOff = Array.from({ length: 16 }, (_, b) => ((Math.floor(b / 4) * q.sw) >> (8 * (b % 4))) & 0xff);
+  // 4 interior outputs at once: per lane the same argmax rule (tap index vector `vat`), then the
+  // 4 scatter-adds in lane (= output) order, exactly as the scalar path would do them.
+  const vector = (xs: Local, gs: Local, ds: Local, oy: Local, ox: Local): Expr[] => [
+    f.set(vat, m.i32x4.splat(f.i(-1))),
+    f.set(vm, f.v.c(-Infinity)),
+    f.forRange(ky, f.i(0), f.i(q.kh), [
+      f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pt)), f.mulk(f.get(ky), q.dh))),
+      f.if(f.inRange(f.get(iy), q.H), [
+        f.forRange(kx, f.i(0), f.i(q.kw), [
+          f.set(k, f.add(f.mulk(f.get(iy), q.W), f.add(f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pl)), f.mulk(f.get(kx), q.dw)))),
+          f.set(vv, f.loadStrided(f.v, () => f.at(f.get(xs), f.get(k)), q.sw)),
+          f.set(vk, m.i32x4.add(m.i32x4.splat(f.get(k)), m.v128.const(lanesOff))),
+          f.set(
+            mask,
+            m.v128.or(m.v128.or(m.i32x4.lt_s(f.get(vat), m.i32x4.splat(f.i(0))), m.f32x4.gt(f.get(vv), f.get(vm))), m.f32x4.ne(f.get(vv), f.get(vv))),
+          ),
+          f.set(vat, m.v128.bitselect(f.get(vk), f.get(vat), f.get(mask))),
+          f.set(vm, m.v128.bitselect(f.get(vv), f.get(vm), f.get(mask))),
+        ]),
+      ]),
+    ]),
+    ...[0, 1, 2, 3].flatMap((l) => [
+      f.set(at, m.i32x4.extract_lane(f.get(vat), l as unknown as Expr)),
+      f.if(f.geS(f.get(at), f.i(0)), [
+        f.s.store(
+          f.at(f.get(ds), f.get(at)),
+          f.s.add(f.s.load(f.at(f.get(ds), f.get(at))), f.s.load(f.at(f.get(gs), f.add(f.mulk(f.get(oy), q.Wo), f.get(ox))), l * 4)),
+        ),
+      ]),
+    ]),
+  ];
   return planeLoop(ctx, q, x, g, (xs, gs, ds, oy, ox) => [
     f.set(at, f.i(-1)),
     f.set(mx, f.s.c(-Infinity)),
@@ -92,7 +143,7 @@ export const maxpoolGradKernel: Kernel = (ctx) => {
         f.s.add(f.s.load(f.at(f.get(ds), f.get(at))), f.s.load(f.at(f.get(gs), f.add(f.mulk(f.get(oy), q.Wo), f.get(ox))))),
       ),
     ]),
-  ]);
+  ], vector);
 };
 
 /**
