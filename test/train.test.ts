@@ -152,7 +152,7 @@ describe("train (reference backend)", () => {
     expect(r.weights.has("fc1.weight") && !r.weights.has("fc1.weight.exp_avg")).toBe(true);
     for (const f of ["checkpoint.safetensors", "curves.csv", "curves.json", "curves.svg"]) expect(existsSync(join(out, f)), f).toBe(true);
     const csv = readFileSync(join(out, "curves.csv"), "utf8").trim().split("\n");
-    expect(csv[0]).toBe("epoch,step,lr,train_loss,train_loss,val_loss,val_loss,val_accuracy");
+    expect(csv[0]).toBe("epoch,step,lr,train_loss,val_loss,val_accuracy");
     expect(csv).toHaveLength(9);
     expect(Number(csv[8]!.split(",")[3])).toBe(last.train.loss);
     const svg = readFileSync(join(out, "curves.svg"), "utf8");
@@ -261,5 +261,8 @@ describe("curves helpers", () => {
     expect(smooth([1, 1, 1])).toEqual([1, 1, 1].map(() => expect.closeTo(1, 12)));
     expect(smooth([0, 10])[1]).toBeCloseTo(10 * 0.1 / (1 - 0.81), 12);
     expect(curvesCsv({ steps: [], epochs: [] })).toBe("epoch,step,lr,train_loss,val_loss\n");
+    const m = (l: number) => ({ loss: l, losses: { ce: l / 2, sq: l / 4 }, metrics: { accuracy: 0.5 }, samples: 4 });
+    expect(curvesCsv({ steps: [], epochs: [{ epoch: 1, step: 3, lr: 0.1, train: m(2), validation: m(4) }] })).toBe(
+      "epoch,step,lr,train_loss,train_ce,train_sq,val_loss,val_ce,val_sq,val_accuracy\n1,3,0.1,2,1,0.5,4,2,1,0.5\n");
   });
 });

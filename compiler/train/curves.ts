@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
 import { smooth, type History } from "./history.js";
 
-/** CSV of the epochs: epoch, step, lr, train_loss, train_<loss>..., val_loss, val_<loss>..., val_<metric>... */
+/** CSV of the epochs: epoch, step, lr, train_loss, [train_<loss>... when several], val_loss, [val_<loss>...], val_<metric>... */
 export function curvesCsv(history: History): string {
   const eps = history.epochs;
-  const lossNames = [...new Set(eps.flatMap((e) => Object.keys(e.train.losses)))];
+  const all = [...new Set(eps.flatMap((e) => Object.keys(e.train.losses)))];
+  const lossNames = all.length > 1 ? all : []; // one loss: its column would repeat train_loss / val_loss
   const metricNames = [...new Set(eps.flatMap((e) => Object.keys(e.validation?.metrics ?? {})))];
   const header = ["epoch", "step", "lr", "train_loss", ...lossNames.map((n) => `train_${n}`), "val_loss", ...lossNames.map((n) => `val_${n}`), ...metricNames.map((n) => `val_${n}`)];
   const num = (v: number | undefined): string => (v === undefined ? "" : String(v));
