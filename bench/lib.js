@@ -13,7 +13,8 @@ export const PROTOCOL_PREFIX = "@@bench ";
 /**
  * Child side of the engine protocol. Reads one JSON command per stdin line, answers one `@@bench {json}` line each:
  * - `{cmd: "warmup", steps}` and `{cmd: "round", steps}` run `steps` training steps and answer
- *   `{seconds, samples, loss}` (wall time of the steps, measured here, so process start-up and the pipe never count);
+ *   `{seconds, cpuSeconds, samples, loss}` (wall and CPU time of the steps, measured here, so process start-up and the
+ *   pipe never count; CPU time is this process's, all threads);
  * - `{cmd: "quit"}` ends the process.
  * `setup()` runs first and its result (or `{error}` when it throws) is the first line, so the parent knows whether
  * the engine is usable.
@@ -37,10 +38,12 @@ export async function serveEngine(setup) {
     if (cmd.cmd === "quit") break;
     try {
       let loss = NaN;
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       for (let i = 0; i < cmd.steps; i++) loss = engine.step();
       const seconds = (performance.now() - t0) / 1000;
-      send({ seconds, samples: cmd.steps * engine.batch, loss });
+      const cpu = process.cpuUsage(c0);
+      send({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, samples: cmd.steps * engine.batch, loss });
     } catch (e) {
       send({ error: e instanceof Error ? e.message : String(e) });
     }

@@ -22,7 +22,8 @@ Each engine runs in its own process and is warmed up; then timed rounds are inte
 
 options:
   --models cnn,mlp        which models (default cnn,mlp)
-  --engines LIST          default modelc,tfjs-cpu,tfjs-wasm,torch
+  --engines LIST          default modelc,tfjs-cpu,tfjs-wasm,torch; also torch-system (torch with the system's
+                          libraries even when --torch-lib-path / out/openblas applies to torch)
   --rounds N              timed rounds per engine (default 5; slow engines get fewer, see --budget)
   --round-seconds S       a round runs whole steps for at least S seconds (default 1)
   --budget S              at most about S seconds of timed rounds per engine and model (default 40)
@@ -32,14 +33,21 @@ options:
   --modelc-backend KIND   wasm (default) | reference (the float64 interpreter; for testing the plumbing)
   --no-simd               modelc's scalar wasm build
   --json FILE             also write every round's numbers as JSON
-Environment: MODELC_BENCH_PYTHON (default /usr/bin/python3 when present, else python3).`;
+  --torch-lib-path DIR    prepend DIR to the torch engine's LD_LIBRARY_PATH (e.g. an OpenBLAS libblas.so.3);
+                          default: out/openblas from bench/openblas.sh when unpacked, else none; "none": the
+                          system's libraries. The report names the BLAS torch loaded: Debian's torch with netlib's
+                          reference BLAS runs nn.Linear several times slower than with OpenBLAS.
+Environment: MODELC_BENCH_PYTHON (default /usr/bin/python3 when present, else python3),
+MODELC_BENCH_TORCH_LIB_PATH (as --torch-lib-path).`;
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const ROOT = join(HERE, "..");
 const MODEL_FILES = { cnn: "dsl-examples/mnist-cnn.model", mlp: "dsl-examples/mnist-mlp.model" };
 const ENGINES = ["modelc", "tfjs-cpu", "tfjs-wasm", "torch"];
+/** Engines run only when asked for by --engines. */
+const EXTRA_ENGINES = ["torch-system"];
 
-/** @typedef {{seconds: number, samples: number, loss: number}} Round */
+/** @typedef {{seconds: number, cpuSeconds: number, samples: number, loss: number}} Round */
 /**
  * @typedef {{name: string, proc?: EngineProcess, info?: Record<string, any>, failed?: string, stepSeconds?: number,
  *   stepsPerRound?: number, plannedRounds?: number, rounds: Round[], warmup?: Round[]}} EngineRun
@@ -49,6 +57,22 @@ const ENGINES = ["modelc", "tfjs-cpu", "tfjs-wasm", "torch"];
 function pythonCommand() {
   if (process.env.MODELC_BENCH_PYTHON) return process.env.MODELC_BENCH_PYTHON;
   return existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
+/** Where bench/openblas.sh unpacks OpenBLAS. */
+const OPENBLAS_DIR = join(ROOT, "out", "openblas", "usr", "lib", "x86_64-linux-gnu", "openblas-pthread");
+
+/**
+ * The torch engine's extra library path: `given` ("none" for the system's libraries), else bench/openblas.sh's
+ * OpenBLAS when it has been unpacked, else none. @param {string | undefined} given
+ */
+function torchLibPath(given) {
+  if (given === "none") return undefined;
+  if (given !== undefined) {
+    if (!existsSync(given)) throw new Error(`--torch-lib-path ${given}: no such directory`);
+    return given;
+  }
+  return existsSync(join(OPENBLAS_DIR, "libblas.so.3")) ? OPENBLAS_DIR : undefined;
 }
 
 /** @type {Map<string, string | undefined>} */
@@ -86,10 +110,10 @@ async function writeData(n) {
 }
 
 /**
- * Spawn one engine process. @param {string} name @param {object} config @param {string} python
+ * Spawn one engine process. @param {string} name @param {string} python
  * @returns {EngineProcess}
  */
-function spawnEngine(name, config, python) {
+function spawnEngine(name, /** @type {any} */ config, python) {
   const json = JSON.stringify(config);
   switch (name) {
     case "modelc":
@@ -99,9 +123,15 @@ function spawnEngine(name, config, python) {
     case "tfjs-wasm":
       return new EngineProcess(name, process.execPath, [join(HERE, "engines", "tfjs.js"), "wasm", json]);
     case "torch":
-      return new EngineProcess(name, python, [join(HERE, "engines", "torch_engine.py"), json], { OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" });
+    case "torch-system": {
+      const lib = name === "torch" ? config.torchLibPath : undefined;
+      return new EngineProcess(name, python, [join(HERE, "engines", "torch_engine.py"), json], {
+        OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1",
+        ...(lib ? { LD_LIBRARY_PATH: [lib, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":") } : {}),
+      });
+    }
     default:
-      throw new Error(`unknown engine '${name}' (${ENGINES.join(", ")})`);
+      throw new Error(`unknown engine '${name}' (${[...ENGINES, ...EXTRA_ENGINES].join(", ")})`);
   }
 }
 
@@ -138,13 +168,13 @@ async function warmUp(e) {
 async function runModel(model, engines, opts, dataDir) {
   const config = {
     model, modelFile: join(ROOT, MODEL_FILES[model]), batch: opts.batch, samples: opts.samples, data: dataDir,
-    lr: 1e-3, seed: 0, backend: opts.modelcBackend, simd: opts.simd, threads: 1,
+    lr: 1e-3, seed: 0, backend: opts.modelcBackend, simd: opts.simd, threads: 1, torchLibPath: opts.torchLibPath,
   };
   const python = pythonCommand();
   /** @type {EngineRun[]} */
   const runs = engines.map((name) => ({ name, rounds: [] }));
   for (const e of runs) {
-    if (e.name === "torch") {
+    if (e.name.startsWith("torch")) {
       const missing = torchMissing(python);
       if (missing) {
         e.failed = `skipped (${missing})`;
@@ -192,20 +222,27 @@ async function runModel(model, engines, opts, dataDir) {
   return runs;
 }
 
-/** Median and slow-tail (p90 of round time) samples/s of a run. @param {EngineRun} e */
+/**
+ * Median and slow-tail (p90 of round time) samples/s of a run, and the median samples per CPU-second (the engine
+ * process's CPU time: on a loaded machine it estimates the idle machine's samples/s better than wall time does).
+ * @param {EngineRun} e
+ */
 function throughput(e) {
   const rates = e.rounds.map((r) => r.samples / r.seconds);
   const perSample = e.rounds.map((r) => r.seconds / r.samples);
-  return { median: percentile(rates, 50), p90: 1 / percentile(perSample, 90) };
+  const perCpu = e.rounds.map((r) => r.samples / r.cpuSeconds);
+  return { median: percentile(rates, 50), p90: 1 / percentile(perSample, 90), cpu: percentile(perCpu, 50) };
 }
 
 /** The markdown report of one model's runs. @param {"cnn" | "mlp"} model @param {EngineRun[]} runs @param {Record<string, any>} opts */
 function report(model, runs, opts) {
   const modelc = runs.find((e) => e.name === "modelc" && !e.failed && e.rounds.length > 0);
-  const base = modelc ? throughput(modelc).median : NaN;
+  const base = modelc ? throughput(modelc) : undefined;
   const rows = [];
   const notes = [];
   for (const e of runs) {
+    if (e.name === "torch" && /netlib/.test(String(e.info?.backend)))
+      notes.push("- torch: its BLAS is netlib's unoptimized reference (Debian's libblas.so.3), which slows nn.Linear several times; `bash bench/openblas.sh` unpacks OpenBLAS (no system change) and later runs use it");
     if (e.failed || e.rounds.length === 0) {
       notes.push(`- ${e.name}: ${e.failed ?? "no timed round"}`);
       continue;
@@ -214,15 +251,18 @@ function report(model, runs, opts) {
     const info = e.info ?? {};
     rows.push([
       e.name, String(info.version ?? ""), String(info.backend ?? ""), String(info.threads ?? ""),
-      `${e.rounds.length} × ${e.stepsPerRound}`, fmt(t.median), fmt(t.p90),
-      e === modelc ? "1" : modelc ? `${fmt(base / t.median)}×` : "—", e.rounds[e.rounds.length - 1].loss.toFixed(3),
+      `${e.rounds.length} × ${e.stepsPerRound}`, fmt(t.median), fmt(t.p90), fmt(t.cpu),
+      e === modelc ? "1" : base ? `${fmt(base.median / t.median)}×` : "—",
+      e === modelc ? "1" : base ? `${fmt(base.cpu / t.cpu)}×` : "—",
+      e.rounds[e.rounds.length - 1].loss.toFixed(3),
     ]);
   }
   const title = `### ${MODEL_FILES[model]} — training, batch ${opts.batch}, Adam lr 1e-3, first ${opts.samples} digits`;
   const table = markdownTable(
-    ["engine", "version", "backend", "threads", "rounds × steps", "median samples/s", "p90 samples/s", "modelc ÷ engine", "last loss"],
+    ["engine", "version", "backend", "threads", "rounds × steps", "median samples/s", "p90 samples/s", "samples/CPU-s",
+      "modelc ÷ engine", "÷ (CPU)", "last loss"],
     rows,
-    [false, false, false, true, true, true, true, true, true],
+    [false, false, false, true, true, true, true, true, true, true, true],
   );
   return [title, "", table, "", ...(notes.length ? [...notes, ""] : [])].join("\n");
 }
@@ -250,12 +290,13 @@ export async function trainSuite(argv) {
     batch: Math.round(num("batch", 64)),
     modelcBackend: options["modelc-backend"] === "reference" ? "reference" : "wasm",
     simd: options["no-simd"] !== true,
+    torchLibPath: torchLibPath(typeof options["torch-lib-path"] === "string" ? options["torch-lib-path"] : process.env.MODELC_BENCH_TORCH_LIB_PATH),
   };
   if (opts.samples < opts.batch) throw new Error(`--samples ${opts.samples} is less than one batch of ${opts.batch}`);
   const models = String(options.models ?? "cnn,mlp").split(",").filter(Boolean);
   for (const m of models) if (!(m in MODEL_FILES)) throw new Error(`unknown model '${m}' (cnn, mlp)`);
   const engines = String(options.engines ?? ENGINES.join(",")).split(",").filter(Boolean);
-  for (const e of engines) if (!ENGINES.includes(e)) throw new Error(`unknown engine '${e}' (${ENGINES.join(", ")})`);
+  for (const e of engines) if (![...ENGINES, ...EXTRA_ENGINES].includes(e)) throw new Error(`unknown engine '${e}' (${[...ENGINES, ...EXTRA_ENGINES].join(", ")})`);
 
   const started = performance.now();
   const loadBefore = loadavg()[0];
@@ -281,7 +322,9 @@ export async function trainSuite(argv) {
         `${loadavg()[0].toFixed(2)} after; ${seconds.toFixed(0)} s in all.`,
       "Each engine in its own process, warmed up, then timed rounds interleaved (A B C A B C ...); a round is whole",
       `training steps (forward, loss, backward, Adam update) for at least ${opts.roundSeconds} s. median = median over rounds;`,
-      "p90 = samples/s at the 90th-percentile round time (90% of rounds were at least this fast).",
+      "p90 = samples/s at the 90th-percentile round time (90% of rounds were at least this fast). samples/CPU-s = median",
+      "samples per second of the engine process's CPU time (closer to an idle machine's samples/s when the load is high);",
+      "modelc ÷ engine = ratio of the medians (wall time), ÷ (CPU) = ratio of samples/CPU-s.",
       "",
       ...sections,
     ].join("\n"),

@@ -53,6 +53,7 @@ await serveEngine(async () => {
   const image = tg.dataInputs.find((/** @type {{field: string}} */ d) => d.field === "image");
   const label = tg.dataInputs.find((/** @type {{field: string}} */ d) => d.field === "label");
   if (!image || !label) throw new Error(`the training graph's data inputs are ${tg.dataInputs.map((/** @type {{name: string}} */ d) => d.name).join(", ")}, expected image and label`);
+  /** @type {Record<string, Float32Array | Int32Array>[]} */
   const batches = [];
   for (let s = 0; s + batch <= samples; s += batch)
     batches.push({ [image.name]: images.subarray(s * 784, (s + batch) * 784), [label.name]: labels.subarray(s, s + batch) });

@@ -49,6 +49,7 @@ await serveEngine(async () => {
 
   const { batch, samples } = config;
   const { images, labels } = readBenchData(config.data);
+  /** @type {{x: import("@tensorflow/tfjs").Tensor, y: import("@tensorflow/tfjs").Tensor}[]} */
   const batches = [];
   for (let s = 0; s + batch <= samples; s += batch) {
     // NCHW [b, 1, 28, 28] and NHWC [b, 28, 28, 1] hold the same bytes when C = 1

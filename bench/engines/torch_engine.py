@@ -13,6 +13,23 @@ def send(msg):
     sys.stdout.flush()
 
 
+def blas_library():
+    """Which BLAS this process has loaded (torch's matmuls for nn.Linear go through it): from /proc/self/maps."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+    except OSError:
+        return "unknown"
+    names = sorted(os.path.realpath(p) for p in paths)
+    if any("openblas" in p for p in names):
+        return "OpenBLAS"
+    if any("mkl" in p for p in names):
+        return "MKL"
+    if any(p.endswith("/blas/libblas.so.3") or "libblas.so.3" in p for p in names):
+        return "netlib reference"
+    return os.path.basename(names[0]) if names else "none loaded"
+
+
 def setup(config):
     """Model, Adam and the batches of the first `samples` digits; returns (info, step)."""
     import numpy as np
@@ -42,8 +59,9 @@ def setup(config):
         opt.step()
         return loss.item()
 
-    info = {"version": torch.__version__, "backend": "cpu (ATen, oneDNN)" if torch.backends.mkldnn.is_available() else "cpu (ATen)",
-            "threads": torch.get_num_threads()}
+    step()  # loads the BLAS library (first matmul), so blas_library() can see it; the parent warms up anyway
+    backend = "cpu, oneDNN" if torch.backends.mkldnn.is_available() else "cpu"
+    info = {"version": torch.__version__, "backend": f"{backend}, BLAS {blas_library()}", "threads": torch.get_num_threads()}
     return info, step, batch
 
 
@@ -63,10 +81,11 @@ def main():
             break
         try:
             loss = float("nan")
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             for _ in range(cmd["steps"]):
                 loss = step()
-            send({"seconds": time.perf_counter() - t0, "samples": cmd["steps"] * batch, "loss": loss})
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+            send({"seconds": seconds, "cpuSeconds": cpu, "samples": cmd["steps"] * batch, "loss": loss})
         except Exception as e:
             send({"error": f"{type(e).__name__}: {e}"})
 
