@@ -86,7 +86,6 @@ export async function buildKernel(kc: KernelCase, simd: boolean, maxBatch: numbe
 
   // Layout: guard, then each value (capacity at maxBatch) followed by a guard, then scratch + guard.
   const addr = new Map<string, number>();
-  const cap = new Map<string, number>();
   let end = 1024;
   for (const id of [...ins, ...outs]) {
     const n = count(values[id]!.type, maxBatch);
@@ -94,11 +93,9 @@ export async function buildKernel(kc: KernelCase, simd: boolean, maxBatch: numbe
     const shared = k >= 0 ? kc.alias?.[k] : undefined;
     if (shared !== undefined) {
       addr.set(id, addr.get(ins[shared]!)!);
-      cap.set(id, n);
       continue;
     }
     addr.set(id, end);
-    cap.set(id, n);
     end = align(end + n * 4 + GUARD, 64);
   }
   const scratchBytes = trainScratchBytes(graph, node);
