@@ -66,8 +66,22 @@ export function lowerModel(ast: ModelFile, options: LowerOptions = {}): LowerRes
   if (!model) return { diagnostics: diags };
   const lowerer = new Lowerer(model.name.text, diags);
   lowerer.lowerModelDecl(ast, model);
+  if (!hasErrors(diags)) warnUnusedInputs(lowerer.b.build(), diags);
   const diagnostics = dedupe(diags);
   return hasErrors(diagnostics) ? { diagnostics } : { graph: lowerer.b.build(), bindings: lowerer.bindings, diagnostics };
+}
+
+/** W0701 for each input that no node reads and no output returns (it is still required at run time). */
+function warnUnusedInputs(g: Graph, diags: Diagnostic[]): void {
+  const used = new Set<string>(g.outputs.map((o) => o.value));
+  for (const n of g.nodes) for (const i of n.inputs) used.add(i);
+  for (const inp of g.inputs)
+    if (!used.has(inp.value))
+      diags.push(
+        diag("W0701", `input '${inp.name}' is never used`, g.values[inp.value]?.loc, {
+          hint: "it is still part of the compiled model's inputs; remove it or use it",
+        }),
+      );
 }
 
 function pickModel(ast: ModelFile, options: LowerOptions, diags: Diagnostic[]): ModelDecl | undefined {

@@ -38,7 +38,7 @@ export function renderOpReference(ops: Record<string, OpDef> = OPS): string {
       out.push("| argument | kind | default | meaning |", "|---|---|---|---|");
       for (const a of d.args) {
         const def = a.default === undefined ? (a.optional ? "(derived)" : "required") : `\`${JSON.stringify(a.default)}\``;
-        const kind = a.choices ? a.choices.map((c) => `"${c}"`).join(" \\| ") : a.kind;
+        const kind = a.choices ? a.choices.map((c) => `"${c}"`).join(" | ") : a.kind;
         out.push(`| \`${a.name}\` | ${escape(kind)} | ${def} | ${escape(a.doc)} |`);
       }
       out.push("");
