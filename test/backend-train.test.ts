@@ -132,6 +132,31 @@ describe("wasm training module: eval, run, builds, tensors", () => {
     expect(Array.from(wasm.run(6, { image: batch["image"]! })["logits"]!)).toEqual(Array.from(a.outputs["logits"]!));
   });
 
+  it("two weighted losses, a target that is the model input (mse reconstruction), AdamW: losses and eval match", () => {
+    const src = "model ae {\n  input x: f32[6]\n  let h = x -> enc: dense(3) -> tanh\n  output recon = h -> dec: dense(6)\n  output logits = h -> cls: dense(3)\n}\n";
+    const spec = mlpSpec({
+      losses: [
+        { name: "rec", op: "mse", input: "recon", target: "x", attrs: {}, weight: 1 },
+        { name: "ce", op: "cross_entropy", input: "logits", target: "label", attrs: {}, weight: 0.5 },
+      ],
+      optimizer: { kind: "adamw", lr: 0.01 },
+    });
+    const s = setup(src, spec, "x", [6]);
+    const ref = new ReferenceTrainBackend(s.tg, s.weights);
+    const wasm = createWasmTrainBackend(s.tg, s.weights, { simd: true, optimize: false });
+    for (let k = 1; k <= 10; k++) {
+      const batch = batchOf("x", [6], 4, k);
+      const a = ref.trainStep(4, batch, { lr: 0.01, step: k, seed: 1 });
+      const b = wasm.trainStep(4, batch, { lr: 0.01, step: k, seed: 1 });
+      expect(relErr([b["rec"]!, b["ce"]!], [a["rec"]!, a["ce"]!])).toBeLessThan(1e-5);
+    }
+    expect(tensorError(wasm, ref)).toBeLessThan(1e-5);
+    const batch = batchOf("x", [6], 3, 77);
+    const [ea, eb] = [ref.evalStep(3, batch), wasm.evalStep(3, batch)];
+    expect(relErr([eb.losses["rec"]!, eb.losses["ce"]!], [ea.losses["rec"]!, ea.losses["ce"]!])).toBeLessThan(1e-5);
+    expect(Object.keys(wasm.run(3, { x: batch["x"]! })).sort()).toEqual(["logits", "recon"]);
+  });
+
   it("dropout masks match the reference: with p = 0.9 the first-step losses agree", () => {
     const src = MLP_SOURCE.replace("dropout(0.1)", "dropout(0.9)");
     const s = setup(src, mlpSpec(), "x", [4]);
