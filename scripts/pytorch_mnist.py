@@ -195,11 +195,14 @@ def evaluate(model, x, y, batch_size):
     return loss_sum / len(x), correct / len(x)
 
 
-def export_run(model_kind):
-    """Run bench/export-run.js for dsl-examples/mnist-<kind>.model; returns the run.json path."""
+def export_run(model_kind, epochs=None):
+    """Run bench/export-run.js for dsl-examples/mnist-<kind>.model (epochs: as `modelc train --epochs`, default the
+    train section's) into out/pytorch-compare/<kind>; returns the run.json path."""
     model_file = os.path.join(REPO, "dsl-examples", f"mnist-{model_kind}.model")
     out = os.path.join(REPO, "out", "pytorch-compare", model_kind)
     cmd = ["node", os.path.join(REPO, "bench", "export-run.js"), model_file, "--out", out]
+    if epochs is not None:
+        cmd += ["--epochs", str(epochs)]
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"pytorch_mnist: {' '.join(cmd)} failed:\n{r.stderr.strip()}")
@@ -235,7 +238,7 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    run_path = args.run or export_run(args.model)
+    run_path = args.run or export_run(args.model, args.epochs)
     with open(run_path) as f:
         run = json.load(f)
     hyper = run["hyper"]
