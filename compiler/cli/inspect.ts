@@ -66,7 +66,11 @@ export function graphReport(graph: Graph): string[] {
     .filter((v) => v.kind === "param" || v.kind === "state")
     .reduce((s, v) => s + numel(v.type.shape as number[]), 0);
   lines.push("");
-  lines.push(`ops: ${rows.length}   parameters: ${formatCount(countParameters(graph))}   weights: ${formatBytes(weightElems * 4)} (f32, incl. state)`);
+  const trainable = countParameters(graph);
+  const state = weightElems - trainable;
+  lines.push(
+    `ops: ${rows.length}   parameters: ${formatCount(trainable)}${state ? ` (+ ${formatCount(state)} state, e.g. running statistics; the params column counts both)` : ""}   weights: ${formatBytes(weightElems * 4)} (f32)`,
+  );
   lines.push(`FLOPs per sample: ${formatCount(rows.reduce((s, r) => s + r.flops, 0))}`);
   const plan = planMemory(graph);
   lines.push(

@@ -168,4 +168,11 @@ function isEntry(): boolean {
   }
 }
 
-if (isEntry()) process.exitCode = await main(process.argv.slice(2));
+if (isEntry()) {
+  // `modelc inspect x | head` closes the pipe early: stop quietly instead of an EPIPE stack trace.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -76,17 +76,24 @@ export function checkKind(callee: string, slot: Slot, v: Val): { code: "E0403" |
       return (v.kind === "number" && v.isInt) || (v.kind === "list" && v.isInt) ? undefined : wrong;
     case "string":
       if (v.kind !== "string") return wrong;
-      if (slot.choices && !slot.choices.includes(v.value))
+      if (slot.choices && !slot.choices.includes(v.value)) {
+        const hint = didYouMean(v.value, slot.choices);
         return {
           code: "E0404",
           message: `${callee}: argument '${slot.name}' must be one of ${slot.choices.map((c) => `"${c}"`).join(", ")}, got "${v.value}"`,
+          ...(hint ? { hint } : {}),
         };
+      }
       return undefined;
     case "padding":
       if (v.kind === "string")
         return v.value === "valid" || v.value === "same"
           ? undefined
-          : { code: "E0404", message: `${callee}: padding must be "valid" or "same", got "${v.value}"` };
+          : {
+              code: "E0404",
+              message: `${callee}: padding must be "valid" or "same", got "${v.value}"`,
+              hint: didYouMean(v.value, ["valid", "same"]) ?? "or give explicit padding: p, [ph, pw] or [top, left, bottom, right]",
+            };
       return (v.kind === "number" && v.isInt) || (v.kind === "list" && v.isInt) ? undefined : wrong;
   }
 }

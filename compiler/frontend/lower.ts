@@ -84,6 +84,22 @@ function warnUnusedInputs(g: Graph, diags: Diagnostic[]): void {
       );
 }
 
+/** PyTorch / Keras spellings a user may reach for, by lower-cased name, and the modelc op they mean. */
+const PYTORCH_NAMES: Record<string, string> = {
+  linear: "dense",
+  fc: "dense",
+  conv: "conv2d",
+  batchnorm1d: "batchnorm",
+  batchnorm2d: "batchnorm",
+  batch_norm: "batchnorm",
+  max_pool2d: "maxpool2d",
+  avg_pool2d: "avgpool2d",
+  adaptive_avg_pool2d: "global_avgpool2d",
+  adaptiveavgpool2d: "global_avgpool2d",
+  cat: "concat",
+  view: "reshape",
+};
+
 function pickModel(ast: ModelFile, options: LowerOptions, diags: Diagnostic[]): ModelDecl | undefined {
   if (ast.models.length === 0) {
     diags.push(diag("E0701", "no model in file", ast.loc, { hint: "declare one with `model name { ... }`" }));
@@ -297,7 +313,10 @@ class Lowerer {
     if (block) return this.instantiate(block, e, positional, keywords, ctx);
     const def = languageOp(name);
     if (!def) {
-      const hint = didYouMean(name, [...Object.keys(OPS), ...ctx.blocks.keys()]);
+      const alias = PYTORCH_NAMES[name.toLowerCase()];
+      const hint = alias
+        ? `modelc calls this op '${alias}' (PyTorch's ${name})`
+        : didYouMean(name, [...Object.keys(OPS), ...ctx.blocks.keys()]);
       this.err("E0301", `unknown op or block '${name}'`, e.callee.loc, hint ? { hint } : {});
       return { kind: "poison", loc: e.loc };
     }
