@@ -37,14 +37,15 @@ PIXELS = 28 * 28
 
 
 class Stage(nn.Module):
-    """conv3x3 (same padding) -> relu -> maxpool 2: the `stage` block of mnist-cnn.model."""
+    """conv3x3 (same padding) -> batchnorm -> relu -> maxpool 2: the `stage` block of mnist-cnn.model."""
 
     def __init__(self, cin, channels):
         super().__init__()
         self.conv = nn.Conv2d(cin, channels, 3, padding="same")
+        self.bn = nn.BatchNorm2d(channels)
 
     def forward(self, x):
-        return F.max_pool2d(F.relu(self.conv(x)), 2)
+        return F.max_pool2d(F.relu(self.bn(self.conv(x))), 2)
 
 
 class MnistCNN(nn.Module):
@@ -268,10 +269,11 @@ def main(argv=None):
     model = build_model(args.model)
     if args.init_from:
         state = read_safetensors(args.init_from)
-        missing = set(model.state_dict()) - set(state)
+        # modelc does not keep batchnorm's num_batches_tracked counter; PyTorch fills it in when absent.
+        missing = {k for k in model.state_dict() if not k.endswith("num_batches_tracked")} - set(state)
         if missing:
             sys.exit(f"pytorch_mnist: {args.init_from} lacks {sorted(missing)}")
-        model.load_state_dict({k: state[k] for k in model.state_dict()})
+        model.load_state_dict({k: state[k] for k in model.state_dict() if k in state}, strict=False)
     opt = make_optimizer(model.parameters(), hyper["optimizer"], base_lr)
     modelc = read_modelc_curves(args.modelc_curves) if args.modelc_curves else None
 

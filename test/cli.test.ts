@@ -111,7 +111,7 @@ describe("modelc inspect", () => {
     expect(lines.some((l) => l.includes("dropout"))).toBe(false); // removed for inference
     const g = optimizeGraph(check(readFileSync(CNN, "utf8"), CNN).graph!, { mode: "infer" });
     expect(r.out).toContain(`FLOPs per sample: ${flopsPerSample(g).toLocaleString("en-US")}`);
-    expect(r.out).toContain("parameters: 206,922");
+    expect(r.out).toContain("parameters: 207,018 (+ 96 state");
     expect(r.out).toMatch(/memory per sample: [\d,]+ bytes planned/);
   });
 
@@ -133,11 +133,11 @@ describe("modelc inspect", () => {
     const text = readFileSync(svg, "utf8");
     expect(text.startsWith("<svg ")).toBe(true);
     expect(text.trimEnd().endsWith("</svg>")).toBe(true);
-    expect(text.match(/<g id="node-/g)).toHaveLength(11);
+    expect(text.match(/<g id="node-/g)).toHaveLength(13);
     expect(text).toContain(`<g id="input-image">`);
     expect(text).toContain(`<g id="output-probs">`);
     expect(text).toContain("stage1.conv: conv2d");
-    expect(text.match(/<path d="M[^"]*" fill="none"/g)!.length).toBe(13); // 10 op->op edges + input + 2 outputs
+    expect(text.match(/<path d="M[^"]*" fill="none"/g)!.length).toBe(15); // 12 op->op edges + input + 2 outputs
   });
 
   it("rejects --ir on artifacts and unreadable files", async () => {

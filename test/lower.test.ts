@@ -36,15 +36,23 @@ describe("lowering the examples", () => {
     expect(params(g)).toEqual({
       "stage1.conv.weight": [16, 1, 3, 3],
       "stage1.conv.bias": [16],
+      "stage1.bn.weight": [16],
+      "stage1.bn.bias": [16],
+      "stage1.bn.running_mean": [16],
+      "stage1.bn.running_var": [16],
       "stage2.conv.weight": [32, 16, 3, 3],
       "stage2.conv.bias": [32],
+      "stage2.bn.weight": [32],
+      "stage2.bn.bias": [32],
+      "stage2.bn.running_mean": [32],
+      "stage2.bn.running_var": [32],
       "fc1.weight": [128, 1568],
       "fc1.bias": [128],
       "fc2.weight": [10, 128],
       "fc2.bias": [10],
     });
     expect(g.nodes.map((n) => n.op)).toEqual([
-      "conv2d", "relu", "maxpool2d", "conv2d", "relu", "maxpool2d", "flatten", "dense", "relu", "dropout", "dense", "softmax",
+      "conv2d", "batchnorm", "relu", "maxpool2d", "conv2d", "batchnorm", "relu", "maxpool2d", "flatten", "dense", "relu", "dropout", "dense", "softmax",
     ]);
     expect(g.nodes[0]!.layer).toBe("stage1.conv");
     expect(g.nodes[0]!.attrs).toEqual({

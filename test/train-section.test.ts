@@ -41,14 +41,17 @@ describe("train section: the examples", () => {
   const cases = [
     {
       file: "dsl-examples/mnist-mlp.model",
-      schedule: { kind: "constant" },
-      epochs: 10,
-      augment: [],
+      schedule: { kind: "cosine", warmup_epochs: 1, min_lr: 0 },
+      epochs: 20,
+      augment: [
+        { kind: "shift", pixels: 2 },
+        { kind: "rotate", degrees: 10 },
+      ],
     },
     {
       file: "dsl-examples/mnist-cnn.model",
       schedule: { kind: "cosine", warmup_epochs: 1, min_lr: 0 },
-      epochs: 12,
+      epochs: 20,
       augment: [
         { kind: "shift", pixels: 2 },
         { kind: "rotate", degrees: 10 },

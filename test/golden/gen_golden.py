@@ -686,9 +686,10 @@ class Stage(nn.Module):
     def __init__(self, cin, channels):
         super().__init__()
         self.conv = nn.Conv2d(cin, channels, 3, padding="same")
+        self.bn = nn.BatchNorm2d(channels)
 
     def forward(self, x):
-        return F.max_pool2d(F.relu(self.conv(x)), 2)
+        return F.max_pool2d(F.relu(self.bn(self.conv(x))), 2)
 
 
 class MnistCNN(nn.Module):
@@ -726,8 +727,16 @@ def gen_examples():
             source = f.read()
         torch.manual_seed(zlib.crc32(name.encode()))
         net = cls()
+        with torch.no_grad():  # non-trivial running statistics, so inference batchnorm is really checked
+            for m in net.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.uniform_(-0.5, 0.5)
+                    m.running_var.uniform_(0.5, 2.0)
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.uniform_(-0.2, 0.2)
         # PyTorch default init, rounded to bf16 so the big tensors store in half the bytes
-        sd = {k: v.detach().to(torch.bfloat16).to(torch.float32) for k, v in net.state_dict().items()}
+        sd = {k: v.detach().to(torch.bfloat16).to(torch.float32) for k, v in net.state_dict().items()
+              if not k.endswith("num_batches_tracked")}
         net64 = cls().to(F64).eval()
         net64.load_state_dict({k: v.to(F64) for k, v in sd.items()})
 
