@@ -6,6 +6,7 @@ import { emitGemm } from "./gemm.js";
 import { sampleDims, type Kernel, type KernelCtx } from "./context.js";
 import { convScratchElems, isDepthwise } from "../plan.js";
 import { depthwiseKernel } from "./depthwise.js";
+import { stride1Cols, windowAttrs, type WindowGeom } from "./window.js";
 
 /**
  * Kernel for `conv2d`: inputs [x [N, C, H, W], weight [O, C/groups, kh, kw], bias? [O]], attrs as
@@ -20,10 +21,8 @@ export const conv2dKernel: Kernel = (ctx) => {
   const [x, w, b] = node.inputs as [string, string, string | undefined];
   const [C, H, W] = sampleDims(ctx, x) as [number, number, number];
   const [O, Ho, Wo] = sampleDims(ctx, node.outputs[0]!) as [number, number, number];
-  const [kh, kw] = node.attrs["kernel"] as [number, number];
-  const [sh, sw] = node.attrs["stride"] as [number, number];
-  const [pt, pl] = node.attrs["padding"] as [number, number, number, number];
-  const [dh, dw] = (node.attrs["dilation"] as [number, number] | undefined) ?? [1, 1];
+  const wa = windowAttrs(node.attrs);
+  const { kh, kw } = wa;
   const groups = (node.attrs["groups"] as number | undefined) ?? 1;
   const P = Ho * Wo;
   const Cg = C / groups;
@@ -48,7 +47,7 @@ export const conv2dKernel: Kernel = (ctx) => {
     f.set(xs, f.add(f.get(px), f.mulk(f.get(n), C * H * W * 4))),
     f.set(ys, f.add(f.get(py), f.mulk(f.get(n), O * P * 4))),
   ];
-  if (useCol) perSample.push(im2col(ctx, { C, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, dh, dw }, xs));
+  if (useCol) perSample.push(im2col(ctx, { C, H, W, Ho, Wo, ...wa }, xs));
   const bBase = useCol ? ctx.scratch() : f.get(xs);
   perSample.push(
     f.forRange(gi, f.i(0), f.i(groups), [
@@ -79,68 +78,30 @@ export const conv2dKernel: Kernel = (ctx) => {
   ];
 };
 
-interface ConvGeom {
-  C: number;
-  H: number;
-  W: number;
-  Ho: number;
-  Wo: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  pt: number;
-  pl: number;
-  dh: number;
-  dw: number;
-}
-
 /**
  * Fill the scratch region with col[(c*kh + ky)*kw + kx][oy*Wo + ox] = x[c][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw]
- * (0 outside the image). Out-of-image rows are zero-filled. With stride-1 columns each row is a
- * zero / memory.copy / zero triple; otherwise each column uses a branch-free select with a clamped
- * (always valid) load address.
+ * (0 outside the image) for the sample's planes at `xs`. Out-of-image rows are zero-filled. With
+ * stride-1 columns each row is a zero / memory.copy / zero triple; otherwise each column uses a
+ * branch-free select with a clamped (always valid) load address. Also used by grad-linear.ts.
  */
-function im2col(ctx: KernelCtx, q: ConvGeom, xs: Local): Expr {
+export function im2col(ctx: KernelCtx, q: WindowGeom, xs: Local): Expr {
   const f = ctx.f;
-  const c = f.local();
-  const ky = f.local();
-  const kx = f.local();
-  const oy = f.local();
-  const ox = f.local();
-  const iy = f.local();
-  const ix = f.local();
-  const dst = f.local();
-  const src = f.local();
-  const ok = f.local();
-  const lo = f.local();
-  const hi = f.local();
+  const [c, ky, kx, oy, ox, iy, ix, dst, src, ok, lo, hi] = Array.from({ length: 12 }, () => f.local());
   // Stride-1 columns: the in-image taps of a row are one contiguous run [lo, hi) (per kx).
   const contiguous = q.sw === 1;
-  const clamp = (v: () => Expr, a: () => Expr, b: () => Expr): Expr => f.minS(() => f.maxS(v, a), b);
-  const kxSetup: Expr[] = contiguous
+  const kxSetup: Expr[] = contiguous ? stride1Cols(f, q, kx, lo, hi) : [];
+  const rowIn: Expr[] = contiguous
     ? [
-        f.set(lo, clamp(() => f.sub(f.i(q.pl), f.mulk(f.get(kx), q.dw)), () => f.i(0), () => f.i(q.Wo))),
-        f.set(hi, clamp(() => f.sub(f.i(q.W + q.pl), f.mulk(f.get(kx), q.dw)), () => f.get(lo), () => f.i(q.Wo))),
+        f.zero(f.get(dst), f.mulk(f.get(lo), 4)),
+        f.copy(
+          f.at(f.get(dst), f.get(lo)),
+          f.at(f.get(src), f.add(f.sub(f.get(lo), f.i(q.pl)), f.mulk(f.get(kx), q.dw))),
+          f.mulk(f.sub(f.get(hi), f.get(lo)), 4),
+        ),
+        f.zero(f.at(f.get(dst), f.get(hi)), f.mulk(f.sub(f.i(q.Wo), f.get(hi)), 4)),
       ]
-    : [];
-  const copyRow = (): Expr[] => [
-    f.zero(f.get(dst), f.mulk(f.get(lo), 4)),
-    f.copy(
-      f.at(f.get(dst), f.get(lo)),
-      f.at(f.get(src), f.add(f.sub(f.get(lo), f.i(q.pl)), f.mulk(f.get(kx), q.dw))),
-      f.mulk(f.sub(f.get(hi), f.get(lo)), 4),
-    ),
-    f.zero(f.at(f.get(dst), f.get(hi)), f.mulk(f.sub(f.i(q.Wo), f.get(hi)), 4)),
-  ];
-  const rowBody: Expr[] = [
-    f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pt)), f.mulk(f.get(ky), q.dh))),
-    f.if(
-      f.inRange(f.get(iy), q.H),
-      [
-        f.set(src, f.add(f.get(xs), f.mulk(f.add(f.mulk(f.get(c), q.H), f.get(iy)), q.W * 4))),
-        ...(contiguous ? copyRow() : []),
-        contiguous ? f.nop() : f.forRange(ox, f.i(0), f.i(q.Wo), [
+    : [
+        f.forRange(ox, f.i(0), f.i(q.Wo), [
           f.set(ix, f.add(f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pl)), f.mulk(f.get(kx), q.dw))),
           f.set(ok, f.inRange(f.get(ix), q.W)),
           f.s.store(
@@ -148,7 +109,12 @@ function im2col(ctx: KernelCtx, q: ConvGeom, xs: Local): Expr {
             f.m.select(f.get(ok), f.s.load(f.m.select(f.get(ok), f.at(f.get(src), f.get(ix)), f.get(src))), f.s.c(0)),
           ),
         ]),
-      ],
+      ];
+  const rowBody: Expr[] = [
+    f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pt)), f.mulk(f.get(ky), q.dh))),
+    f.if(
+      f.inRange(f.get(iy), q.H),
+      [f.set(src, f.add(f.get(xs), f.mulk(f.add(f.mulk(f.get(c), q.H), f.get(iy)), q.W * 4))), ...rowIn],
       [f.zero(f.get(dst), f.i(q.Wo * 4))],
     ),
     f.set(dst, f.addk(f.get(dst), q.Wo * 4)),
@@ -156,9 +122,7 @@ function im2col(ctx: KernelCtx, q: ConvGeom, xs: Local): Expr {
   return f.block([
     f.set(dst, ctx.scratch()),
     f.forRange(c, f.i(0), f.i(q.C), [
-      f.forRange(ky, f.i(0), f.i(q.kh), [
-        f.forRange(kx, f.i(0), f.i(q.kw), [...kxSetup, f.forRange(oy, f.i(0), f.i(q.Ho), rowBody)]),
-      ]),
+      f.forRange(ky, f.i(0), f.i(q.kh), [f.forRange(kx, f.i(0), f.i(q.kw), [...kxSetup, f.forRange(oy, f.i(0), f.i(q.Ho), rowBody)])]),
     ]),
   ]);
 }

@@ -1,13 +1,16 @@
 // Backward kernels of dense and conv2d: dense_grad_input (g W, shared gemm), dense_grad_weight (g^T x
 // over all rows), conv2d_grad_input (W^T g per group into col scratch, then col2im), conv2d_grad_weight
 // (im2col of x and g^T into scratch, dW^T += col g^T per sample). Weights are read at run time.
-// Neighbours: ir/ops/grad-linear.ts (references), kernels/gemm.ts, gemm-acc.ts, train-index.ts (scratch).
+// Neighbours: ir/ops/grad-linear.ts (references), kernels/gemm.ts, gemm-acc.ts, conv.ts (im2col),
+// window.ts (geometry), train-index.ts (scratch).
 
 import type { Expr, Local } from "../module.js";
 import type { Graph, Node } from "../../../ir/types.js";
 import { emitGemm } from "./gemm.js";
 import { emitGemmAcc } from "./gemm-acc.js";
 import { prod, sampleDims, type Kernel, type KernelCtx } from "./context.js";
+import { im2col } from "./conv.js";
+import { stride1Cols, windowAttrs, type WindowGeom } from "./window.js";
 
 /**
  * dense_grad_input(g [N, ..., units], weight [units, in]) -> [N, ..., in]: dx = g W as one GEMM over
@@ -48,22 +51,9 @@ function typeOf0(ctx: KernelCtx, id: string): boolean {
   return ctx.g.values[id]!.type.shape[0] === "N";
 }
 
-/** Static conv geometry of a conv2d_grad_* node. */
-interface Geom {
-  C: number;
-  H: number;
-  W: number;
+/** Static conv geometry of a conv2d_grad_* node: the forward window geometry plus O and groups. */
+interface Geom extends WindowGeom {
   O: number;
-  Ho: number;
-  Wo: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  pt: number;
-  pl: number;
-  dh: number;
-  dw: number;
   groups: number;
 }
 
@@ -80,12 +70,8 @@ function geomOf(g: Graph, n: Node): Geom {
     const xs = g.values[n.inputs[1]!]!.type.shape as number[];
     [C, H, W] = [xs[1]!, xs[2]!, xs[3]!];
   }
-  const [kh, kw] = n.attrs["kernel"] as [number, number];
-  const [sh, sw] = n.attrs["stride"] as [number, number];
-  const [pt, pl] = n.attrs["padding"] as [number, number, number, number];
-  const [dh, dw] = (n.attrs["dilation"] as [number, number] | undefined) ?? [1, 1];
   const groups = (n.attrs["groups"] as number | undefined) ?? 1;
-  return { C, H, W, O, Ho, Wo, kh, kw, sh, sw, pt, pl, dh, dw, groups };
+  return { C, H, W, O, Ho, Wo, ...windowAttrs(n.attrs), groups };
 }
 
 /** 1x1, stride 1, unpadded: the col matrix of conv2d_grad_input is dx itself (no scratch). */
@@ -151,15 +137,8 @@ export const conv2dGradInputKernel: Kernel = (ctx) => {
 function col2im(ctx: KernelCtx, q: Geom, xs: Local): Expr {
   const f = ctx.f;
   const [c, ky, kx, oy, ox, iy, ix, src, row, lo, hi] = Array.from({ length: 11 }, () => f.local());
-  const clamp = (v: () => Expr, a: () => Expr, b: () => Expr): Expr => f.minS(() => f.maxS(v, a), b);
   // Valid output columns for this kx: ix = ox*sw - pl + kx*dw in [0, W).
-  const colRange: Expr[] =
-    q.sw === 1
-      ? [
-          f.set(lo, clamp(() => f.sub(f.i(q.pl), f.mulk(f.get(kx), q.dw)), () => f.i(0), () => f.i(q.Wo))),
-          f.set(hi, clamp(() => f.sub(f.i(q.W + q.pl), f.mulk(f.get(kx), q.dw)), () => f.get(lo), () => f.i(q.Wo))),
-        ]
-      : [];
+  const colRange: Expr[] = q.sw === 1 ? stride1Cols(f, q, kx, lo, hi) : [];
   const dstRow = (): Expr => f.add(f.get(xs), f.mulk(f.add(f.mulk(f.get(c), q.H), f.get(iy)), q.W * 4));
   const rowBody: Expr[] = [
     f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pt)), f.mulk(f.get(ky), q.dh))),
@@ -259,56 +238,3 @@ export const conv2dGradWeightKernel: Kernel = (ctx) => {
     ]),
   ];
 };
-
-/**
- * Fill scratch with col[(c*kh + ky)*kw + kx][oy*Wo + ox] = x[c][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw]
- * (0 outside the image), as kernels/conv.ts: stride-1 rows as zero / memory.copy / zero, otherwise a
- * branch-free select with a clamped load address; out-of-image rows are zero-filled.
- */
-function im2col(ctx: KernelCtx, q: Geom, xs: Local): Expr {
-  const f = ctx.f;
-  const [c, ky, kx, oy, ox, iy, ix, dst, src, ok, lo, hi] = Array.from({ length: 12 }, () => f.local());
-  const contiguous = q.sw === 1;
-  const clamp = (v: () => Expr, a: () => Expr, b: () => Expr): Expr => f.minS(() => f.maxS(v, a), b);
-  const kxSetup: Expr[] = contiguous
-    ? [
-        f.set(lo, clamp(() => f.sub(f.i(q.pl), f.mulk(f.get(kx), q.dw)), () => f.i(0), () => f.i(q.Wo))),
-        f.set(hi, clamp(() => f.sub(f.i(q.W + q.pl), f.mulk(f.get(kx), q.dw)), () => f.get(lo), () => f.i(q.Wo))),
-      ]
-    : [];
-  const rowIn: Expr[] = contiguous
-    ? [
-        f.zero(f.get(dst), f.mulk(f.get(lo), 4)),
-        f.copy(
-          f.at(f.get(dst), f.get(lo)),
-          f.at(f.get(src), f.add(f.sub(f.get(lo), f.i(q.pl)), f.mulk(f.get(kx), q.dw))),
-          f.mulk(f.sub(f.get(hi), f.get(lo)), 4),
-        ),
-        f.zero(f.at(f.get(dst), f.get(hi)), f.mulk(f.sub(f.i(q.Wo), f.get(hi)), 4)),
-      ]
-    : [
-        f.forRange(ox, f.i(0), f.i(q.Wo), [
-          f.set(ix, f.add(f.sub(f.mulk(f.get(ox), q.sw), f.i(q.pl)), f.mulk(f.get(kx), q.dw))),
-          f.set(ok, f.inRange(f.get(ix), q.W)),
-          f.s.store(
-            f.at(f.get(dst), f.get(ox)),
-            f.m.select(f.get(ok), f.s.load(f.m.select(f.get(ok), f.at(f.get(src), f.get(ix)), f.get(src))), f.s.c(0)),
-          ),
-        ]),
-      ];
-  const rowBody: Expr[] = [
-    f.set(iy, f.add(f.sub(f.mulk(f.get(oy), q.sh), f.i(q.pt)), f.mulk(f.get(ky), q.dh))),
-    f.if(
-      f.inRange(f.get(iy), q.H),
-      [f.set(src, f.add(f.get(xs), f.mulk(f.add(f.mulk(f.get(c), q.H), f.get(iy)), q.W * 4))), ...rowIn],
-      [f.zero(f.get(dst), f.i(q.Wo * 4))],
-    ),
-    f.set(dst, f.addk(f.get(dst), q.Wo * 4)),
-  ];
-  return f.block([
-    f.set(dst, ctx.scratch()),
-    f.forRange(c, f.i(0), f.i(q.C), [
-      f.forRange(ky, f.i(0), f.i(q.kh), [f.forRange(kx, f.i(0), f.i(q.kw), [...kxSetup, f.forRange(oy, f.i(0), f.i(q.Ho), rowBody)])]),
-    ]),
-  ]);
-}

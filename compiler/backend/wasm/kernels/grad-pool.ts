@@ -1,36 +1,17 @@
 // Pooling backward kernels: maxpool2d_grad (gradient to the window's first argmax, a NaN wins, as
 // PyTorch CPU) and avgpool2d_grad (g / forward divisor spread over the clipped window). Per NCHW plane:
-// zero dx, then scatter-add in output order (deterministic). Neighbours: ir/ops/grad-pool.ts (references).
+// zero dx, then scatter-add in output order (deterministic). Neighbours: ir/ops/grad-pool.ts (references),
+// window.ts (geometry).
 
 import type { Expr, Local } from "../module.js";
 import { sampleDims, type Kernel, type KernelCtx } from "./context.js";
+import { interiorCols, windowAttrs, type WindowGeom } from "./window.js";
 
 /** Static pooling geometry of a *_grad node: dx planes [C, H, W], g planes [Ho, Wo], window attrs. */
-interface PoolG {
-  C: number;
-  H: number;
-  W: number;
-  Ho: number;
-  Wo: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  pt: number;
-  pl: number;
-  dh: number;
-  dw: number;
-}
-
-function poolGeom(ctx: KernelCtx, gid: string): PoolG {
-  const a = ctx.node.attrs;
+function poolGeom(ctx: KernelCtx, gid: string): WindowGeom {
   const [C, Ho, Wo] = sampleDims(ctx, gid) as [number, number, number];
   const [, H, W] = sampleDims(ctx, ctx.node.outputs[0]!) as [number, number, number];
-  const [kh, kw] = a["kernel"] as [number, number];
-  const [sh, sw] = (a["stride"] as [number, number] | undefined) ?? [kh, kw];
-  const [pt, pl] = (a["padding"] as number[] | undefined) ?? [0, 0];
-  const [dh, dw] = (a["dilation"] as [number, number] | undefined) ?? [1, 1];
-  return { C, H, W, Ho, Wo, kh, kw, sh, sw, pt: pt!, pl: pl!, dh, dw };
+  return { C, H, W, Ho, Wo, ...windowAttrs(ctx.node.attrs) };
 }
 
 /**
@@ -39,7 +20,7 @@ function poolGeom(ctx: KernelCtx, gid: string): PoolG {
  */
 function planeLoop(
   ctx: KernelCtx,
-  q: PoolG,
+  q: WindowGeom,
   xId: string,
   gId: string,
   pixel: (xs: Local, gs: Local, ds: Local, oy: Local, ox: Local) => Expr[],
@@ -48,8 +29,7 @@ function planeLoop(
   const f = ctx.f;
   const [p, xs, gs, ds, oy, ox] = Array.from({ length: 6 }, () => f.local());
   // Interior output columns (whole window row inside the image), 4 at a time on SIMD modules.
-  const lo = Math.ceil(q.pl / q.sw);
-  const hi = Math.max(lo, Math.min(q.Wo, Math.floor((q.W - 1 - (q.kw - 1) * q.dw + q.pl) / q.sw) + 1));
+  const [lo, hi] = interiorCols(q);
   const cols =
     vec && f.v.lanes === 4 && hi - lo >= 4
       ? [
