@@ -1,8 +1,10 @@
 // GEMM for the training kernels: C[M, N] (+)= A[M, K] B[K, N] with A read through arbitrary element
 // strides (so A may be a transposed view: g^T, W^T) and an accumulate flag, all sizes at run time. One
-// shared wasm function per module. Neighbours: kernels/gemm.ts (the inference GEMM it mirrors), grad-linear.ts.
+// shared wasm function per module. Neighbours: kernels/gemm.ts (the inference GEMM: its block loops are
+// shared, the micro-kernels differ in A addressing, bias and accumulate), grad-linear.ts.
 
 import type { Expr, FOps, Fn, Local } from "../module.js";
+import { blockLoops, GEMM_MR } from "./gemm.js";
 
 /**
  * One call: C = A B, or C += A B when `accumulate`. A[i][k] is at byte a + i*aRow*4 + k*aCol*4 (element
@@ -23,8 +25,6 @@ export interface GemmAccSpec {
   ldc: number;
   accumulate: boolean;
 }
-
-const MR = 4;
 
 /** A call to the module's shared `gemm_acc` function (emitted on first use). */
 export function emitGemmAcc(f: Fn, s: GemmAccSpec): Expr {
@@ -55,7 +55,7 @@ interface G {
 /**
  * gemm_acc(M, N, K, a, aRow*4, aCol*4, b, ldb*4, c, ldc*4, accumulate): 4 rows x (2 lane groups on
  * SIMD, 4 scalar columns otherwise) register blocks, column tails by one lane group then scalars,
- * row tail one row at a time.
+ * row tail one row at a time (gemm.ts's blockLoops around this file's micro-kernel).
  */
 function buildGemmAcc(f: Fn): void {
   const p = (i: number): Local => f.param(i);
@@ -74,29 +74,10 @@ function buildGemmAcc(f: Fn): void {
     acc: p(10),
     i: f.local(),
     j: f.local(),
-    pa: Array.from({ length: MR }, () => f.local()),
-    pc: Array.from({ length: MR }, () => f.local()),
+    pa: Array.from({ length: GEMM_MR }, () => f.local()),
+    pc: Array.from({ length: GEMM_MR }, () => f.local()),
   };
-  const nvMain = f.v.lanes === 4 ? 2 : 4;
-  const colLoops = (rows: number): Expr[] => {
-    const loops: Expr[] = [f.forRange(g.j, f.i(0), f.get(g.N), [micro(g, rows, f.v, nvMain)], nvMain * f.v.lanes)];
-    if (f.v.lanes > 1) loops.push(f.forRange(g.j, null, f.get(g.N), [micro(g, rows, f.v, 1)], f.v.lanes));
-    loops.push(f.forRange(g.j, null, f.get(g.N), [micro(g, rows, f.s, 1)]));
-    return loops;
-  };
-  const rowSetup = (rows: number): Expr[] => {
-    const out: Expr[] = [
-      f.set(g.pa[0]!, f.add(f.get(g.a), f.mul(f.get(g.i), f.get(g.ar4)))),
-      f.set(g.pc[0]!, f.add(f.get(g.c), f.mul(f.get(g.i), f.get(g.ldc4)))),
-    ];
-    for (let r = 1; r < rows; r++)
-      out.push(f.set(g.pa[r]!, f.add(f.get(g.pa[r - 1]!), f.get(g.ar4))), f.set(g.pc[r]!, f.add(f.get(g.pc[r - 1]!), f.get(g.ldc4))));
-    return out;
-  };
-  f.mb.addFunction("gemm_acc", f, 11, [
-    f.forRange(g.i, f.i(0), f.get(g.M), [...rowSetup(MR), ...colLoops(MR)], MR),
-    f.forRange(g.i, null, f.get(g.M), [...rowSetup(1), ...colLoops(1)]),
-  ]);
+  f.mb.addFunction("gemm_acc", f, 11, blockLoops(f, { ...g, aRow4: g.ar4 }, (rows, o, nv) => micro(g, rows, o, nv)));
 }
 
 /** The micro-kernel: `rows` x (`nv` lane groups of `o`) block at row i, column j. */

@@ -1,6 +1,7 @@
 // Register-blocked GEMM C = A B (+ bias), the core of dense and conv2d: one shared wasm function per
 // module (sizes and strides are arguments), called by every dense/conv node. A is read by
-// broadcasting elements, B and C rows by lane groups. Neighbours: module.ts, kernels/dense.ts, conv.ts.
+// broadcasting elements, B and C rows by lane groups. Neighbours: module.ts, kernels/dense.ts, conv.ts,
+// gemm-acc.ts (reuses blockLoops).
 
 import type { Expr, FOps, Fn, Local } from "../module.js";
 
@@ -99,30 +100,54 @@ function buildGemm(f: Fn): void {
     pbk: f.local(),
     k: f.local(),
   };
+  const body = blockLoops(f, { ...g, aRow4: g.lda4 }, (rows, o, nv) => micro(g, rows, o, nv));
+  f.mb.addFunction("gemm", f, 11, body);
+}
+
+/** What blockLoops needs: sizes, A / C bases and row strides (bytes), loop counters, row pointers. */
+export interface BlockLoopLocals {
+  M: Local;
+  N: Local;
+  a: Local;
+  aRow4: Local;
+  c: Local;
+  ldc4: Local;
+  i: Local;
+  j: Local;
+  /** Per block row: pa[r] = a + (i + r) * aRow4, pc[r] = c + (i + r) * ldc4 (GEMM_MR each). */
+  pa: Local[];
+  pc: Local[];
+}
+
+/**
+ * The loops around a micro-kernel, shared with gemm-acc.ts: GEMM_MR-row blocks then single rows; in
+ * each, columns by `nvMain` lane groups (2 on SIMD, 4 scalar columns otherwise), then single lane
+ * groups, then scalars. `micro(rows, o, nv)` emits one rows x (nv lane groups of o) block at (i, j).
+ */
+export function blockLoops(f: Fn, g: BlockLoopLocals, micro: (rows: number, o: FOps, nv: number) => Expr): Expr[] {
   const nvMain = f.v.lanes === 4 ? 2 : 4;
   const colLoops = (rows: number): Expr[] => {
-    const loops: Expr[] = [f.forRange(g.j, f.i(0), f.get(g.N), [micro(g, rows, f.v, nvMain)], nvMain * f.v.lanes)];
-    if (f.v.lanes > 1) loops.push(f.forRange(g.j, null, f.get(g.N), [micro(g, rows, f.v, 1)], f.v.lanes));
-    loops.push(f.forRange(g.j, null, f.get(g.N), [micro(g, rows, f.s, 1)]));
+    const loops: Expr[] = [f.forRange(g.j, f.i(0), f.get(g.N), [micro(rows, f.v, nvMain)], nvMain * f.v.lanes)];
+    if (f.v.lanes > 1) loops.push(f.forRange(g.j, null, f.get(g.N), [micro(rows, f.v, 1)], f.v.lanes));
+    loops.push(f.forRange(g.j, null, f.get(g.N), [micro(rows, f.s, 1)]));
     return loops;
   };
   const rowSetup = (rows: number): Expr[] => {
     const out: Expr[] = [
-      f.set(g.pa[0]!, f.add(f.get(g.a), f.mul(f.get(g.i), f.get(g.lda4)))),
+      f.set(g.pa[0]!, f.add(f.get(g.a), f.mul(f.get(g.i), f.get(g.aRow4)))),
       f.set(g.pc[0]!, f.add(f.get(g.c), f.mul(f.get(g.i), f.get(g.ldc4)))),
     ];
     for (let r = 1; r < rows; r++)
       out.push(
-        f.set(g.pa[r]!, f.add(f.get(g.pa[r - 1]!), f.get(g.lda4))),
+        f.set(g.pa[r]!, f.add(f.get(g.pa[r - 1]!), f.get(g.aRow4))),
         f.set(g.pc[r]!, f.add(f.get(g.pc[r - 1]!), f.get(g.ldc4))),
       );
     return out;
   };
-  const body = [
+  return [
     f.forRange(g.i, f.i(0), f.get(g.M), [...rowSetup(GEMM_MR), ...colLoops(GEMM_MR)], GEMM_MR),
     f.forRange(g.i, null, f.get(g.M), [...rowSetup(1), ...colLoops(1)]),
   ];
-  f.mb.addFunction("gemm", f, 11, body);
 }
 
 /** The micro-kernel: `rows` x (`nv` lane groups of `o`) block at row i, column j. */
