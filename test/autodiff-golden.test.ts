@@ -1,50 +1,14 @@
 // Autodiff, losses and optimizer updates against PyTorch autograd / torch.optim golden vectors
-// (test/golden/grad/*.json from gen_grad.py, float64, matched to 1e-9). Neighbours: autodiff.helpers.ts.
+// (test/golden/grad/*.json from gen_grad.py, float64, matched to 1e-9). Neighbours: autodiff.helpers.ts,
+// grad-golden-util.ts (case loader and graph builder).
 
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { Attrs, RefTensor } from "../compiler/ir/types.js";
-import { GraphBuilder } from "../compiler/ir/graph.js";
 import { getOp } from "../compiler/ir/ops/index.js";
 import { validateGraph } from "../compiler/ir/validate.js";
 import { gradGraph } from "../compiler/autodiff/grad.js";
 import { run64 } from "./autodiff.helpers.js";
-
-const DIR = join(dirname(fileURLToPath(import.meta.url)), "golden", "grad");
-
-interface T64 {
-  shape: number[];
-  dtype: "f64";
-  data: string;
-}
-interface Step {
-  op: string;
-  attrs: Attrs;
-  inputs?: string[];
-  params: Record<string, T64>;
-}
-interface GradCase {
-  name: string;
-  inputs: Record<string, T64>;
-  steps: Step[];
-  loss: { op: string; attrs: Attrs };
-  target: T64;
-  target_dtype: "f32" | "i32";
-  expect: { loss: T64; grads: Record<string, T64>; state: Record<string, T64> };
-}
-
-function dec(t: T64): RefTensor {
-  const buf = Buffer.from(t.data, "base64");
-  const bytes = new Uint8Array(buf.length);
-  bytes.set(buf);
-  return { shape: t.shape, data: new Float64Array(bytes.buffer) };
-}
-
-function load<X>(file: string): X {
-  return JSON.parse(readFileSync(join(DIR, file), "utf8")) as X;
-}
+import { buildCaseGraph, dec, load, type GradCase, type T64 } from "./grad-golden-util.js";
 
 /** |a - b| <= tol * max(1, |b|) elementwise, with a message naming the element. */
 function expectClose(what: string, got: RefTensor, want: RefTensor, tol = 1e-9): void {
@@ -57,34 +21,12 @@ function expectClose(what: string, got: RefTensor, want: RefTensor, tol = 1e-9):
 
 /** Build the case graph, differentiate wrt every param and input, run in float64, compare with PyTorch. */
 function checkCase(c: GradCase): void {
-  const b = new GraphBuilder(c.name);
-  const ids = new Map<string, string>();
+  const { graph, loss, ids, params, tensors } = buildCaseGraph(c);
   const inputs: Record<string, RefTensor> = {};
-  for (const [name, t] of Object.entries(c.inputs)) {
-    ids.set(name, b.input(name, "f32", t.shape.slice(1)));
-    inputs[name] = dec(t);
-  }
-  const weights = new Map<string, RefTensor>();
-  const params: string[] = [];
-  let cur = ids.get("x")!;
-  c.steps.forEach((s, i) => {
-    const ins = s.inputs ? s.inputs.map((n) => ids.get(n)!) : [cur];
-    for (const [suffix, t] of Object.entries(s.params)) {
-      const name = `s${i}.${suffix}`;
-      const state = suffix.startsWith("running_");
-      const id = b.param(name, t.shape, { kind: "zeros" }, state ? "state" : "param");
-      if (!state) params.push(id);
-      ins.push(id);
-      weights.set(name, dec(t));
-    }
-    cur = b.node(s.op, ins, s.attrs)[0]!;
-  });
-  const target = dec(c.target);
-  inputs["target"] = target;
-  const ti = b.input("target", c.target_dtype, target.shape.slice(1));
-  const loss = b.node(c.loss.op, [cur, ti], c.loss.attrs)[0]!;
-  b.output("loss", loss);
-  const res = gradGraph(b.build(), { loss, wrt: [...params, ...ids.values()] });
+  for (const [name, t] of Object.entries(c.inputs)) inputs[name] = dec(t);
+  inputs["target"] = dec(c.target);
+  const weights = new Map(tensors.map((t) => [t.name, t.value] as const));
+  const res = gradGraph(graph, { loss, wrt: [...params, ...ids.values()] });
   expect(validateGraph(res.graph)).toEqual([]);
   const out = run64(res.graph, weights, inputs);
   expectClose("loss", out["loss"]!, dec(c.expect.loss));

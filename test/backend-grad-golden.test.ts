@@ -7,56 +7,20 @@
 // unit-scale data; inputs/params are rounded to f32 before the run). Exact where exact: ReLU's gradient at
 // x = 0 is 0 (bit-exact), the ±90 cross-entropy and ±100 BCE gradients are finite, KL with zero targets has
 // a finite loss and gradient, and a zero PyTorch gradient element of those cases is exactly 0 in wasm.
-// Neighbours: autodiff-golden.test.ts (loader, float64 side), backend-train.test.ts (the training module).
+// Neighbours: grad-golden-util.ts (loader, case graph), autodiff-golden.test.ts (float64 side),
+// backend-train.test.ts (the training module).
 
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Attrs, Graph, RefTensor, WeightMap } from "../compiler/ir/types.js";
-import { GraphBuilder, numel } from "../compiler/ir/graph.js";
+import type { Graph, RefTensor, WeightMap } from "../compiler/ir/types.js";
+import { numel } from "../compiler/ir/graph.js";
 import { validateGraph } from "../compiler/ir/validate.js";
 import { gradGraph } from "../compiler/autodiff/grad.js";
 import { emitTrainingWasm } from "../compiler/backend/wasm/train.js";
 import { usesSimd } from "../compiler/backend/wasm/module.js";
 import type { TrainDataInput, TrainTensor, TrainingGraph } from "../compiler/train/spec.js";
+import { buildCaseGraph, dec, load, type GradCase } from "./grad-golden-util.js";
 
 const TOL = 1e-5;
-const DIR = join(dirname(fileURLToPath(import.meta.url)), "golden", "grad");
-
-// ---- the golden-case loader (as in autodiff-golden.test.ts) ----
-
-interface T64 {
-  shape: number[];
-  dtype: "f64";
-  data: string;
-}
-interface Step {
-  op: string;
-  attrs: Attrs;
-  inputs?: string[];
-  params: Record<string, T64>;
-}
-interface GradCase {
-  name: string;
-  inputs: Record<string, T64>;
-  steps: Step[];
-  loss: { op: string; attrs: Attrs };
-  target: T64;
-  target_dtype: "f32" | "i32";
-  expect: { loss: T64; grads: Record<string, T64>; state: Record<string, T64> };
-}
-
-function dec(t: T64): RefTensor {
-  const buf = Buffer.from(t.data, "base64");
-  const bytes = new Uint8Array(buf.length);
-  bytes.set(buf);
-  return { shape: t.shape, data: new Float64Array(bytes.buffer) };
-}
-
-function load<X>(file: string): X {
-  return JSON.parse(readFileSync(join(DIR, file), "utf8")) as X;
-}
 
 // ---- case -> training module ----
 
@@ -71,48 +35,30 @@ interface Built {
 }
 
 /**
- * The case's graph as autodiff-golden.test.ts builds it, differentiated wrt every param and input, wrapped
- * as a TrainingGraph whose train_step computes the loss, every `grad:<name>` and `state:<name>` (renamed
+ * The case's graph (buildCaseGraph, as autodiff-golden.test.ts builds it), differentiated wrt every param
+ * and input, wrapped as a TrainingGraph whose train_step computes the loss, every `grad:<name>` and `state:<name>` (renamed
  * `loss:*` so the training emitter keeps them as train_step outputs) and no updates. eval_step/run: the
  * plain forward + loss.
  */
 function build(c: GradCase): Built {
-  const b = new GraphBuilder(c.name);
-  const ids = new Map<string, string>();
+  const { graph: fwd, loss, ids, target: ti, params, tensors: cts } = buildCaseGraph(c);
   const data: Built["data"] = {};
   const dataInputs: TrainDataInput[] = [];
   let batch = 0;
   for (const [name, t] of Object.entries(c.inputs)) {
-    const id = b.input(name, "f32", t.shape.slice(1));
-    ids.set(name, id);
     data[name] = Float32Array.from(dec(t).data);
-    dataInputs.push({ name, field: name, value: id, dtype: "f32", shape: t.shape.slice(1), kind: "input" });
+    dataInputs.push({ name, field: name, value: ids.get(name)!, dtype: "f32", shape: t.shape.slice(1), kind: "input" });
     batch = t.shape[0]!;
   }
   const weights: WeightMap = new Map();
   const tensors: TrainTensor[] = [];
-  const params: string[] = [];
-  let cur = ids.get("x")!;
-  c.steps.forEach((s, i) => {
-    const ins = s.inputs ? s.inputs.map((n) => ids.get(n)!) : [cur];
-    for (const [suffix, t] of Object.entries(s.params)) {
-      const name = `s${i}.${suffix}`;
-      const state = suffix.startsWith("running_");
-      const id = b.param(name, t.shape, { kind: "zeros" }, state ? "state" : "param");
-      if (!state) params.push(id);
-      ins.push(id);
-      weights.set(name, { shape: [...t.shape], data: Float32Array.from(dec(t).data) });
-      tensors.push({ name, role: state ? "state" : "param", shape: [...t.shape] });
-    }
-    cur = b.node(s.op, ins, s.attrs)[0]!;
-  });
+  for (const { name, state, value } of cts) {
+    weights.set(name, { shape: [...value.shape], data: Float32Array.from(value.data) });
+    tensors.push({ name, role: state ? "state" : "param", shape: [...value.shape] });
+  }
   const target = dec(c.target);
-  const ti = b.input("target", c.target_dtype, target.shape.slice(1));
   data["target"] = c.target_dtype === "i32" ? Int32Array.from(target.data) : Float32Array.from(target.data);
   dataInputs.push({ name: "target", field: "target", value: ti, dtype: c.target_dtype, shape: target.shape.slice(1), kind: "target" });
-  const loss = b.node(c.loss.op, [cur, ti], c.loss.attrs)[0]!;
-  b.output("loss", loss);
-  const fwd = b.build();
   const evalGraph: Graph = structuredClone(fwd);
   evalGraph.outputs = [{ name: "loss:loss", value: loss }];
   const res = gradGraph(fwd, { loss, wrt: [...params, ...ids.values()] });
