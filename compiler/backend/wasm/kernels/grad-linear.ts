@@ -51,10 +51,16 @@ function typeOf0(ctx: KernelCtx, id: string): boolean {
   return ctx.g.values[id]!.type.shape[0] === "N";
 }
 
-/** Static conv geometry of a conv2d_grad_* node: the forward window geometry plus O and groups. */
+/** Static conv geometry of a conv2d_grad_* node: the forward window geometry plus O, groups and per-group sizes. */
 interface Geom extends WindowGeom {
   O: number;
   groups: number;
+  /** Output pixels per plane: Ho * Wo. */
+  P: number;
+  /** Output channels per group: O / groups. */
+  Og: number;
+  /** col rows per group: (C / groups) * kh * kw. */
+  Kg: number;
 }
 
 function geomOf(g: Graph, n: Node): Geom {
@@ -71,7 +77,8 @@ function geomOf(g: Graph, n: Node): Geom {
     [C, H, W] = [xs[1]!, xs[2]!, xs[3]!];
   }
   const groups = (n.attrs["groups"] as number | undefined) ?? 1;
-  return { C, H, W, O, Ho, Wo, ...windowAttrs(n.attrs), groups };
+  const wa = windowAttrs(n.attrs);
+  return { C, H, W, O, Ho, Wo, ...wa, groups, P: Ho * Wo, Og: O / groups, Kg: (C / groups) * wa.kh * wa.kw };
 }
 
 /** 1x1, stride 1, unpadded: the col matrix of conv2d_grad_input is dx itself (no scratch). */
@@ -88,9 +95,8 @@ export function convGradScratchBytes(g: Graph, n: Node): number {
   if (n.op !== "conv2d_grad_input" && n.op !== "conv2d_grad_weight") return 0;
   const q = geomOf(g, n);
   if (n.op === "conv2d_grad_input" && direct(q)) return 0;
-  const P = q.Ho * q.Wo;
-  const col = q.C * q.kh * q.kw * P;
-  const elems = n.op === "conv2d_grad_input" ? col : col + P * q.O + (q.C / q.groups) * q.kh * q.kw * q.O;
+  const col = q.C * q.kh * q.kw * q.P;
+  const elems = n.op === "conv2d_grad_input" ? col : col + q.P * q.O + q.Kg * q.O;
   return Math.ceil((elems * 4) / 16) * 16;
 }
 
@@ -103,10 +109,7 @@ export function convGradScratchBytes(g: Graph, n: Node): number {
 export const conv2dGradInputKernel: Kernel = (ctx) => {
   const { f, node, g } = ctx;
   const q = geomOf(g, node);
-  const P = q.Ho * q.Wo;
-  const Cg = q.C / q.groups;
-  const Og = q.O / q.groups;
-  const Kg = Cg * q.kh * q.kw;
+  const { P, Og, Kg } = q;
   const isDirect = direct(q);
   const [n, gs, xs, gi, pw] = [f.local(), f.local(), f.local(), f.local(), f.local()];
   const colBase = (): Expr => (isDirect ? f.get(xs) : ctx.scratch());
@@ -184,10 +187,7 @@ function col2im(ctx: KernelCtx, q: Geom, xs: Local): Expr {
 export const conv2dGradWeightKernel: Kernel = (ctx) => {
   const { f, node, g } = ctx;
   const q = geomOf(g, node);
-  const P = q.Ho * q.Wo;
-  const Cg = q.C / q.groups;
-  const Og = q.O / q.groups;
-  const Kg = Cg * q.kh * q.kw;
+  const { P, Og, Kg } = q;
   const Kt = q.C * q.kh * q.kw;
   const [n, gs, xs, gi, o, k, src, dst] = Array.from({ length: 8 }, () => f.local());
   const gT = (): Expr => f.addk(ctx.scratch(), Kt * P * 4);
