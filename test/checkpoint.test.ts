@@ -106,7 +106,9 @@ describe("SIGKILL safety", () => {
     const { tg, backend, graph } = setup(spec);
     const graphFile = join(ref, "graph.json");
     writeFileSync(graphFile, JSON.stringify(graph));
+    const started = performance.now();
     const full = await train({ graph: tg, spec, backend, data: synthetic(), outDir: ref });
+    const fullMs = performance.now() - started;
     expect(full.status).toBe("completed");
 
     const dir = tmp();
@@ -115,7 +117,9 @@ describe("SIGKILL safety", () => {
     let kills = 0;
     const seenEpochs: number[] = [];
     for (let k = 0; k < 4; k++) {
-      const r = await runChild(graphFile, dir, epochs, Math.floor(rand() * 250));
+      // Kill within a fifth of an uninterrupted run's time (the child is no faster than this process), so
+      // four kills never add up to the whole run, however fast the machine is.
+      const r = await runChild(graphFile, dir, epochs, 1 + Math.floor(rand() * fullMs * 0.2));
       if (r.signal !== "SIGKILL") break;
       kills++;
       const path = join(dir, "checkpoint.safetensors");
