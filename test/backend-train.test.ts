@@ -199,6 +199,22 @@ describe("wasm training module: eval, run, builds, tensors", () => {
     expect(() => wasm.writeTensors(new Map([["fc1.bias", { shape: [3], data: new Float32Array(3) }]]))).toThrow(/fc1.bias/);
   });
 
+  it("batchnorm over a batch of one value per channel is a clear error (as PyTorch), not NaN", () => {
+    const source = `model bn1d {
+  input x: f32[4]
+  output logits = x -> fc1: dense(6) -> bn: batchnorm -> relu -> fc2: dense(3)
+}
+`;
+    const s = setup(source, mlpSpec(), "x", [4]);
+    const wasm = createWasmTrainBackend(s.tg, s.weights, { simd: true, optimize: false });
+    const one = batchOf("x", [4], 1, 3);
+    expect(() => wasm.trainStep(1, one, { lr: 0.01, step: 1, seed: 0 })).toThrow(
+      "batchnorm 'bn': expected more than 1 value per channel when training, got input size [1, 6]",
+    );
+    const two = batchOf("x", [4], 2, 3);
+    expect(Number.isFinite(wasm.trainStep(2, two, { lr: 0.01, step: 1, seed: 0 })["loss"]!)).toBe(true);
+  });
+
   it("layout: tensors at fixed 16-aligned offsets in PyTorch shapes, losses as fixed outputs", () => {
     const s = cnn();
     const { layout } = emitTrainingWasm(s.tg, s.weights, { simd: true, optimize: false });

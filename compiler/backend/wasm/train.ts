@@ -416,9 +416,29 @@ export class WasmTrainBackend implements TrainBackend {
 
   /** See TrainBackend.trainStep. lr is rounded to f32; dropout_rng = [seed | 0, step | 0]. */
   trainStep(batch: number, fields: BatchFields, scalars: StepScalars): Record<string, number> {
+    this.checkBatchStatistics(batch);
     this.prepareTrainStep(batch, fields, scalars);
     this.exports.train_step(batch);
     return this.trainLosses();
+  }
+
+  /**
+   * Batch statistics need more than one value per channel (PyTorch raises the same error in training mode);
+   * the kernel would otherwise produce NaN from a zero-count unbiased variance.
+   * Throws Error naming the batchnorm layer and the input shape at this batch size.
+   */
+  private checkBatchStatistics(batch: number): void {
+    for (const n of this.tg.graph.nodes) {
+      if (n.op !== "batchnorm_train") continue;
+      const shape = this.tg.graph.values[n.inputs[0]!]!.type.shape;
+      const perChannel = shape.reduce<number>((m, d, i) => (i === 1 ? m : m * (d === "N" ? batch : d)), 1);
+      if (perChannel <= 1)
+        throw new Error(
+          `batchnorm${n.layer ? ` '${n.layer}'` : ""}: expected more than 1 value per channel when training, got input size [${shape
+            .map((d) => (d === "N" ? batch : d))
+            .join(", ")}] (a batch of ${batch}; use a larger batch_size, or drop the last partial batch)`,
+        );
+    }
   }
 
   /** Write everything train_step reads (batch fields, lr, step, dropout_rng) without running it (profiling). */
