@@ -16,6 +16,7 @@ import { applyTrainOverrides } from "../frontend/lower-train.js";
 import { buildTrainingGraph, TrainSpecError } from "../train/build.js";
 import { ReferenceTrainBackend, type TrainBackend } from "../train/backend.js";
 import { CheckpointError } from "../train/checkpoint.js";
+import { SplitError } from "../data/split.js";
 import { fieldTypes, loadTrainData, TrainDataLoadError } from "../train/data.js";
 import { train, TrainDataError, type TrainResult } from "../train/driver.js";
 import { barReporter, formatMetrics, lineReporter, type ProgressReporter } from "../train/progress.js";
@@ -144,7 +145,8 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
       ...(reporter ? { onProgress: reporter.onProgress } : {}),
     });
   } catch (e) {
-    if (e instanceof TrainDataLoadError || e instanceof TrainSpecError || e instanceof TrainDataError || e instanceof CheckpointError) throw new UserError(e.message);
+    if (e instanceof TrainDataLoadError || e instanceof TrainSpecError || e instanceof TrainDataError || e instanceof CheckpointError || e instanceof SplitError)
+      throw new UserError(e.message);
     throw e;
   } finally {
     reporter?.stop();
@@ -152,7 +154,15 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
   }
   if (result.status === "interrupted") {
     io.out(`interrupted after ${result.steps} steps; checkpoint ${result.checkpoint}`);
-    io.out(`resume with: modelc train ${file} -o ${outDir} --resume`);
+    // Repeat the overrides: the train section's values would otherwise come back on resume.
+    const again = [
+      options.epochs !== undefined ? `--epochs ${options.epochs}` : "",
+      options.batchSize !== undefined ? `--batch-size ${options.batchSize}` : "",
+      options.lr !== undefined ? `--lr ${options.lr}` : "",
+      options.seed !== undefined ? `--seed ${options.seed}` : "",
+      options.optimizer !== undefined ? `--optimizer ${options.optimizer}` : "",
+    ].filter((x) => x).join(" ");
+    io.out(`resume with: modelc train ${file} -o ${outDir} ${again ? again + " " : ""}--resume`);
     return EXIT_INTERRUPTED;
   }
 

@@ -4,6 +4,14 @@
 import { Xoshiro128, mixSeed } from "../util/rng.js";
 import { type Dataset, fieldOf, sampleSize, selectSamples, shapeText } from "./dataset.js";
 
+/** A split that does not fit the data (sizes, fractions, counts): a user error, reported without a stack. */
+export class SplitError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SplitError";
+  }
+}
+
 /** Seed domains, so a split and epoch 0's order never share a stream for the same user seed. */
 const DOMAIN_SPLIT = 0x5b11;
 const DOMAIN_EPOCH = 0xe90c;
@@ -47,10 +55,10 @@ const PARTS = ["train", "validation", "test"] as const;
  */
 export function splitCounts(count: number, sizes: SplitSizes): [number, number, number] {
   const v = PARTS.map((p) => sizes[p] ?? 0);
-  if (v.some((x) => !Number.isFinite(x) || x < 0)) throw new Error(`split: sizes must be non-negative numbers, got ${JSON.stringify(sizes)}`);
+  if (v.some((x) => !Number.isFinite(x) || x < 0)) throw new SplitError(`split: sizes must be non-negative numbers, got ${JSON.stringify(sizes)}`);
   const total = v[0]! + v[1]! + v[2]!;
   if (v.every((x) => x <= 1)) {
-    if (total > 1 + 1e-9) throw new Error(`split: fractions sum to ${total}, more than 1`);
+    if (total > 1 + 1e-9) throw new SplitError(`split: fractions sum to ${total}, more than 1`);
     const exact = v.map((f) => f * count);
     const out = exact.map((x) => Math.floor(x + 1e-9));
     let rest = Math.min(count, Math.round(total * count)) - out.reduce((a, b) => a + b, 0);
@@ -58,8 +66,8 @@ export function splitCounts(count: number, sizes: SplitSizes): [number, number, 
     for (const i of order) if (rest > 0 && exact[i]! > out[i]!) (out[i]!++, rest--);
     return out as [number, number, number];
   }
-  if (!v.every(Number.isInteger)) throw new Error(`split: sizes above 1 are sample counts and must all be integers, got ${JSON.stringify(sizes)}`);
-  if (total > count) throw new Error(`split: counts sum to ${total}, more than the ${count} samples`);
+  if (!v.every(Number.isInteger)) throw new SplitError(`split: sizes above 1 are sample counts and must all be integers, got ${JSON.stringify(sizes)}`);
+  if (total > count) throw new SplitError(`split: counts sum to ${total}, more than the ${count} samples`);
   return v as [number, number, number];
 }
 
