@@ -56,7 +56,10 @@ interface Series {
 }
 
 /** One panel: frame, ticks, labels, polylines and a legend; returns SVG elements. */
-function panel(x0: number, y0: number, w: number, h: number, title: string, yLabel: string, xMax: number, series: Series[], yRange?: [number, number]): string {
+function panel(
+  x0: number, y0: number, w: number, h: number, title: string, yLabel: string, xMax: number, series: Series[],
+  yRange?: [number, number], legend: "top" | "bottom" = "top",
+): string {
   const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
   let [lo, hi] = yRange ?? [Math.min(0, ...ys), ys.length ? Math.max(...ys) : 1];
   if (!(hi > lo)) hi = lo + 1;
@@ -84,11 +87,18 @@ function panel(x0: number, y0: number, w: number, h: number, title: string, yLab
     if (pts.length > 0)
       out.push(`<polyline class="series" data-label="${esc(s.label)}" fill="none" stroke="${s.color}" stroke-width="${s.width}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""} points="${pts.join(" ")}"/>`);
     if (s.markers) for (const p of pts) out.push(`<circle cx="${p.split(",")[0]}" cy="${p.split(",")[1]}" r="2.5" fill="${s.color}"/>`);
-    const ly = y0 + 14 + k * 16;
+    const ly = legend === "top" ? y0 + 14 + k * 16 : y0 + h - 14 - (series.length - 1 - k) * 16;
     out.push(`<line x1="${x0 + w - 150}" y1="${ly}" x2="${x0 + w - 128}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`);
     out.push(`<text x="${x0 + w - 122}" y="${ly}" dominant-baseline="middle">${esc(s.label)}</text>`);
   });
   return out.join("\n");
+}
+
+/** Accuracy axis: from 5 % below the lowest value (rounded down to a multiple of 5) to 100 %, so late gains are visible. */
+function accuracyRange(series: Series[]): [number, number] {
+  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
+  const low = ys.length ? Math.min(...ys) : 0;
+  return [Math.max(0, Math.floor((low - 5) / 5) * 5), 100];
 }
 
 /**
@@ -115,7 +125,7 @@ export function curvesSvg(history: History): string {
   const body = [
     panel(70, 40, 330, 260, "Loss", "loss", xMax, loss),
     metrics.length > 0
-      ? panel(530, 40, 330, 260, "Validation metrics", "accuracy (%)", xMax, metrics, [0, 100])
+      ? panel(530, 40, 330, 260, "Validation metrics", "accuracy (%)", xMax, metrics, accuracyRange(metrics), "bottom")
       : `<text x="695" y="170" text-anchor="middle" fill="#888">no metrics</text>`,
   ];
   return [
