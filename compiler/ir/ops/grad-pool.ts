@@ -6,7 +6,7 @@ import { OpTypeError } from "./def.js";
 import type { Attrs, RefTensor, TensorType } from "../types.js";
 import { showShape } from "../graph.js";
 import { countAt, zeros } from "./common.js";
-import { poolOutSize } from "./pool.js";
+import { avgpoolWindow, poolOutSize } from "./pool.js";
 
 function checkPoolGrad(op: string, g: TensorType, H: number, W: number, attrs: Attrs): void {
   const [kh, kw] = attrs["kernel"] as [number, number];
@@ -105,16 +105,7 @@ export const avgpool2d_grad: OpDef = {
     for (let nc = 0; nc < N * C; nc++)
       for (let oh = 0; oh < Ho; oh++)
         for (let ow = 0; ow < Wo; ow++) {
-          let h0 = oh * sh - pt;
-          let w0 = ow * sw - pl;
-          let h1 = Math.min(h0 + kh, H + pt);
-          let w1 = Math.min(w0 + kw, W + pl);
-          const poolSize = (h1 - h0) * (w1 - w0);
-          h0 = Math.max(h0, 0);
-          w0 = Math.max(w0, 0);
-          h1 = Math.min(h1, H);
-          w1 = Math.min(w1, W);
-          const div = includePad ? poolSize : (h1 - h0) * (w1 - w0);
+          const { h0, w0, h1, w1, div } = avgpoolWindow(oh, ow, H, W, [kh, kw], [sh, sw], [pt, pl], includePad);
           if (div <= 0) continue;
           const v = g.data[(nc * Ho + oh) * Wo + ow]! / div;
           for (let ih = h0; ih < h1; ih++) for (let iw = w0; iw < w1; iw++) dx.data[(nc * H + ih) * W + iw]! += v;

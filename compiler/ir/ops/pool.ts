@@ -124,6 +124,27 @@ export const maxpool2d: OpDef = {
 };
 
 /**
+ * The input window of avgpool2d output (oh, ow), clipped to the input, and its divisor, as PyTorch
+ * computes them: the window may reach into right/bottom padding only up to H + pad (ceil_mode), the
+ * padded size counts when `includePad`, else only the in-bounds elements. Rows [h0, h1), columns [w0, w1).
+ * Shared by the forward reference and avgpool2d_grad (grad-pool.ts).
+ */
+export function avgpoolWindow(
+  oh: number, ow: number, H: number, W: number,
+  [kh, kw]: [number, number], [sh, sw]: [number, number], [pt, pl]: [number, number], includePad: boolean,
+): { h0: number; w0: number; h1: number; w1: number; div: number } {
+  const ph0 = oh * sh - pt;
+  const pw0 = ow * sw - pl;
+  const ph1 = Math.min(ph0 + kh, H + pt);
+  const pw1 = Math.min(pw0 + kw, W + pl);
+  const h0 = Math.max(ph0, 0);
+  const w0 = Math.max(pw0, 0);
+  const h1 = Math.min(ph1, H);
+  const w1 = Math.min(pw1, W);
+  return { h0, w0, h1, w1, div: includePad ? (ph1 - ph0) * (pw1 - pw0) : (h1 - h0) * (w1 - w0) };
+}
+
+/**
  * avgpool2d(kernel, stride=kernel, padding=0, ceil_mode=false, count_include_pad=true). [N, C, H, W] -> [N, C, Ho, Wo].
  * Attrs { kernel, stride, padding: [t, l, b, r], ceil_mode, count_include_pad }. Divisor as PyTorch
  * nn.AvgPool2d: the window clipped to input+padding when count_include_pad, else to the input only.
@@ -160,18 +181,9 @@ export const avgpool2d: OpDef = {
     for (let nc = 0; nc < N * C; nc++)
       for (let oh = 0; oh < Ho; oh++)
         for (let ow = 0; ow < Wo; ow++) {
-          let h0 = oh * sh - pt;
-          let w0 = ow * sw - pl;
-          let h1 = Math.min(h0 + kh, H + pt);
-          let w1 = Math.min(w0 + kw, W + pl);
-          const poolSize = (h1 - h0) * (w1 - w0);
-          h0 = Math.max(h0, 0);
-          w0 = Math.max(w0, 0);
-          h1 = Math.min(h1, H);
-          w1 = Math.min(w1, W);
+          const { h0, w0, h1, w1, div } = avgpoolWindow(oh, ow, H, W, [kh, kw], [sh, sw], [pt, pl], includePad);
           let s = 0;
           for (let ih = h0; ih < h1; ih++) for (let iw = w0; iw < w1; iw++) s += x.data[(nc * H + ih) * W + iw]!;
-          const div = includePad ? poolSize : (h1 - h0) * (w1 - w0);
           y.data[(nc * Ho + oh) * Wo + ow] = div > 0 ? s / div : 0;
         }
     return [y];
