@@ -30,7 +30,7 @@ describe("op table", () => {
     expect(Object.keys(OPS).sort()).toEqual(
       [
         "add", "avgpool2d", "batchnorm", "concat", "conv2d", "dense", "dropout", "flatten", "gelu",
-        "global_avgpool2d", "leaky_relu", "maxpool2d", "mul", "relu", "reshape", "sigmoid", "softmax", "tanh",
+        "global_avgpool2d", "layernorm", "leaky_relu", "maxpool2d", "mul", "relu", "reshape", "sigmoid", "softmax", "tanh",
       ].sort(),
     );
   });

@@ -149,6 +149,11 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const [dx, dw, db] = emit.node("batchnorm_grad", [one(gys), x, w, mean, v], { eps: node.attrs["eps"]! });
     return [dx!, dw!, db!];
   },
+  layernorm: ({ node, emit }, gys) => {
+    const [x, w] = node.inputs as [string, string];
+    const [dx, dw, db] = emit.node("layernorm_grad", [one(gys), x, w], { eps: node.attrs["eps"]! });
+    return [dx!, dw!, db!];
+  },
   dropout_train: ({ node, emit }, gys) => [emit.node1("dropout_train", [one(gys), node.inputs[1]!], node.attrs), null],
   // Inference-form dropout is the identity (only seen when the train rewrite is skipped).
   dropout: (_ctx, gys) => [one(gys)],

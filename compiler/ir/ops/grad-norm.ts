@@ -1,5 +1,5 @@
 // Training forms of batchnorm and dropout, and their backward: batchnorm_train, batchnorm_grad,
-// batchnorm_stats_update, dropout_train (+ its counter-based RNG). Neighbours: autodiff/train-forward.ts
+// batchnorm_stats_update, dropout_train (+ its counter-based RNG), layernorm_grad. Neighbours: autodiff/train-forward.ts
 // rewrites ops/norm.ts's inference forms into these; autodiff/rules.ts differentiates them.
 
 import type { OpDef } from "./def.js";
@@ -7,6 +7,7 @@ import { OpTypeError } from "./def.js";
 import type { RefTensor } from "../types.js";
 import { showShape } from "../graph.js";
 import { countAt, elementwiseCost, requireFloat, staticDim } from "./common.js";
+import { lastAxisRows, rowStats } from "./norm.js";
 import { dropoutDraw, dropoutKey, dropoutThreshold } from "./grad-rng.js";
 
 /** Channels C and elements per channel M = N * prod(spatial) of an [N, C, ...] tensor. */
@@ -179,5 +180,59 @@ export const dropout_train: OpDef = {
   trainOnly: true,
 };
 
+/**
+ * layernorm_grad(g, x, weight): backward of layernorm over the last axis (D). Per row, with the two-pass
+ * statistics of x recomputed, invstd = 1 / sqrt(var + eps), xhat = (x - mean) invstd, gh = g weight:
+ * dx = invstd / D * (D gh - sum(gh) - xhat sum(gh xhat)); dweight[j] = sum over rows g xhat;
+ * dbias[j] = sum over rows g. Inputs [g, x [N, ..., D], weight [D]] -> [dx, dweight [D], dbias [D]].
+ * Attrs { eps }. (PyTorch native_layer_norm_backward.)
+ */
+export const layernorm_grad: OpDef = {
+  name: "layernorm_grad",
+  doc: "Layer normalization backward (last axis)",
+  semantics: "PyTorch native_layer_norm_backward",
+  internal: true,
+  arity: 2,
+  args: [],
+  infer: (inputs) => {
+    const [g, x, w] = [inputs[0]!, inputs[1]!, inputs[2]!];
+    if (g.shape.length !== x.shape.length || g.shape.some((d, i) => d !== x.shape[i]))
+      throw new OpTypeError(`layernorm_grad: gradient ${showShape(g.shape)} and input ${showShape(x.shape)} differ`, undefined, 1);
+    const D = staticDim("layernorm_grad", x, x.shape.length - 1, 1);
+    if (w.shape.length !== 1 || w.shape[0] !== D) throw new OpTypeError(`layernorm_grad: weight ${showShape(w.shape)} is not [${D}]`, undefined, 2);
+    return [{ dtype: "f32", shape: [...x.shape] }, { dtype: "f32", shape: [D] }, { dtype: "f32", shape: [D] }];
+  },
+  reference: (inputs: RefTensor[], attrs) => {
+    const [g, x, w] = inputs as [RefTensor, RefTensor, RefTensor];
+    const eps = attrs["eps"] as number;
+    const { D, rows } = lastAxisRows(x);
+    const dx = new Float64Array(x.data.length);
+    const dw = new Float64Array(D);
+    const db = new Float64Array(D);
+    for (let r = 0; r < rows; r++) {
+      const { mean, v } = rowStats(x.data, r, D);
+      const inv = 1 / Math.sqrt(v + eps);
+      let sgh = 0;
+      let sghx = 0;
+      for (let j = 0; j < D; j++) {
+        const k = r * D + j;
+        const xh = (x.data[k]! - mean) * inv;
+        const gh = g.data[k]! * w.data[j]!;
+        sgh += gh;
+        sghx += gh * xh;
+        dw[j]! += g.data[k]! * xh;
+        db[j]! += g.data[k]!;
+      }
+      for (let j = 0; j < D; j++) {
+        const k = r * D + j;
+        const xh = (x.data[k]! - mean) * inv;
+        dx[k] = (inv / D) * (D * g.data[k]! * w.data[j]! - sgh - xh * sghx);
+      }
+    }
+    return [{ shape: [...x.shape], data: dx }, { shape: [D], data: dw }, { shape: [D], data: db }];
+  },
+  cost: (inputs, _o, _a, batch) => elementwiseCost(inputs[0]!, batch, 14, 2),
+};
+
 /** Training-form normalization/regularization ops. */
-export const GRAD_NORM_OPS: OpDef[] = [batchnorm_train, batchnorm_grad, batchnorm_stats_update, dropout_train];
+export const GRAD_NORM_OPS: OpDef[] = [batchnorm_train, batchnorm_grad, batchnorm_stats_update, dropout_train, layernorm_grad];

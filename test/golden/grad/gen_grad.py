@@ -81,6 +81,8 @@ def torch_op(op, a, xs, ps):
         return torch.cat(xs, a["axis"])
     if op == "batchnorm":
         return F.batch_norm(x, ps["running_mean"], ps["running_var"], ps["weight"], ps["bias"], True, a["momentum"], a["eps"])
+    if op == "layernorm":
+        return F.layer_norm(x, (x.shape[-1],), ps["weight"], ps["bias"], a["eps"])
     raise ValueError(op)
 
 
@@ -195,6 +197,12 @@ def op_cases():
     bnp = {"weight": [3], "bias": [3], "running_mean": [3], "running_var": [3]}
     cs.append(single("batchnorm_train_4d", "batchnorm", bn, [3, 2, 2], [3, 2, 2], bnp, batch=3))
     cs.append(single("batchnorm_train_2d", "batchnorm", {"eps": 1e-3, "momentum": 0.3}, [3], [3], bnp, batch=4))
+    lnp = lambda d: {"weight": [d], "bias": [d]}
+    cs.append(single("layernorm_2d", "layernorm", {"eps": 1e-5}, [7], [7], lnp(7), batch=3))
+    cs.append(single("layernorm_3d", "layernorm", {"eps": 1e-3}, [4, 33], [4, 33], lnp(33), batch=3))
+    xo = (1e4 + gen("layernorm_offset_x")(2, 33)).float().double()  # f32-representable: the wasm run rounds inputs
+    xo[1, :] = 3.25
+    cs.append(single("layernorm_offset_and_constant_rows", "layernorm", {"eps": 1e-5}, [33], [33], lnp(33), x=xo))
     # a small CNN: conv -> batchnorm -> relu -> maxpool -> flatten -> dense, cross-entropy
     rnd = gen("cnn_chain")
     cs.append({

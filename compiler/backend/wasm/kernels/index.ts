@@ -7,7 +7,7 @@ import { conv2dKernel } from "./conv.js";
 import { avgpoolKernel, globalAvgpoolKernel, maxpoolKernel } from "./pool.js";
 import { concatKernel, reshapeKernel } from "./shape.js";
 import { addKernel, mulKernel } from "./binary.js";
-import { batchnormKernel } from "./norm.js";
+import { batchnormKernel, layernormKernel } from "./norm.js";
 import { geluKernel, leakyReluKernel, reluKernel, sigmoidKernel, tanhKernel } from "./unary.js";
 import { softmaxKernel } from "./softmax.js";
 import { TRAIN_KERNELS } from "./train-index.js";
@@ -25,6 +25,7 @@ export const KERNELS: Record<string, Kernel> = {
   add: addKernel,
   mul: mulKernel,
   batchnorm: batchnormKernel,
+  layernorm: layernormKernel,
   relu: reluKernel,
   leaky_relu: leakyReluKernel,
   sigmoid: sigmoidKernel,

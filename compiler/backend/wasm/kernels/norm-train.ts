@@ -1,8 +1,9 @@
 // Batchnorm in training form: batchnorm_train (batch statistics in f64), batchnorm_grad
 // (native_batch_norm_backward), batchnorm_stats_update (running statistics). Weights and statistics are
-// read at run time. Neighbours: ir/ops/grad-norm.ts (references), kernels/train-util.ts (f64 sums).
+// read at run time. Also layernorm_grad (native_layer_norm_backward). Neighbours: ir/ops/grad-norm.ts (references), kernels/train-util.ts (f64 sums).
 
-import { F64, type Expr, type Local } from "../module.js";
+import { F64, type Expr, type FOps, type Local } from "../module.js";
+import { layernormRowStats } from "./norm.js";
 import { prod, sampleDims, type Kernel, type KernelCtx } from "./context.js";
 import { countOf, sumF64 } from "./train-util.js";
 
@@ -164,5 +165,68 @@ export const batchnormStatsKernel: Kernel = (ctx) => {
         o.store(f.at(f.get(ps[5]!), idx()), f.get(b)),
       ];
     }),
+  ];
+};
+
+/**
+ * layernorm_grad(g, x, weight) {eps} -> [dx, dweight, dbias] (native_layer_norm_backward), per row of D:
+ * f64 two-pass statistics (layernormRowStats), sgh = sum g w and sghx = sum g w (x - mean) in f64;
+ * dx = A g w + B (x - mean) + K with A = invstd, B = -invstd^3 sghx / D, K = -invstd sgh / D;
+ * dweight += g (x - mean) invstd and dbias += g accumulate over rows in f32 (zeroed first).
+ * Not in-place safe (dweight / dbias are written across rows).
+ */
+export const layernormGradKernel: Kernel = (ctx) => {
+  const { f, node } = ctx;
+  const m = f.m;
+  const [g, x, w] = node.inputs as [string, string, string];
+  const [dx, dw, db] = node.outputs as [string, string, string];
+  const eps = (node.attrs["eps"] as number | undefined) ?? 1e-5;
+  const xd = sampleDims(ctx, x);
+  const D = xd[xd.length - 1]!;
+  const R = prod(xd.slice(0, -1));
+  const [px, pg, pd, pw, pdw, pdb, r] = [f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local()];
+  const st = { acc: f.local(F64), mean: f.local(F64), inv: f.local(F64), hi: f.local(f.s.type), lo: f.local(f.s.type) };
+  const [sgh, sghx] = [f.local(F64), f.local(F64)];
+  const [A, B, K] = [f.local(f.s.type), f.local(f.s.type), f.local(f.s.type)];
+  const [vA, vB, vK, vh, vl] = [f.local(f.v.type), f.local(f.v.type), f.local(f.v.type), f.local(f.v.type), f.local(f.v.type)];
+  const simd = f.v.lanes > 1;
+  const ld = (o: FOps, p: Local, idx: () => Expr): Expr => o.load(f.at(f.get(p), idx()));
+  return [
+    f.set(px, ctx.ptr(x)),
+    f.set(pg, ctx.ptr(g)),
+    f.set(pd, ctx.ptr(dx)),
+    f.set(pw, ctx.ptr(w)),
+    f.set(pdw, ctx.ptr(dw)),
+    f.set(pdb, ctx.ptr(db)),
+    f.forLanes(() => f.i(D), (o, idx) => [o.store(f.at(f.get(pdw), idx()), o.c(0)), o.store(f.at(f.get(pdb), idx()), o.c(0))]),
+    f.forRange(r, f.i(0), f.mulk(ctx.batch(), R), [
+      ...layernormRowStats(ctx, px, D, eps, st),
+      f.set(sgh, m.f64.const(0)),
+      f.set(sghx, m.f64.const(0)),
+      ...sumF64(f, sgh, () => f.i(D), [() => f.get(pg), () => f.get(pw)], (wd, [gv, wv]) => wd.mul(gv!(), wv!())),
+      ...sumF64(f, sghx, () => f.i(D), [() => f.get(pg), () => f.get(pw), () => f.get(px)], (wd, [gv, wv, xv]) =>
+        wd.mul(wd.mul(gv!(), wv!()), wd.sub(xv!(), wd.splat(f.get(st.mean)))),
+      ),
+      f.set(A, m.f32.demote(f.get(st.inv))),
+      f.set(B, m.f32.demote(m.f64.neg(m.f64.div(m.f64.mul(m.f64.mul(f.get(st.inv), m.f64.mul(f.get(st.inv), f.get(st.inv))), f.get(sghx)), m.f64.const(D))))),
+      f.set(K, m.f32.demote(m.f64.neg(m.f64.div(m.f64.mul(f.get(st.inv), f.get(sgh)), m.f64.const(D))))),
+      ...(simd
+        ? [f.set(vA, f.v.splat(f.get(A))), f.set(vB, f.v.splat(f.get(B))), f.set(vK, f.v.splat(f.get(K))), f.set(vh, f.v.splat(f.get(st.hi))), f.set(vl, f.v.splat(f.get(st.lo)))]
+        : []),
+      f.forLanes(() => f.i(D), (o, idx) => {
+        const [a, b, k, h, l] = o.lanes === 1 ? [A, B, K, st.hi, st.lo] : [vA, vB, vK, vh, vl];
+        const [c, gv] = [f.local(o.type), f.local(o.type)];
+        return [
+          f.set(gv, ld(o, pg, idx)),
+          f.set(c, o.sub(o.sub(ld(o, px, idx), f.get(h)), f.get(l))),
+          o.store(f.at(f.get(pd), idx()), o.add(o.add(o.mul(f.get(a), o.mul(f.get(gv), ld(o, pw, idx))), o.mul(f.get(b), f.get(c))), f.get(k))),
+          o.store(f.at(f.get(pdw), idx()), o.add(ld(o, pdw, idx), o.mul(o.mul(f.get(gv), f.get(c)), f.get(a)))),
+          o.store(f.at(f.get(pdb), idx()), o.add(ld(o, pdb, idx), f.get(gv))),
+        ];
+      }),
+      f.set(px, f.addk(f.get(px), D * 4)),
+      f.set(pg, f.addk(f.get(pg), D * 4)),
+      f.set(pd, f.addk(f.get(pd), D * 4)),
+    ]),
   ];
 };

@@ -1,9 +1,11 @@
 // batchnorm in inference form, folded at compile time into y = x * scale[c] + shift[c] with
 // scale = w / sqrt(var + eps), shift = b - mean * scale (float64, stored as f32 derived data).
+// layernorm over the last axis: f64 two-pass row statistics, weights read at run time (also serves training).
 // Neighbours: kernels/context.ts (derived data), module.ts; train-kernels.ts (run-time fold, same loops).
 
-import type { Expr } from "../module.js";
+import { F64, type Expr, type Local } from "../module.js";
 import { prod, sampleDims, type Kernel, type KernelCtx } from "./context.js";
+import { sumF64 } from "./train-util.js";
 
 /**
  * Kernel for `batchnorm`: inputs [x [N, C, ...], weight [C], bias [C], running_mean [C],
@@ -69,3 +71,61 @@ export function scaleShiftLoops(ctx: KernelCtx, C: number, inner: number, scale:
     ]),
   ];
 }
+
+/**
+ * Per row of an [rows, D] view of value `x` (row base byte offset in local `off`, relative to any tensor
+ * with the same [.., D] layout): f64 two-pass statistics into `mean` / `inv` (1 / sqrt(var + eps)), then
+ * f32 `meanHi` = f32(mean), `meanLo` = f32(mean - meanHi), so (x - meanHi) - meanLo keeps a large common
+ * offset exact. Shared by layernorm and layernorm_grad (kernels/norm-train.ts).
+ */
+export function layernormRowStats(ctx: KernelCtx, xBase: Local, D: number, eps: number, s: { acc: Local; mean: Local; inv: Local; hi: Local; lo: Local }): Expr[] {
+  const { f } = ctx;
+  const m = f.m;
+  return [
+    f.set(s.acc, m.f64.const(0)),
+    ...sumF64(f, s.acc, () => f.i(D), [() => f.get(xBase)], (_w, [v]) => v!()),
+    f.set(s.mean, m.f64.div(f.get(s.acc), m.f64.const(D))),
+    f.set(s.acc, m.f64.const(0)),
+    ...sumF64(f, s.acc, () => f.i(D), [() => f.get(xBase)], (wd, [v]) => wd.mul(wd.sub(v!(), wd.splat(f.get(s.mean))), wd.sub(v!(), wd.splat(f.get(s.mean))))),
+    f.set(s.inv, m.f64.div(m.f64.const(1), m.f64.sqrt(m.f64.add(m.f64.div(f.get(s.acc), m.f64.const(D)), m.f64.const(eps))))),
+    f.set(s.hi, m.f32.demote(f.get(s.mean))),
+    f.set(s.lo, m.f32.demote(m.f64.sub(f.get(s.mean), m.f64.promote(f.get(s.hi))))),
+  ];
+}
+
+/**
+ * Kernel for `layernorm`: inputs [x [N, ..., D], weight [D], bias [D]], attrs.eps (PyTorch nn.LayerNorm
+ * over the last axis). Weights are read at run time (so the same kernel serves training modules). Per
+ * row: f64 two-pass mean / variance, then y = ((x - meanHi) - meanLo) * invstd * w + b in f32 lane groups.
+ */
+export const layernormKernel: Kernel = (ctx) => {
+  const { f, node } = ctx;
+  const [x, w, b] = node.inputs as [string, string, string];
+  const eps = (node.attrs["eps"] as number | undefined) ?? 1e-5;
+  const xd = sampleDims(ctx, x);
+  const D = xd[xd.length - 1]!;
+  const R = prod(xd.slice(0, -1));
+  const [px, py, pw, pb, r] = [f.local(), f.local(), f.local(), f.local(), f.local()];
+  const st = { acc: f.local(F64), mean: f.local(F64), inv: f.local(F64), hi: f.local(f.s.type), lo: f.local(f.s.type) };
+  const invF = f.local(f.s.type);
+  const [vh, vl, vi] = [f.local(f.v.type), f.local(f.v.type), f.local(f.v.type)];
+  const simd = f.v.lanes > 1;
+  return [
+    f.set(px, ctx.ptr(x)),
+    f.set(py, ctx.ptr(node.outputs[0]!)),
+    f.set(pw, ctx.ptr(w)),
+    f.set(pb, ctx.ptr(b)),
+    f.forRange(r, f.i(0), f.mulk(ctx.batch(), R), [
+      ...layernormRowStats(ctx, px, D, eps, st),
+      f.set(invF, f.m.f32.demote(f.get(st.inv))),
+      ...(simd ? [f.set(vh, f.v.splat(f.get(st.hi))), f.set(vl, f.v.splat(f.get(st.lo))), f.set(vi, f.v.splat(f.get(invF)))] : []),
+      f.forLanes(() => f.i(D), (o, idx) => {
+        const [h, l, i] = o.lanes === 1 ? [st.hi, st.lo, invF] : [vh, vl, vi];
+        const xh = o.mul(o.sub(o.sub(o.load(f.at(f.get(px), idx())), f.get(h)), f.get(l)), f.get(i));
+        return [o.store(f.at(f.get(py), idx()), o.add(o.mul(xh, o.load(f.at(f.get(pw), idx()))), o.load(f.at(f.get(pb), idx()))))];
+      }),
+      f.set(px, f.addk(f.get(px), D * 4)),
+      f.set(py, f.addk(f.get(py), D * 4)),
+    ]),
+  ];
+};

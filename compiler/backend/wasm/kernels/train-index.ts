@@ -25,7 +25,7 @@ import {
   mseGradKernel,
   mseKernel,
 } from "./loss.js";
-import { batchnormGradKernel, batchnormStatsKernel, batchnormTrainKernel } from "./norm-train.js";
+import { batchnormGradKernel, batchnormStatsKernel, batchnormTrainKernel, layernormGradKernel } from "./norm-train.js";
 import { dropoutTrainKernel } from "./dropout-train.js";
 import { conv2dGradInputKernel, conv2dGradWeightKernel, convGradScratchBytes, denseGradInputKernel, denseGradWeightKernel } from "./grad-linear.js";
 import { avgpoolGradKernel, maxpoolGradKernel } from "./grad-pool.js";
@@ -51,6 +51,7 @@ export const TRAIN_KERNELS: Record<string, Kernel> = {
   batchnorm_train: batchnormTrainKernel,
   batchnorm_grad: batchnormGradKernel,
   batchnorm_stats_update: batchnormStatsKernel,
+  layernorm_grad: layernormGradKernel,
   dropout_train: dropoutTrainKernel,
   mse: mseKernel,
   mse_grad: mseGradKernel,
