@@ -1,0 +1,165 @@
+// Lowering of the train section's data entries: `data = mnist() | npz | npy | csv | safetensors`, `split`, and
+// the checks of model inputs against the source's fields. Neighbours: train-calls.ts (base), train-losses.ts.
+
+import type { Graph, SourceLoc } from "../ir/types.js";
+import { showShape } from "../ir/graph.js";
+import type { Expr, TrainEntry } from "./ast.js";
+import { didYouMean } from "./scope.js";
+import type { TrainDataSpec, TrainSplitSpec } from "../train/spec.js";
+import { TrainCallChecker } from "./train-calls.js";
+import { DATA_SOURCES, MNIST_FIELDS, describeExpr, valueLoc } from "./train-functions.js";
+
+/** Train-section lowerer, data part: holds the source's known fields and the input -> field map. */
+export class TrainDataLowerer extends TrainCallChecker {
+  /** Fields of the data source when knowable (mnist, npy), with their per-sample types when known. */
+  protected knownFields?: Map<string, { dtype: "f32" | "i32"; shape: number[] } | undefined>;
+  protected fields: Record<string, string> = {};
+
+  constructor(
+    protected readonly graph: Graph | undefined,
+    protected readonly bindings: Record<string, string>,
+  ) {
+    super();
+  }
+
+  /** `split = [train, validation, test]`: counts (all ints) or fractions summing to 1. */
+  protected split(e: TrainEntry): TrainSplitSpec | undefined {
+    const v = e.value;
+    const nums = v.kind === "list" && v.items.length === 3 && v.items.every((i) => i.kind === "number") ? v.items : undefined;
+    if (!nums) {
+      this.err("E0805", `'split' expects a list of three numbers [train, validation, test], got ${describeExpr(v)}`, v.loc,
+        "counts (split = [8000, 1000, 1000]) or fractions (split = [0.8, 0.1, 0.1])");
+      return undefined;
+    }
+    const [train, validation, test] = nums.map((n) => (n as { value: number }).value) as [number, number, number];
+    const counts = nums.every((n) => n.kind === "number" && n.isInt);
+    const bad = nums.find((n) => {
+      const x = (n as { value: number }).value;
+      return x < 0 || (!counts && x > 1);
+    });
+    if (bad) {
+      this.err("E0806", `split ${counts ? "counts must be >= 0" : "fractions must be in [0, 1]"}, got ${(bad as { value: number }).value}`, bad.loc);
+      return undefined;
+    }
+    if (train === 0) {
+      this.err("E0806", "the training set of the split is empty", nums[0]!.loc);
+      return undefined;
+    }
+    if (!counts && Math.abs(train + validation + test - 1) > 1e-6) {
+      this.err("E0806", `split fractions must sum to 1, got ${+(train + validation + test).toFixed(6)}`, v.loc,
+        "counts are written as integers: [8000, 1000, 1000]");
+      return undefined;
+    }
+    return { train, validation, test, unit: counts ? "count" : "fraction" };
+  }
+
+  /** `data = mnist() | npz(path) | npy(field=path, ...) | csv(path, label=col) | safetensors(path)`. */
+  protected data(e: Expr): TrainDataSpec | undefined {
+    const call = this.asCall(e, "data source", DATA_SOURCES, "mnist()");
+    if (!call) return undefined;
+    const source = call.callee.text as TrainDataSpec["source"];
+    const takesPath = source === "npz" || source === "csv" || source === "safetensors";
+    const positional = call.args.filter((a) => !a.name);
+    let ok = true;
+    let path: string | undefined;
+    positional.forEach((a, i) => {
+      if (!takesPath || i > 0) {
+        if (i === (takesPath ? 1 : 0)) {
+          const hint = takesPath ? `${source}("file") takes one path; map fields with keywords` : `${source}() takes only keyword arguments`;
+          this.err("E0405", `${source}: too many arguments`, a.value.loc, hint);
+        }
+        ok = false;
+      } else if (a.value.kind !== "string") {
+        this.err("E0403", `${source}: the path must be a string, got ${describeExpr(a.value)}`, a.value.loc);
+        ok = false;
+      } else path = a.value.value;
+    });
+    if (takesPath && positional.length === 0) {
+      this.err("E0402", `${source}: missing the file path`, call.loc, `write ${source}("data.${source === "safetensors" ? "safetensors" : source}")`);
+      ok = false;
+    }
+    const fields: Record<string, string> = {};
+    const paths: Record<string, string> = {};
+    let label: string | undefined;
+    for (const a of call.args) {
+      if (!a.name) continue;
+      const k = a.name.text;
+      if (a.value.kind !== "string") {
+        this.err("E0403", `${source}: '${k}' must be a string (${source === "npy" ? "a file path" : "a field of the data"}), got ${describeExpr(a.value)}`, a.value.loc);
+        ok = false;
+        continue;
+      }
+      const target = source === "npy" ? paths : source === "csv" && k === "label" ? undefined : fields;
+      if ((target ?? {})[k] !== undefined || (k === "label" && source === "csv" && label !== undefined)) {
+        this.err("E0406", `${source}: '${k}' given more than once`, a.name.loc);
+        ok = false;
+      } else if (target) target[k] = a.value.value;
+      else label = a.value.value;
+    }
+    if (source === "npy" && Object.keys(paths).length === 0) {
+      this.err("E0402", "npy: missing the files", call.loc, 'map each model input and target to a file: npy(image="x.npy", label="y.npy")');
+      ok = false;
+    }
+    if (!ok) return undefined;
+    this.fields = fields;
+    if (source === "mnist") {
+      this.knownFields = new Map(Object.entries(MNIST_FIELDS));
+      for (const [k, f] of Object.entries(fields)) if (!(f in MNIST_FIELDS)) this.unknownField(f, call.args.find((a) => a.name?.text === k)!.value.loc);
+    } else if (source === "npy") this.knownFields = new Map(Object.keys(paths).map((k) => [k, undefined]));
+    return {
+      source,
+      ...(path !== undefined ? { path } : {}),
+      ...(source === "npy" ? { paths } : {}),
+      fields,
+      ...(label !== undefined ? { label } : {}),
+    };
+  }
+
+  protected unknownField(field: string, loc: SourceLoc): void {
+    const known = [...(this.knownFields?.keys() ?? [])];
+    this.err("E0808", `unknown data field '${field}'`, loc, didYouMean(field, known) ?? `the data provides ${known.map((k) => `'${k}'`).join(", ")}`);
+  }
+
+  /** Model inputs must come from data fields, with matching types where the source says them (mnist). */
+  protected checkDataFields(data: TrainDataSpec, at: Expr, reads: { target: string }[]): void {
+    if (!this.graph) return;
+    const inputs = this.graph.inputs.map((i) => i.name);
+    const call = at.kind === "call" ? at : undefined;
+    for (const a of call?.args ?? []) {
+      const k = a.name?.text;
+      if (k === undefined || data.source === "npy" || (data.source === "csv" && k === "label")) continue;
+      if (!inputs.includes(k) && !reads.some((r) => r.target === k)) {
+        const hint = didYouMean(k, [...inputs, ...reads.map((r) => r.target)]) ?? "keywords map a model input or a loss target to a field of the file";
+        this.err("E0401", `${data.source}: '${k}' is neither a model input nor a loss or metric target`, a.name!.loc, hint);
+      }
+    }
+    if (!this.knownFields) return;
+    const known = [...this.knownFields.keys()];
+    for (const inp of this.graph.inputs) {
+      const field = this.fields[inp.name] ?? inp.name;
+      if (!this.knownFields.has(field)) {
+        const via = data.source === "npy" ? `npy(${inp.name}="file.npy")` : `${data.source}(${inp.name}="${known[0] ?? "field"}")`;
+        this.err("E0808", `model input '${inp.name}' has no field in ${data.source}(), which provides ${known.map((k) => `'${k}'`).join(", ")}`, at.loc,
+          `map it: ${via}`);
+        continue;
+      }
+      const ft = this.knownFields.get(field);
+      const t = this.graph.values[inp.value]!.type;
+      const per = t.shape.slice(1) as number[];
+      const count = (s: number[]): number => s.reduce((x, y) => x * y, 1);
+      if (ft && (ft.dtype !== t.dtype || count(ft.shape) !== count(per)))
+        this.err("E0809", `model input '${inp.name}' is ${t.dtype}${showShape(per)} per sample, but field '${field}' of ${data.source}() is ${ft.dtype}${showShape(ft.shape)}`,
+          at.loc, "declare the input with the field's type (a reshape of the same size is fine)", valueLoc(this.graph, inp.value, "input declared here"));
+    }
+  }
+
+  /** Augmentations move pixels: the model needs an image input [C, H, W]. */
+  protected checkImages(e: TrainEntry): void {
+    if (!this.graph) return;
+    const images = this.graph.inputs.filter((i) => this.graph!.values[i.value]!.type.shape.length === 4);
+    if (images.length === 0)
+      this.err("E0809", "augment needs an image input (per-sample shape [C, H, W]); this model has none", e.value.loc,
+        "declare the input as an image, e.g. input image: f32[1, 28, 28]");
+  }
+
+}
