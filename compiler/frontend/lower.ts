@@ -324,15 +324,14 @@ class Lowerer {
     let nIn = 0;
     while (nIn < positional.length && ["tensor", "poison"].includes(positional[nIn]!.val.kind)) nIn++;
     const arity = def.arity === "variadic" ? Math.max(1, nIn) : def.arity;
-    const inSlots: Slot[] = Array.from({ length: arity }, (_, i) => ({
-      name: arity === 1 ? "x" : `x${i}`,
-      kind: "tensor",
-      optional: false,
-    }));
-    if (nIn < arity) {
+    const inSlots: Slot[] = def.inputs
+      ? def.inputs.map((i) => ({ name: i.name, kind: "tensor", optional: i.ifMissing !== undefined }))
+      : Array.from({ length: arity }, (_, i) => ({ name: arity === 1 ? "x" : `x${i}`, kind: "tensor", optional: false }));
+    const required = inSlots.filter((s) => !s.optional).length;
+    if (nIn < required) {
       // Fewer tensors than inputs: report the missing input(s) at the call.
       this.err("E0402", `${name}: expects ${arity} tensor input${arity === 1 ? "" : "s"}, got ${nIn}`, e.loc, {
-        hint: arity === 1 ? `pipe a tensor into it: x -> ${name}(...)` : undefined,
+        hint: required === 1 ? `pipe a tensor into it: x -> ${name}(...)` : undefined,
       });
       return { kind: "poison", loc: e.loc };
     }
@@ -348,7 +347,8 @@ class Lowerer {
     const bound = bindArgs(name, slots, positional, keywords, e.loc, this.diags);
     const layer = this.layerName(e, def, ctx);
     if (bound.failed) return { kind: "poison", loc: e.loc };
-    const inputs = inSlots.map((s) => bound.values.get(s.name)!.val);
+    const inputs = this.inputValues(def, inSlots, bound.values);
+    if (!inputs) return { kind: "poison", loc: e.loc };
     const args: Attrs = {};
     for (const a of def.args) {
       const given = bound.values.get(a.name);
@@ -357,6 +357,30 @@ class Lowerer {
     }
     const argLocs = new Map<string, SourceLoc>([...bound.values].map(([k, v]) => [k, v.loc]));
     return this.applyOp(def, inputs, args, layer, e.loc, argLocs);
+  }
+
+  /**
+   * The activation inputs of a call in slot order: given ones; omitted optional ones (OpDef.inputs) reuse
+   * the earlier input named by `ifMissing` or, for "drop", are left out (a later given input is E0402).
+   */
+  private inputValues(def: OpDef, slots: Slot[], given: Map<string, PosArg>): Val[] | undefined {
+    const out: Val[] = [];
+    let dropped: string | undefined;
+    for (const [k, s] of slots.entries()) {
+      const v = given.get(s.name);
+      if (v) {
+        if (dropped !== undefined) {
+          this.err("E0402", `${def.name}: '${s.name}' is given but '${dropped}' is not`, v.loc, { hint: `give '${dropped}' too` });
+          return undefined;
+        }
+        out.push(v.val);
+        continue;
+      }
+      const spec = def.inputs?.[k];
+      if (spec?.ifMissing === "drop") dropped ??= s.name;
+      else if (spec?.ifMissing !== undefined) out.push(out[def.inputs!.findIndex((i) => i.name === spec.ifMissing)]!);
+    }
+    return out;
   }
 
   /** The full layer name of a call: user-given (E0304 on reuse) or automatic for param-creating ops. */

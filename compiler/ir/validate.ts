@@ -66,7 +66,7 @@ export function validateGraph(g: unknown): string[] {
       const k = graph.values[i]!.kind;
       return k !== "param" && k !== "state";
     }).length;
-    if (def.arity === "variadic" ? acts < 1 : acts !== def.arity)
+    if (def.arity === "variadic" ? acts < 1 : acts > def.arity || acts < (def.minArity ?? def.arity))
       errs.push(`node ${n.id} (${n.op}): ${acts} activation inputs, op takes ${def.arity}`);
     try {
       const want = def.infer(types as TensorType[], n.attrs);

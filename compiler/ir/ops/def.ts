@@ -70,6 +70,21 @@ export class OpDTypeError extends OpTypeError {
   }
 }
 
+/**
+ * One named activation input of an op that declares them (`OpDef.inputs`), e.g. multihead_attention's
+ * `key_value`. A call may give it positionally or by keyword.
+ */
+export interface InputSpec {
+  name: string;
+  doc: string;
+  /**
+   * What an omitted input becomes: "drop" = the node has no such input (only trailing inputs; the op
+   * tells by the input count), or the name of an earlier input whose value it reuses (same value id:
+   * autodiff then accumulates both gradients). Absent = required.
+   */
+  ifMissing?: "drop" | string;
+}
+
 /** Cost of one node at a concrete batch size. */
 export interface OpCost {
   /** Floating point operations (a multiply-add counts 2). */
@@ -91,6 +106,13 @@ export interface OpDef {
   semantics: string;
   /** Number of activation (non-param) tensor inputs; "variadic" = 1 or more (concat). */
   arity: number | "variadic";
+  /**
+   * Named activation inputs (length = `arity`, a number) when some are optional or callable by keyword;
+   * absent = all required, named x / x0, x1, ... Nodes then have between `minArity` and `arity` activations.
+   */
+  inputs?: InputSpec[];
+  /** Fewest activation inputs a node may have (default `arity`): trailing "drop" inputs left out. */
+  minArity?: number;
   /** Language-level arguments in positional order. */
   args: ArgSpec[];
   /**

@@ -13,7 +13,9 @@ function showDefault(a: ArgSpec): string {
 }
 
 function signature(d: OpDef): string {
-  const tensors = d.arity === "variadic" ? ["x0", "x1", "..."] : d.arity === 2 ? ["a", "b"] : ["x"];
+  const tensors = d.inputs
+    ? d.inputs.map((i) => (i.ifMissing ? `${i.name}?` : i.name))
+    : d.arity === "variadic" ? ["x0", "x1", "..."] : d.arity === 2 ? ["a", "b"] : ["x"];
   return `${d.name}(${[...tensors, ...d.args.map(showDefault)].join(", ")})`;
 }
 
