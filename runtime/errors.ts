@@ -12,6 +12,7 @@
  * - `weights`: the weights file is missing, has the wrong length or the wrong SHA-256.
  * - `instantiate`: the module failed to compile/instantiate or does not follow the ABI.
  * - `unknown-input`, `missing-input`, `bad-dtype`, `bad-length`, `bad-batch`: Model.run argument errors.
+ * - `bad-value`: an id input of an embedding holds a value outside the table (manifest `range`).
  * - `trap`: the module trapped while running (a compiler bug or corrupted memory).
  * - `memory`: the activations for this batch do not fit in wasm32 memory (4 GiB) or growth failed.
  */
@@ -29,6 +30,7 @@ export type ModelcRuntimeErrorCode =
   | "bad-dtype"
   | "bad-length"
   | "bad-batch"
+  | "bad-value"
   | "trap"
   | "memory";
 

@@ -32,6 +32,13 @@ export interface IoSpec {
   elementsPerSample: number;
   /** Byte offset per sample inside the activation region (see module ABI above). */
   offsetPerSample: number;
+  /**
+   * i32 inputs read as ids by an embedding: every value must lie in [range[0], range[1]) (Model.run checks
+   * it before running; the module would trap). `rangeOf` names the table that sets the bound, e.g.
+   * "q_embed.weight" (the smallest one when several embeddings read this input).
+   */
+  range?: [number, number];
+  rangeOf?: string;
 }
 
 /** One weight tensor inside module memory (PyTorch state_dict name and layout). */

@@ -61,7 +61,9 @@ export class Model {
    * Run the model on a batch. Inputs are batch-major (sample 0's elements first) in the input's shape.
    * Returns fresh copies of every output. Errors (ModelcRuntimeError): `unknown-input`, `missing-input`,
    * `bad-dtype` (Float32Array for f32, Int32Array for i32, or number[]), `bad-length`, `bad-batch`,
-   * `memory`, `trap`. Non-finite values are data and pass through.
+   * `bad-value` (an embedding id outside its table, manifest `range`: "input 'tokens': value 57 at [0, 3]
+   * is outside [0, 50) (embedding 'emb.weight' has 50 rows)"), `memory`, `trap`. Non-finite values are
+   * data and pass through.
    */
   run(inputs: RunInputs, options: RunOptions = {}): RunOutputs {
     if (typeof inputs !== "object" || inputs === null)
@@ -78,6 +80,7 @@ export class Model {
       checkDType(s, v);
     }
     const batch = this.batchOf(inputs, options.batch);
+    for (const s of specs) if (s.range) checkRange(s, inputs[s.name]!);
     this.ensureMemory(batch);
     const base = this.manifest.memory.activationBase;
     let buf = this.memory.buffer;
@@ -85,7 +88,11 @@ export class Model {
     try {
       this.runFn(batch);
     } catch (e) {
-      throw new ModelcRuntimeError("trap", `model "${this.name}" trapped while running batch ${batch}: ${(e as Error).message}`);
+      const msg = (e as Error).message;
+      // Embedding kernels trap (unreachable) on an id outside the table; inputs were checked above, so
+      // such an id was computed inside the model.
+      const hint = /unreachable/.test(msg) && this.manifest.inputs.some((s) => s.range) ? " (an embedding id outside its table)" : "";
+      throw new ModelcRuntimeError("trap", `model "${this.name}" trapped while running batch ${batch}: ${msg}${hint}`);
     }
     buf = this.memory.buffer; // the module may have grown memory itself: never reuse a stale buffer
     const out: RunOutputs = {};
@@ -163,6 +170,29 @@ function checkDType(s: IoSpec, v: unknown): void {
   }
   if (got !== arrayName(s))
     throw new ModelcRuntimeError("bad-dtype", `input "${s.name}": expected ${arrayName(s)} (dtype ${s.dtype}) or number[], got ${got}`);
+}
+
+/**
+ * Check every value of an id input against its manifest `range` [lo, hi). Errors: `bad-value` naming the
+ * input, the value, its index (batch first) and the embedding table, e.g.
+ * "input 'tokens': value 57 at [0, 3] is outside [0, 50) (embedding 'q_embed.weight' has 50 rows)".
+ */
+function checkRange(s: IoSpec, v: ArrayLike<number>): void {
+  const [lo, hi] = s.range!;
+  for (let k = 0; k < v.length; k++) {
+    const x = v[k]!;
+    if (x >= lo && x < hi) continue;
+    const dims = s.shape.slice(1) as number[];
+    const at: number[] = [];
+    let rest = k;
+    for (let d = dims.length - 1; d >= 0; d--) {
+      at.unshift(rest % dims[d]!);
+      rest = Math.floor(rest / dims[d]!);
+    }
+    at.unshift(rest);
+    const table = s.rangeOf !== undefined ? ` (embedding '${s.rangeOf}' has ${hi} rows)` : "";
+    throw new ModelcRuntimeError("bad-value", `input '${s.name}': value ${x} at [${at.join(", ")}] is outside [${lo}, ${hi})${table}`);
+  }
 }
 
 /** A typed-array view of one input/output for `batch` samples (see the ABI in runtime/manifest.ts). */

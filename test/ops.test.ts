@@ -29,8 +29,8 @@ describe("op table", () => {
   it("registers every v1 op", () => {
     expect(Object.keys(OPS).sort()).toEqual(
       [
-        "add", "avgpool2d", "batchnorm", "concat", "conv2d", "dense", "dropout", "flatten", "gelu",
-        "global_avgpool2d", "layernorm", "leaky_relu", "maxpool2d", "mul", "relu", "reshape", "sigmoid", "softmax", "tanh",
+        "add", "avgpool2d", "batchnorm", "concat", "conv2d", "dense", "dropout", "embedding", "flatten", "gelu",
+        "global_avgpool2d", "layernorm", "leaky_relu", "maxpool2d", "mul", "positional_encoding", "relu", "reshape", "sigmoid", "softmax", "tanh",
       ].sort(),
     );
   });

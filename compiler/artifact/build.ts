@@ -112,7 +112,15 @@ export function buildArtifact(input: BuildArtifactInput): Artifact {
 }
 
 function copyIo(s: IoSpec): IoSpec {
-  return { name: s.name, dtype: s.dtype, shape: [...s.shape], elementsPerSample: s.elementsPerSample, offsetPerSample: s.offsetPerSample };
+  return {
+    name: s.name,
+    dtype: s.dtype,
+    shape: [...s.shape],
+    elementsPerSample: s.elementsPerSample,
+    offsetPerSample: s.offsetPerSample,
+    ...(s.range ? { range: [s.range[0], s.range[1]] as [number, number] } : {}),
+    ...(s.rangeOf !== undefined ? { rangeOf: s.rangeOf } : {}),
+  };
 }
 
 /** The SIMD and scalar builds must agree on everything the one manifest describes. */

@@ -160,10 +160,13 @@ export class ModelParser extends CstParser {
     this.CONSUME(Colon);
     this.CONSUME2(Identifier, { LABEL: "dtype" });
     this.CONSUME(LBracket);
-    this.SUBRULE(this.dim);
-    this.MANY(() => {
-      this.CONSUME(Comma);
-      this.SUBRULE2(this.dim);
+    // `i32[]`: one value per sample (e.g. a class label).
+    this.OPTION(() => {
+      this.SUBRULE(this.dim);
+      this.MANY(() => {
+        this.CONSUME(Comma);
+        this.SUBRULE2(this.dim);
+      });
     });
     this.CONSUME(RBracket);
   });

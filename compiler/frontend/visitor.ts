@@ -216,7 +216,7 @@ export class AstBuilder {
     return { key, ...(name ? { name } : {}), value, loc };
   }
 
-  /** `input := 'input' Ident ':' Ident '[' dim (',' dim)* ']'` */
+  /** `input := 'input' Ident ':' Ident '[' (dim (',' dim)*)? ']'` (`[]`: a scalar per sample) */
   inputDecl(n: CstNode): InputDecl | undefined {
     const loc = this.loc(n);
     const name = this.ident(tok(n, "name"));

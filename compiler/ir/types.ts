@@ -48,7 +48,8 @@ export interface SourceLoc {
 /** Initializer for a parameter created without loaded weights (PyTorch default initializers). */
 export type InitSpec =
   | { kind: "uniform"; low: number; high: number }
-  | { kind: "normal"; mean: number; std: number }
+  /** `zeroRow`: that row of axis 0 is zeroed after sampling (nn.Embedding padding_idx). */
+  | { kind: "normal"; mean: number; std: number; zeroRow?: number }
   | { kind: "zeros" }
   | { kind: "ones" };
 

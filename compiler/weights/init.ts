@@ -60,6 +60,11 @@ export function initWeights(graph: Graph, seed = 0): WeightMap {
     });
     const rng = new Xoshiro128((seed ^ fnv1a(v.name)) >>> 0);
     const t: WeightTensor = { shape, data: sampleInit(v.init, numel(shape), rng) };
+    // nn.Embedding(padding_idx=r): row r of axis 0 starts at zero.
+    if (v.init.kind === "normal" && v.init.zeroRow !== undefined && shape.length > 0) {
+      const row = numel(shape.slice(1));
+      t.data.fill(0, v.init.zeroRow * row, (v.init.zeroRow + 1) * row);
+    }
     out.set(v.name, t);
   }
   return out;

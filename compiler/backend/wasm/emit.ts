@@ -8,6 +8,7 @@ import type { IoSpec, WeightEntry } from "../../../runtime/manifest.js";
 import { ModuleBuilder, type Expr } from "./module.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import { KERNELS } from "./kernels/index.js";
+import { embeddingIdRanges } from "../../ir/ops/embedding.js";
 import type { KernelCtx } from "./kernels/context.js";
 
 /** First byte of the weights region (bytes below stay zero; address 0 is never a valid tensor). */
@@ -154,8 +155,10 @@ export function emitWasm(graph: Graph, weights: WeightMap, options: EmitOptions)
     optimize: options.optimize ?? true,
   });
 
+  const ranges = embeddingIdRanges(graph);
   const io = (name: string, value: string): IoSpec => {
     const v = graph.values[value]!;
+    const r = graph.inputs.some((i) => i.value === value) ? ranges.get(name) : undefined;
     const p = plan.values[value];
     if (!p) throw new Error(`wasm backend: graph input/output ${name} is not an activation`);
     return {
@@ -164,6 +167,7 @@ export function emitWasm(graph: Graph, weights: WeightMap, options: EmitOptions)
       shape: [...v.type.shape],
       elementsPerSample: elementsPerSample(v.type),
       offsetPerSample: p.offsetPerSample,
+      ...(r ? { range: [r.lo, r.hi] as [number, number], rangeOf: r.weight } : {}),
     };
   };
   return {
