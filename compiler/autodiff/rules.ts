@@ -154,12 +154,6 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const [dx, dw, db] = emit.node("layernorm_grad", [one(gys), x, w], { eps: node.attrs["eps"]! });
     return [dx!, dw!, db!];
   },
-  // ids (i32) get no gradient; the table gets a scatter-add (padding_idx row excluded).
-  embedding: ({ node, emit, needs }, gys) => [null, needs[1] ? emit.node1("embedding_grad", [one(gys), node.inputs[0]!], node.attrs) : null],
-  positional_encoding: ({ node, emit, needs }, gys) => [
-    needs[0] ? one(gys) : null,
-    ...(node.inputs.length > 1 ? [needs[1] ? emit.node1("positional_encoding_grad", [one(gys)], { max_len: node.attrs["max_len"]! }) : null] : []),
-  ],
   dropout_train: ({ node, emit }, gys) => [emit.node1("dropout_train", [one(gys), node.inputs[1]!], node.attrs), null],
   // Inference-form dropout is the identity (only seen when the train rewrite is skipped).
   dropout: (_ctx, gys) => [one(gys)],
@@ -168,5 +162,18 @@ export const GRAD_RULES: Record<string, GradRule> = {
   cross_entropy: loss("cross_entropy"),
   binary_cross_entropy: loss("binary_cross_entropy"),
   kl_divergence: loss("kl_divergence"),
+  gaussian_kl: ({ node, emit }, gys) => {
+    const [dmu, dlv] = emit.node("gaussian_kl_grad", [node.inputs[0]!, node.inputs[1]!, one(gys)], node.attrs);
+    return [dmu!, dlv!];
+  },
+  // z = mu + exp(0.5 logvar) eps: dmu = g, dlogvar = 0.5 g exp(0.5 logvar) eps (eps = output 1); rng none.
+  reparameterize_train: ({ node, emit, needs }, gys) => [
+    needs[0] ? one(gys) : null,
+    needs[1] ? emit.node1("reparameterize_grad", [one(gys), node.inputs[1]!, node.outputs[1]!]) : null,
+    null,
+  ],
+  // Inference form z = mu (only seen when the train rewrite is skipped).
+  reparameterize: ({ needs }, gys) => [needs[0] ? one(gys) : null, null],
+  random_normal: () => [null],
   scale: ({ node, emit, needs }, gys) => [needs[0] ? emit.node1("scale", [one(gys), node.inputs[1]!]) : null, null],
 };

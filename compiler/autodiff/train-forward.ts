@@ -1,9 +1,10 @@
 // Training form of the forward graph: batchnorm -> batchnorm_train + batchnorm_stats_update (batch
-// statistics, running-stat update), dropout -> dropout_train (seeded mask). Neighbours: autodiff/grad.ts
+// statistics, running-stat update), dropout -> dropout_train (seeded mask), reparameterize -> _train. Neighbours: autodiff/grad.ts
 // runs it first; ir/ops/grad-norm.ts defines the training ops; ir/ops/norm.ts the inference forms.
 
 import type { Graph, Node } from "../ir/types.js";
 import { GraphEmitter } from "./emit.js";
+import { REPARAM_SALT_BASE } from "../ir/ops/normal-rng.js";
 
 /** Name of the graph input that carries the dropout RNG state, i32 [2] = [seed, step]. */
 export const DROPOUT_RNG_INPUT = "dropout_rng";
@@ -23,15 +24,19 @@ export interface TrainForwardResult {
  *   running statistics (returned in `stateUpdates`, not graph outputs: the caller decides).
  * - `dropout(x)` becomes `dropout_train(x, rng)` with attrs { p, salt = ordinal of the dropout node in
  *   graph order (0, 1, ...) }; `rng` is the graph input "dropout_rng", i32 [2] = [seed, step].
- * Rewritten nodes get mode "train". Other nodes are untouched.
+ * - `reparameterize(mu, logvar)` becomes `reparameterize_train(mu, logvar, rng)` -> [z, eps] with attrs
+ *   { salt = REPARAM_SALT_BASE + ordinal of the reparameterize node } and the same `dropout_rng` input.
+ * Rewritten nodes get mode "train". Other nodes are untouched, and so are batchnorms for which
+ * `options.keepInference` is true (frozen layers: running statistics, not updated).
  */
-export function lowerTrainForward(emit: GraphEmitter): TrainForwardResult {
+export function lowerTrainForward(emit: GraphEmitter, options: { keepInference?: (batchnorm: Node) => boolean } = {}): TrainForwardResult {
   const g: Graph = emit.graph;
   const result: TrainForwardResult = { stateUpdates: {} };
   const nodes: Node[] = [];
   let salt = 0;
+  let reparamSalt = 0;
   for (const n of g.nodes) {
-    if (n.op === "batchnorm") {
+    if (n.op === "batchnorm" && !options.keepInference?.(n)) {
       const [x, w, b, rm, rv] = n.inputs as [string, string, string, string, string];
       const attrs = { eps: n.attrs["eps"]!, momentum: n.attrs["momentum"]! };
       const fwd = emit.make("batchnorm_train", [x, w, b], attrs, [n.outputs[0]]);
@@ -46,6 +51,13 @@ export function lowerTrainForward(emit: GraphEmitter): TrainForwardResult {
     } else if (n.op === "dropout") {
       result.dropoutRng ??= emit.input(DROPOUT_RNG_INPUT, "i32", [2]);
       const fwd = emit.make("dropout_train", [n.inputs[0]!, result.dropoutRng], { p: n.attrs["p"]!, salt: salt++ }, [n.outputs[0]]);
+      if (n.layer !== undefined) fwd.layer = n.layer;
+      if (n.loc !== undefined) fwd.loc = n.loc;
+      nodes.push(fwd);
+    } else if (n.op === "reparameterize") {
+      result.dropoutRng ??= emit.input(DROPOUT_RNG_INPUT, "i32", [2]);
+      const attrs = { salt: REPARAM_SALT_BASE + reparamSalt++ };
+      const fwd = emit.make("reparameterize_train", [n.inputs[0]!, n.inputs[1]!, result.dropoutRng], attrs, [n.outputs[0]]);
       if (n.layer !== undefined) fwd.layer = n.layer;
       if (n.loc !== undefined) fwd.loc = n.loc;
       nodes.push(fwd);

@@ -1,4 +1,4 @@
-// Loss ops (mse, cross_entropy, binary_cross_entropy, kl_divergence) and their backward primitives.
+// Loss ops (mse, cross_entropy, binary_cross_entropy, kl_divergence, gaussian_kl) and their backward primitives.
 // Neighbours: autodiff/rules.ts (loss -> *_grad), autodiff/grad.ts seeds the loss gradient; spec/autodiff.md.
 //
 // Scalar convention: a loss (and every scalar of the training graph: lr, step, norms) is an f32 value of
@@ -137,6 +137,78 @@ export const [kl_divergence, kl_divergence_grad] = pointwisePair({
   deriv: (_x, t, a) => (a["log_target"] ? -Math.exp(t) : -t),
 });
 
+/** Shape rule of gaussian_kl(_grad): mu and logvar f32 [N, ...] of one shape, reduction "mean" or "sum". */
+function inferGaussianKL(op: string, inputs: TensorType[], attrs: Attrs): void {
+  const [mu, lv] = [inputs[0]!, inputs[1]!];
+  requireFloat(op, mu);
+  requireFloat(op, lv, 1);
+  if (mu.shape.length < 1) throw new OpTypeError(`${op}: expected mu [N, ...], got ${showShape(mu.shape)}`);
+  if (!sameShape(mu.shape, lv.shape)) throw new OpTypeError(`${op}: mu ${showShape(mu.shape)} and logvar ${showShape(lv.shape)} differ`, undefined, 1);
+  checkReduction(op, attrs, ["mean", "sum"]);
+}
+
+/**
+ * gaussian_kl(mu, logvar): KL(N(mu, exp(logvar)) || N(0, I)) of a diagonal Gaussian, per sample
+ * -0.5 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)) over every non-batch element, then the mean over the
+ * batch (axis 0; reduction "mean") or the sum ("sum") (Kingma & Welling 2014, appendix B). Inputs two f32
+ * tensors [N, ...] of one shape -> [1]. Attrs { reduction }.
+ */
+export const gaussian_kl: OpDef = {
+  name: "gaussian_kl",
+  doc: "KL divergence of N(mu, exp(logvar)) from N(0, I), summed per sample (VAE)",
+  semantics: "-0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1), then mean (or sum) over the batch",
+  internal: true,
+  arity: 2,
+  args: [],
+  infer: (inputs, attrs) => {
+    inferGaussianKL("gaussian_kl", inputs, attrs);
+    return [{ ...SCALAR, shape: [1] }];
+  },
+  reference: (inputs: RefTensor[], attrs) => {
+    const [mu, lv] = [inputs[0]!, inputs[1]!];
+    let s = 0;
+    for (let k = 0; k < mu.data.length; k++) s += 1 + lv.data[k]! - mu.data[k]! * mu.data[k]! - Math.exp(lv.data[k]!);
+    return [{ shape: [1], data: Float64Array.of((-0.5 * s) / (attrs["reduction"] === "mean" ? mu.shape[0]! : 1)) }];
+  },
+  cost: (inputs, _o, _a, batch) => elementwiseCost(inputs[0]!, batch, 8, 2),
+};
+
+/**
+ * gaussian_kl_grad(mu, logvar, gl) -> [dmu, dlogvar]: with c = gl / D (D = N for "mean", 1 for "sum"),
+ * dmu = c mu, dlogvar = c 0.5 (exp(logvar) - 1). Attrs as gaussian_kl.
+ */
+export const gaussian_kl_grad: OpDef = {
+  name: "gaussian_kl_grad",
+  doc: "gaussian_kl backward to mu and logvar",
+  semantics: "d/dmu = mu, d/dlogvar = 0.5 (exp(logvar) - 1), / batch for mean",
+  internal: true,
+  arity: 3,
+  args: [],
+  infer: (inputs, attrs) => {
+    inferGaussianKL("gaussian_kl_grad", inputs, attrs);
+    if (!sameShape(inputs[2]!.shape, [1])) throw new OpTypeError(`gaussian_kl_grad: loss gradient must be [1], got ${showShape(inputs[2]!.shape)}`);
+    return [
+      { dtype: "f32", shape: [...inputs[0]!.shape] },
+      { dtype: "f32", shape: [...inputs[0]!.shape] },
+    ];
+  },
+  reference: (inputs: RefTensor[], attrs) => {
+    const [mu, lv, gl] = [inputs[0]!, inputs[1]!, inputs[2]!];
+    const c = gl.data[0]! / (attrs["reduction"] === "mean" ? mu.shape[0]! : 1);
+    const dmu = new Float64Array(mu.data.length);
+    const dlv = new Float64Array(mu.data.length);
+    for (let k = 0; k < dmu.length; k++) {
+      dmu[k] = c * mu.data[k]!;
+      dlv[k] = c * 0.5 * (Math.exp(lv.data[k]!) - 1);
+    }
+    return [
+      { shape: [...mu.shape], data: dmu },
+      { shape: [...mu.shape], data: dlv },
+    ];
+  },
+  cost: (inputs, _o, _a, batch) => elementwiseCost(inputs[0]!, batch, 6, 2),
+};
+
 /** Row-wise log-sum-exp of [N, C] logits, max-subtracted (finite for any finite logits). */
 function logSumExp(x: RefTensor, n: number, C: number): number {
   let m = -Infinity;
@@ -251,4 +323,6 @@ export const LOSS_OPS: OpDef[] = [
   binary_cross_entropy_grad,
   kl_divergence,
   kl_divergence_grad,
+  gaussian_kl,
+  gaussian_kl_grad,
 ];

@@ -10,8 +10,8 @@ import { addKernel, mulKernel } from "./binary.js";
 import { batchnormKernel, layernormKernel } from "./norm.js";
 import { geluKernel, leakyReluKernel, reluKernel, sigmoidKernel, tanhKernel } from "./unary.js";
 import { softmaxKernel } from "./softmax.js";
-import { embeddingKernel, positionalEncodingKernel } from "./embedding.js";
 import { TRAIN_KERNELS } from "./train-index.js";
+import { randomNormalKernel } from "./cvae.js";
 
 /** Kernels by op name. Ops missing here make emitWasm throw "wasm backend: no kernel for op X". */
 export const KERNELS: Record<string, Kernel> = {
@@ -33,8 +33,7 @@ export const KERNELS: Record<string, Kernel> = {
   tanh: tanhKernel,
   gelu: geluKernel,
   softmax: softmaxKernel,
-  embedding: embeddingKernel,
-  positional_encoding: positionalEncodingKernel,
+  random_normal: randomNormalKernel,
   // IR-only training ops (gradients, losses, optimizer updates): kernels/train-index.ts.
   ...TRAIN_KERNELS,
 };

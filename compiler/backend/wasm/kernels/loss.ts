@@ -1,4 +1,4 @@
-// Loss kernels (mse, cross_entropy, binary_cross_entropy, kl_divergence) and their *_grad kernels, in the
+// Loss kernels (mse, cross_entropy, binary_cross_entropy, kl_divergence, gaussian_kl) and their *_grad kernels, in the
 // stable forms of ir/ops/loss.ts. Loss values accumulate in f64 (fixed element order) into an f32 [1];
 // gradients are lane-group elementwise. Neighbours: ir/ops/loss.ts (references), math.ts, train-util.ts.
 
@@ -259,5 +259,73 @@ export const crossEntropyGradKernel: Kernel = (ctx) => {
     f.set(po, ctx.ptr(node.outputs[0]!)),
     f.set(k, m.f32.demote(m.f64.div(m.f64.promote(f.s.load(ctx.ptr(node.inputs[2]!))), D))),
     f.forRange(r, f.i(0), rows, [...perRow, f.set(px, f.addk(f.get(px), C * 4)), f.set(po, f.addk(f.get(po), C * 4))]),
+  ];
+};
+
+/** f64 divisor of gaussian_kl(_grad): the batch (axis 0 of mu) for "mean", 1 for "sum". */
+function klRows(ctx: KernelCtx): Expr {
+  const m = ctx.f.m;
+  const mu = ctx.node.inputs[0]!;
+  if (ctx.node.attrs["reduction"] !== "mean") return m.f64.const(1);
+  return hasBatch(ctx, mu) ? m.f64.convert_s.i32(ctx.batch()) : m.f64.const(ctx.g.values[mu]!.type.shape[0] as number);
+}
+
+/**
+ * gaussian_kl(mu, logvar) {reduction}: -0.5 sum (1 + lv - mu^2 - e^lv) over all elements in f64 (e^lv by
+ * math.exp in f32), divided by the batch for "mean".
+ */
+export const gaussianKlKernel: Kernel = (ctx) => {
+  const { f, node } = ctx;
+  const m = f.m;
+  const [mu, lv] = node.inputs as [string, string];
+  const [pm, pl] = [f.local(), f.local()];
+  const [acc, md, ld] = [f.local(F64), f.local(F64), f.local(F64)];
+  return [
+    f.set(pm, ctx.ptr(mu)),
+    f.set(pl, ctx.ptr(lv)),
+    f.set(acc, m.f64.const(0)),
+    elementLoop(ctx, (i) => [
+      f.set(md, m.f64.promote(f.s.load(f.at(f.get(pm), f.get(i))))),
+      f.set(ld, m.f64.promote(f.s.load(f.at(f.get(pl), f.get(i))))),
+      f.set(
+        acc,
+        m.f64.add(
+          f.get(acc),
+          m.f64.sub(
+            m.f64.sub(m.f64.add(m.f64.const(1), f.get(ld)), m.f64.mul(f.get(md), f.get(md))),
+            m.f64.promote(math.exp(f, f.s, m.f32.demote(f.get(ld)))),
+          ),
+        ),
+      ),
+    ]),
+    f.set(acc, m.f64.mul(f.get(acc), m.f64.const(-0.5))),
+    storeLoss(ctx, acc, klRows(ctx)),
+  ];
+};
+
+/** gaussian_kl_grad(mu, logvar, gl) -> [c mu, c 0.5 (e^lv - 1)], c = gl / D; lane groups. */
+export const gaussianKlGradKernel: Kernel = (ctx) => {
+  const { f, node } = ctx;
+  const m = f.m;
+  const [mu, lv, gl] = node.inputs as [string, string, string];
+  const [dmu, dlv] = node.outputs as [string, string];
+  const [pm, pl, pdm, pdl, n] = [f.local(), f.local(), f.local(), f.local(), f.local()];
+  const c = f.local(f.s.type);
+  return [
+    f.set(pm, ctx.ptr(mu)),
+    f.set(pl, ctx.ptr(lv)),
+    f.set(pdm, ctx.ptr(dmu)),
+    f.set(pdl, ctx.ptr(dlv)),
+    f.set(n, countOf(ctx, mu)),
+    f.set(c, m.f32.demote(m.f64.div(m.f64.promote(f.s.load(ctx.ptr(gl))), klRows(ctx)))),
+    f.forLanes(() => f.get(n), (o, idx) => {
+      const [mv, lvv] = [f.local(o.type), f.local(o.type)];
+      return [
+        f.set(mv, o.load(f.at(f.get(pm), idx()))),
+        f.set(lvv, o.load(f.at(f.get(pl), idx()))),
+        o.store(f.at(f.get(pdm), idx()), o.mul(o.splat(f.get(c)), f.get(mv))),
+        o.store(f.at(f.get(pdl), idx()), o.mul(o.splat(f.get(c)), o.mul(o.c(0.5), o.sub(math.exp(f, o, f.get(lvv)), o.c(1))))),
+      ];
+    }),
   ];
 };

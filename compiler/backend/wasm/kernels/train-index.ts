@@ -20,6 +20,8 @@ import {
   bceKernel,
   crossEntropyGradKernel,
   crossEntropyKernel,
+  gaussianKlGradKernel,
+  gaussianKlKernel,
   klGradKernel,
   klKernel,
   mseGradKernel,
@@ -27,7 +29,7 @@ import {
 } from "./loss.js";
 import { batchnormGradKernel, batchnormStatsKernel, batchnormTrainKernel, layernormGradKernel } from "./norm-train.js";
 import { dropoutTrainKernel } from "./dropout-train.js";
-import { embeddingGradKernel, positionalEncodingGradKernel } from "./embedding.js";
+import { reparameterizeGradKernel, reparameterizeTrainKernel } from "./cvae.js";
 import { conv2dGradInputKernel, conv2dGradWeightKernel, convGradScratchBytes, denseGradInputKernel, denseGradWeightKernel } from "./grad-linear.js";
 import { avgpoolGradKernel, maxpoolGradKernel } from "./grad-pool.js";
 import { adamUpdateKernel, adamwUpdateKernel, globalNormKernel, momentumKernel, scaleKernel, sgdKernel } from "./optim.js";
@@ -53,8 +55,6 @@ export const TRAIN_KERNELS: Record<string, Kernel> = {
   batchnorm_grad: batchnormGradKernel,
   batchnorm_stats_update: batchnormStatsKernel,
   layernorm_grad: layernormGradKernel,
-  embedding_grad: embeddingGradKernel,
-  positional_encoding_grad: positionalEncodingGradKernel,
   dropout_train: dropoutTrainKernel,
   mse: mseKernel,
   mse_grad: mseGradKernel,
@@ -64,6 +64,10 @@ export const TRAIN_KERNELS: Record<string, Kernel> = {
   binary_cross_entropy_grad: bceGradKernel,
   kl_divergence: klKernel,
   kl_divergence_grad: klGradKernel,
+  gaussian_kl: gaussianKlKernel,
+  gaussian_kl_grad: gaussianKlGradKernel,
+  reparameterize_train: reparameterizeTrainKernel,
+  reparameterize_grad: reparameterizeGradKernel,
   sgd_update: sgdKernel,
   momentum_update: momentumKernel,
   adam_update: adamUpdateKernel,
@@ -103,6 +107,7 @@ export const IN_PLACE_SAFE: ReadonlySet<string> = new Set([
   "mse_grad",
   "binary_cross_entropy_grad",
   "kl_divergence_grad",
+  "reparameterize_grad",
   "sgd_update",
   "momentum_update",
   "adam_update",
