@@ -4,6 +4,7 @@
 
 import type { Attrs, Dim, Node, TensorType } from "../ir/types.js";
 import type { GraphEmitter } from "./emit.js";
+import { gatedSumRule, meanRule, transposeRule } from "./rules-fusion.js";
 
 /** What a rule sees: the forward node, the emitter, and which inputs need a gradient at all. */
 export interface GradContext {
@@ -154,6 +155,9 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const [dx, dw, db] = emit.node("layernorm_grad", [one(gys), x, w], { eps: node.attrs["eps"]! });
     return [dx!, dw!, db!];
   },
+  transpose: transposeRule,
+  mean: meanRule,
+  gated_sum: gatedSumRule,
   dropout_train: ({ node, emit }, gys) => [emit.node1("dropout_train", [one(gys), node.inputs[1]!], node.attrs), null],
   // Inference-form dropout is the identity (only seen when the train rewrite is skipped).
   dropout: (_ctx, gys) => [one(gys)],

@@ -17,6 +17,7 @@ import { GRAD_POOL_OPS } from "./grad-pool.js";
 import { GRAD_NORM_OPS } from "./grad-norm.js";
 import { LOSS_OPS } from "./loss.js";
 import { OPTIM_OPS } from "./optim.js";
+import { FUSION_OPS } from "./fusion.js";
 import { CVAE_OPS, CVAE_TRAIN_OPS } from "./cvae.js";
 
 /**
@@ -25,7 +26,7 @@ import { CVAE_OPS, CVAE_TRAIN_OPS } from "./cvae.js";
  * flatten, reshape, concat (shape.ts); batchnorm (norm.ts); softmax (softmax.ts); dropout (dropout.ts).
  */
 export const OPS: Record<string, OpDef> = Object.fromEntries(
-  [...ACTIVATION_OPS, ...ELEMENTWISE_OPS, dense, conv2d, ...POOL_OPS, ...SHAPE_OPS, ...NORM_OPS, softmax, dropout, ...CVAE_OPS].map((d) => [d.name, d]),
+  [...ACTIVATION_OPS, ...ELEMENTWISE_OPS, dense, conv2d, ...POOL_OPS, ...SHAPE_OPS, ...NORM_OPS, softmax, dropout, ...CVAE_OPS, ...FUSION_OPS].map((d) => [d.name, d]),
 );
 
 /**

@@ -83,6 +83,13 @@ def torch_op(op, a, xs, ps):
         return F.batch_norm(x, ps["running_mean"], ps["running_var"], ps["weight"], ps["bias"], True, a["momentum"], a["eps"])
     if op == "layernorm":
         return F.layer_norm(x, (x.shape[-1],), ps["weight"], ps["bias"], a["eps"])
+    if op == "transpose":
+        return torch.transpose(x, a["dim0"], a["dim1"])
+    if op == "mean":
+        return torch.mean(x, a["axis"], keepdim=a["keepdim"])
+    if op == "gated_sum":
+        g = torch.sigmoid(F.linear(torch.cat([xs[0], xs[1]], -1), ps["gate.weight"], ps["gate.bias"]))
+        return g * xs[0] + (1 - g) * xs[1]
     raise ValueError(op)
 
 
@@ -203,6 +210,13 @@ def op_cases():
     xo = (1e4 + gen("layernorm_offset_x")(2, 33)).float().double()  # f32-representable: the wasm run rounds inputs
     xo[1, :] = 3.25
     cs.append(single("layernorm_offset_and_constant_rows", "layernorm", {"eps": 1e-5}, [33], [33], lnp(33), x=xo))
+    cs.append(single("transpose_1_2", "transpose", {"dim0": 1, "dim1": 2}, [5, 6], [6, 5], batch=3))
+    cs.append(single("transpose_1_3_inner", "transpose", {"dim0": 1, "dim1": 3}, [3, 2, 4, 5], [4, 2, 3, 5]))
+    cs.append(single("mean_axis1", "mean", {"axis": 1, "keepdim": False}, [7, 5], [5], batch=3))
+    cs.append(single("mean_last_keepdim", "mean", {"axis": 2, "keepdim": True}, [3, 6], [3, 1]))
+    gsp = lambda d: {"gate.weight": [d, 2 * d], "gate.bias": [d]}
+    cs.append(single("gated_sum", "gated_sum", {}, [6], [6], gsp(6), batch=3, extra={"b": [6]}))
+    cs.append(single("gated_sum_rank3", "gated_sum", {}, [2, 5], [2, 5], gsp(5), extra={"b": [2, 5]}))
     # a small CNN: conv -> batchnorm -> relu -> maxpool -> flatten -> dense, cross-entropy
     rnd = gen("cnn_chain")
     cs.append({

@@ -11,6 +11,7 @@ import { batchnormKernel, layernormKernel } from "./norm.js";
 import { geluKernel, leakyReluKernel, reluKernel, sigmoidKernel, tanhKernel } from "./unary.js";
 import { softmaxKernel } from "./softmax.js";
 import { TRAIN_KERNELS } from "./train-index.js";
+import { gatedSumKernel, meanKernel, transposeKernel } from "./fusion.js";
 import { randomNormalKernel } from "./cvae.js";
 
 /** Kernels by op name. Ops missing here make emitWasm throw "wasm backend: no kernel for op X". */
@@ -34,6 +35,9 @@ export const KERNELS: Record<string, Kernel> = {
   gelu: geluKernel,
   softmax: softmaxKernel,
   random_normal: randomNormalKernel,
+  transpose: transposeKernel,
+  mean: meanKernel,
+  gated_sum: gatedSumKernel,
   // IR-only training ops (gradients, losses, optimizer updates): kernels/train-index.ts.
   ...TRAIN_KERNELS,
 };
