@@ -158,6 +158,12 @@ export const GRAD_RULES: Record<string, GradRule> = {
   transpose: transposeRule,
   mean: meanRule,
   gated_sum: gatedSumRule,
+  // ids (i32) get no gradient; the table gets a scatter-add (padding_idx row excluded).
+  embedding: ({ node, emit, needs }, gys) => [null, needs[1] ? emit.node1("embedding_grad", [one(gys), node.inputs[0]!], node.attrs) : null],
+  positional_encoding: ({ node, emit, needs }, gys) => [
+    needs[0] ? one(gys) : null,
+    ...(node.inputs.length > 1 ? [needs[1] ? emit.node1("positional_encoding_grad", [one(gys)], { max_len: node.attrs["max_len"]! }) : null] : []),
+  ],
   dropout_train: ({ node, emit }, gys) => [emit.node1("dropout_train", [one(gys), node.inputs[1]!], node.attrs), null],
   // Inference-form dropout is the identity (only seen when the train rewrite is skipped).
   dropout: (_ctx, gys) => [one(gys)],

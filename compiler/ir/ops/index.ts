@@ -17,6 +17,8 @@ import { GRAD_POOL_OPS } from "./grad-pool.js";
 import { GRAD_NORM_OPS } from "./grad-norm.js";
 import { LOSS_OPS } from "./loss.js";
 import { OPTIM_OPS } from "./optim.js";
+import { EMBEDDING_OPS } from "./embedding.js";
+import { GRAD_EMBEDDING_OPS } from "./grad-embedding.js";
 import { FUSION_OPS } from "./fusion.js";
 import { CVAE_OPS, CVAE_TRAIN_OPS } from "./cvae.js";
 
@@ -26,7 +28,7 @@ import { CVAE_OPS, CVAE_TRAIN_OPS } from "./cvae.js";
  * flatten, reshape, concat (shape.ts); batchnorm (norm.ts); softmax (softmax.ts); dropout (dropout.ts).
  */
 export const OPS: Record<string, OpDef> = Object.fromEntries(
-  [...ACTIVATION_OPS, ...ELEMENTWISE_OPS, dense, conv2d, ...POOL_OPS, ...SHAPE_OPS, ...NORM_OPS, softmax, dropout, ...CVAE_OPS, ...FUSION_OPS].map((d) => [d.name, d]),
+  [...ACTIVATION_OPS, ...ELEMENTWISE_OPS, dense, conv2d, ...POOL_OPS, ...SHAPE_OPS, ...NORM_OPS, softmax, dropout, ...CVAE_OPS, ...FUSION_OPS, ...EMBEDDING_OPS].map((d) => [d.name, d]),
 );
 
 /**
@@ -35,7 +37,7 @@ export const OPS: Record<string, OpDef> = Object.fromEntries(
  * language's op set stays the v1 table.
  */
 export const IR_OPS: Record<string, OpDef> = Object.fromEntries(
-  [...GRAD_ELEMENTWISE_OPS, ...GRAD_LINEAR_OPS, ...GRAD_POOL_OPS, ...GRAD_NORM_OPS, ...LOSS_OPS, ...OPTIM_OPS, ...CVAE_TRAIN_OPS].map((d) => [d.name, d]),
+  [...GRAD_ELEMENTWISE_OPS, ...GRAD_LINEAR_OPS, ...GRAD_POOL_OPS, ...GRAD_NORM_OPS, ...LOSS_OPS, ...OPTIM_OPS, ...CVAE_TRAIN_OPS, ...GRAD_EMBEDDING_OPS].map((d) => [d.name, d]),
 );
 
 /** The op named `name` (language op from OPS or IR-only op from IR_OPS), or undefined. */

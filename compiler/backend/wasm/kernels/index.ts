@@ -10,6 +10,7 @@ import { addKernel, mulKernel } from "./binary.js";
 import { batchnormKernel, layernormKernel } from "./norm.js";
 import { geluKernel, leakyReluKernel, reluKernel, sigmoidKernel, tanhKernel } from "./unary.js";
 import { softmaxKernel } from "./softmax.js";
+import { embeddingKernel, positionalEncodingKernel } from "./embedding.js";
 import { TRAIN_KERNELS } from "./train-index.js";
 import { gatedSumKernel, meanKernel, transposeKernel } from "./fusion.js";
 import { randomNormalKernel } from "./cvae.js";
@@ -34,6 +35,8 @@ export const KERNELS: Record<string, Kernel> = {
   tanh: tanhKernel,
   gelu: geluKernel,
   softmax: softmaxKernel,
+  embedding: embeddingKernel,
+  positional_encoding: positionalEncodingKernel,
   random_normal: randomNormalKernel,
   transpose: transposeKernel,
   mean: meanKernel,

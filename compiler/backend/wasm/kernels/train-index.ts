@@ -29,6 +29,7 @@ import {
 } from "./loss.js";
 import { batchnormGradKernel, batchnormStatsKernel, batchnormTrainKernel, layernormGradKernel } from "./norm-train.js";
 import { dropoutTrainKernel } from "./dropout-train.js";
+import { embeddingGradKernel, positionalEncodingGradKernel } from "./embedding.js";
 import { reparameterizeGradKernel, reparameterizeTrainKernel } from "./cvae.js";
 import { conv2dGradInputKernel, conv2dGradWeightKernel, convGradScratchBytes, denseGradInputKernel, denseGradWeightKernel } from "./grad-linear.js";
 import { avgpoolGradKernel, maxpoolGradKernel } from "./grad-pool.js";
@@ -55,6 +56,8 @@ export const TRAIN_KERNELS: Record<string, Kernel> = {
   batchnorm_grad: batchnormGradKernel,
   batchnorm_stats_update: batchnormStatsKernel,
   layernorm_grad: layernormGradKernel,
+  embedding_grad: embeddingGradKernel,
+  positional_encoding_grad: positionalEncodingGradKernel,
   dropout_train: dropoutTrainKernel,
   mse: mseKernel,
   mse_grad: mseGradKernel,
