@@ -150,20 +150,36 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const [dx, dw, db] = emit.node("batchnorm_grad", [one(gys), x, w, mean, v], { eps: node.attrs["eps"]! });
     return [dx!, dw!, db!];
   },
+  // Inference form (a frozen layer, running statistics): y = (x - rm) / sqrt(rv + eps) · w + b is per-channel
+  // affine, so dx = dy / sqrt(rv + eps) · w = batchnorm(dy, w, 0, 0, rv). Frozen w/b get no gradient.
+  batchnorm: ({ node, emit, needs }, gys) => {
+    if (needs[1] || needs[2]) throw new Error(`gradGraph: batchnorm${node.layer ? ` '${node.layer}'` : ""} in inference form has trainable weight or bias`);
+    if (!needs[0]) return [null, null, null, null, null];
+    const [, w, , , rv] = node.inputs as [string, string, string, string, string];
+    const c = emit.typeOf(w).shape[0] as number;
+    const zeros = (): string => emit.constant([c], new Array<number>(c).fill(0));
+    return [emit.node1("batchnorm", [one(gys), w, zeros(), zeros(), rv], node.attrs), null, null, null, null];
+  },
   layernorm: ({ node, emit }, gys) => {
     const [x, w] = node.inputs as [string, string];
     const [dx, dw, db] = emit.node("layernorm_grad", [one(gys), x, w], { eps: node.attrs["eps"]! });
     return [dx!, dw!, db!];
   },
-  transpose: transposeRule,
-  mean: meanRule,
-  gated_sum: gatedSumRule,
   // ids (i32) get no gradient; the table gets a scatter-add (padding_idx row excluded).
   embedding: ({ node, emit, needs }, gys) => [null, needs[1] ? emit.node1("embedding_grad", [one(gys), node.inputs[0]!], node.attrs) : null],
   positional_encoding: ({ node, emit, needs }, gys) => [
     needs[0] ? one(gys) : null,
     ...(node.inputs.length > 1 ? [needs[1] ? emit.node1("positional_encoding_grad", [one(gys)], { max_len: node.attrs["max_len"]! }) : null] : []),
   ],
+  // One fused backward (recomputes the forward); the mask gets none. key_value = query: grad.ts adds both.
+  multihead_attention: ({ node, emit }, gys) => {
+    const outs = emit.node("multihead_attention_grad", [one(gys), ...node.inputs], node.attrs);
+    const nAct = node.inputs.length - 4;
+    return [outs[0]!, outs[1]!, ...(nAct === 3 ? [null] : []), ...outs.slice(2)];
+  },
+  transpose: transposeRule,
+  mean: meanRule,
+  gated_sum: gatedSumRule,
   dropout_train: ({ node, emit }, gys) => [emit.node1("dropout_train", [one(gys), node.inputs[1]!], node.attrs), null],
   // Inference-form dropout is the identity (only seen when the train rewrite is skipped).
   dropout: (_ctx, gys) => [one(gys)],

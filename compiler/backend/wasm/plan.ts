@@ -4,6 +4,7 @@
 
 import type { Graph, Node } from "../../ir/types.js";
 import { elementsPerSample } from "../../ir/graph.js";
+import { attentionScratchElems } from "./kernels/attention.js";
 
 /** Where one value lives: value `v` of a batch B is at activationBase + offsetPerSample * B. */
 export interface ValuePlacement {
@@ -29,7 +30,7 @@ export interface MemoryPlan {
   /** Sum of all (non-alias) buffers per sample: what no reuse would cost. */
   unsharedBytesPerSample: number;
   /**
-   * Batch-independent scratch bytes (im2col of conv2d): one region shared by all nodes, since nodes
+   * Batch-independent scratch bytes (im2col of conv2d, attention's per-sample buffers): one region shared by all nodes, since nodes
    * run one at a time and a conv processes one sample at a time. Lives before the activation region.
    */
   scratchBytes: number;
@@ -160,6 +161,6 @@ export function planMemory(g: Graph): MemoryPlan {
     };
   }
   let scratch = 0;
-  for (const n of g.nodes) scratch = Math.max(scratch, align16(convScratchElems(g, n) * 4));
+  for (const n of g.nodes) scratch = Math.max(scratch, align16(Math.max(convScratchElems(g, n), attentionScratchElems(g, n)) * 4));
   return { values, bytesPerSample: align16(peak), unsharedBytesPerSample: unshared, scratchBytes: scratch };
 }

@@ -11,6 +11,7 @@ import { batchnormKernel, layernormKernel } from "./norm.js";
 import { geluKernel, leakyReluKernel, reluKernel, sigmoidKernel, tanhKernel } from "./unary.js";
 import { softmaxKernel } from "./softmax.js";
 import { embeddingKernel, positionalEncodingKernel } from "./embedding.js";
+import { multiheadAttentionKernel, paddingMaskKernel } from "./attention.js";
 import { TRAIN_KERNELS } from "./train-index.js";
 import { gatedSumKernel, meanKernel, transposeKernel } from "./fusion.js";
 import { randomNormalKernel } from "./cvae.js";
@@ -35,9 +36,11 @@ export const KERNELS: Record<string, Kernel> = {
   tanh: tanhKernel,
   gelu: geluKernel,
   softmax: softmaxKernel,
+  multihead_attention: multiheadAttentionKernel,
+  padding_mask: paddingMaskKernel,
+  random_normal: randomNormalKernel,
   embedding: embeddingKernel,
   positional_encoding: positionalEncodingKernel,
-  random_normal: randomNormalKernel,
   transpose: transposeKernel,
   mean: meanKernel,
   gated_sum: gatedSumKernel,

@@ -29,10 +29,11 @@ import {
 } from "./loss.js";
 import { batchnormGradKernel, batchnormStatsKernel, batchnormTrainKernel, layernormGradKernel } from "./norm-train.js";
 import { dropoutTrainKernel } from "./dropout-train.js";
-import { embeddingGradKernel, positionalEncodingGradKernel } from "./embedding.js";
 import { reparameterizeGradKernel, reparameterizeTrainKernel } from "./cvae.js";
+import { embeddingGradKernel, positionalEncodingGradKernel } from "./embedding.js";
 import { conv2dGradInputKernel, conv2dGradWeightKernel, convGradScratchBytes, denseGradInputKernel, denseGradWeightKernel } from "./grad-linear.js";
 import { avgpoolGradKernel, maxpoolGradKernel } from "./grad-pool.js";
+import { attentionScratchElems } from "./attention.js";
 import { adamUpdateKernel, adamwUpdateKernel, globalNormKernel, momentumKernel, scaleKernel, sgdKernel } from "./optim.js";
 
 /** Kernels of the IR-only training ops by op name (see ir/ops/index.ts IR_OPS). */
@@ -85,7 +86,7 @@ export const TRAIN_KERNELS: Record<string, Kernel> = {
  * plan.ts's conv2d im2col scratch: nodes run one at a time).
  */
 export function trainScratchBytes(g: Graph, n: Node): number {
-  return convGradScratchBytes(g, n);
+  return Math.max(convGradScratchBytes(g, n), attentionScratchElems(g, n) * 4);
 }
 
 /**
