@@ -34,6 +34,7 @@ import { embeddingGradKernel, positionalEncodingGradKernel } from "./embedding.j
 import { conv2dGradInputKernel, conv2dGradWeightKernel, convGradScratchBytes, denseGradInputKernel, denseGradWeightKernel } from "./grad-linear.js";
 import { avgpoolGradKernel, maxpoolGradKernel } from "./grad-pool.js";
 import { attentionScratchElems } from "./attention.js";
+import { multiheadAttentionGradKernel } from "./attention-train.js";
 import { adamUpdateKernel, adamwUpdateKernel, globalNormKernel, momentumKernel, scaleKernel, sgdKernel } from "./optim.js";
 
 /** Kernels of the IR-only training ops by op name (see ir/ops/index.ts IR_OPS). */
@@ -57,6 +58,7 @@ export const TRAIN_KERNELS: Record<string, Kernel> = {
   batchnorm_grad: batchnormGradKernel,
   batchnorm_stats_update: batchnormStatsKernel,
   layernorm_grad: layernormGradKernel,
+  multihead_attention_grad: multiheadAttentionGradKernel,
   embedding_grad: embeddingGradKernel,
   positional_encoding_grad: positionalEncodingGradKernel,
   dropout_train: dropoutTrainKernel,
