@@ -16,6 +16,7 @@ import { emptyHistory, type EpochRecord, type History, type SplitMetrics } from 
 import { learningRate } from "./schedule.js";
 import { createAugmenter } from "./augment-batch.js";
 import type { TrainSpec, TrainingGraph } from "./spec.js";
+import { embeddingIdRanges } from "../ir/ops/embedding.js";
 
 /** Progress events, in order: start, (step* epoch)*, test, done. `epoch` indices are 0-based. */
 export type TrainProgress =
@@ -94,10 +95,14 @@ export class TrainDataError extends Error {
 
 /**
  * The dataset restricted to the fields the graph reads, each converted to its graph input's dtype (f32
- * <-> i32 via data/labels.ts) and checked against its per-sample shape. Errors: TrainDataError.
+ * <-> i32 via data/labels.ts) and checked against its per-sample shape; fields read as ids by an
+ * embedding are checked against its table ("data field 'question' for input 'tokens': value 57 at
+ * [0, 3] is outside [0, 50) (embedding 'q_embed.weight' has 50 rows)", index = [sample, ...]).
+ * Errors: TrainDataError.
  */
 export function prepareData(tg: TrainingGraph, data: Dataset): Dataset {
   const fields: Record<string, Field> = {};
+  const ranges = embeddingIdRanges(tg.graph);
   for (const d of tg.dataInputs) {
     let f: Field;
     try {
@@ -113,8 +118,28 @@ export function prepareData(tg: TrainingGraph, data: Dataset): Dataset {
       throw new TrainDataError(`data field '${d.field}' for '${d.name}': ${(e as Error).message}`);
     }
     fields[d.field] = { ...f, shape: [...d.shape] };
+    const range = ranges.get(d.name);
+    if (range) checkIds(d.field, d.name, f.data, d.shape, range);
   }
   return { count: data.count, fields };
+}
+
+/** TrainDataError at the first value of `data` outside `range` (index [sample, ...per-sample dims]). */
+function checkIds(field: string, input: string, data: ArrayLike<number>, shape: readonly number[], range: { lo: number; hi: number; weight: string }): void {
+  for (let k = 0; k < data.length; k++) {
+    const x = data[k]!;
+    if (x >= range.lo && x < range.hi) continue;
+    const at: number[] = [];
+    let rest = k;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      at.unshift(rest % shape[d]!);
+      rest = Math.floor(rest / shape[d]!);
+    }
+    at.unshift(rest);
+    throw new TrainDataError(
+      `data field '${field}' for input '${input}': value ${x} at [${at.join(", ")}] is outside [${range.lo}, ${range.hi}) (embedding '${range.weight}' has ${range.hi} rows)`,
+    );
+  }
 }
 
 /** Per-loss contribution of one batch to a split average: a "sum" loss adds itself, others loss · batch. */
