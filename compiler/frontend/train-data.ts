@@ -7,7 +7,7 @@ import type { Expr, TrainEntry } from "./ast.js";
 import { didYouMean } from "./scope.js";
 import type { TrainDataSpec, TrainSplitSpec } from "../train/spec.js";
 import { TrainCallChecker } from "./train-calls.js";
-import { DATA_SOURCES, MNIST_FIELDS, describeExpr, valueLoc } from "./train-functions.js";
+import { DATA_SOURCES, MNIST_FIELDS, VQA_FIELDS, describeExpr, valueLoc } from "./train-functions.js";
 
 /** Train-section lowerer, data part: holds the source's known fields and the input -> field map. */
 export class TrainDataLowerer extends TrainCallChecker {
@@ -81,9 +81,17 @@ export class TrainDataLowerer extends TrainCallChecker {
     const fields: Record<string, string> = {};
     const paths: Record<string, string> = {};
     let label: string | undefined;
+    let seed: number | undefined;
     for (const a of call.args) {
       if (!a.name) continue;
       const k = a.name.text;
+      if (source === "mnist_vqa" && k === "seed") {
+        if (a.value.kind !== "number" || !Number.isInteger(a.value.value) || a.value.value < 0) {
+          this.err("E0403", `mnist_vqa: 'seed' must be a non-negative integer, got ${describeExpr(a.value)}`, a.value.loc);
+          ok = false;
+        } else seed = a.value.value;
+        continue;
+      }
       if (a.value.kind !== "string") {
         this.err("E0403", `${source}: '${k}' must be a string (${source === "npy" ? "a file path" : "a field of the data"}), got ${describeExpr(a.value)}`, a.value.loc);
         ok = false;
@@ -102,7 +110,10 @@ export class TrainDataLowerer extends TrainCallChecker {
     }
     if (!ok) return undefined;
     this.fields = fields;
-    if (source === "mnist") {
+    if (source === "mnist_vqa") {
+      this.knownFields = new Map(Object.entries(VQA_FIELDS));
+      for (const [k, f] of Object.entries(fields)) if (!(f in VQA_FIELDS)) this.unknownField(f, call.args.find((a) => a.name?.text === k)!.value.loc);
+    } else if (source === "mnist") {
       this.knownFields = new Map(Object.entries(MNIST_FIELDS));
       for (const [k, f] of Object.entries(fields)) if (!(f in MNIST_FIELDS)) this.unknownField(f, call.args.find((a) => a.name?.text === k)!.value.loc);
     } else if (source === "npy") this.knownFields = new Map(Object.keys(paths).map((k) => [k, undefined]));
@@ -112,6 +123,7 @@ export class TrainDataLowerer extends TrainCallChecker {
       ...(source === "npy" ? { paths } : {}),
       fields,
       ...(label !== undefined ? { label } : {}),
+      ...(seed !== undefined ? { seed } : {}),
     };
   }
 
@@ -127,7 +139,7 @@ export class TrainDataLowerer extends TrainCallChecker {
     const call = at.kind === "call" ? at : undefined;
     for (const a of call?.args ?? []) {
       const k = a.name?.text;
-      if (k === undefined || data.source === "npy" || (data.source === "csv" && k === "label")) continue;
+      if (k === undefined || data.source === "npy" || (data.source === "csv" && k === "label") || (data.source === "mnist_vqa" && k === "seed")) continue;
       if (!inputs.includes(k) && !reads.some((r) => r.target === k)) {
         const hint = didYouMean(k, [...inputs, ...reads.map((r) => r.target)]) ?? "keywords map a model input or a loss target to a field of the file";
         this.err("E0401", `${data.source}: '${k}' is neither a model input nor a loss or metric target`, a.name!.loc, hint);

@@ -43,7 +43,15 @@ export const MNIST_FIELDS: Record<string, { dtype: "f32" | "i32"; shape: number[
   label: { dtype: "i32", shape: [] },
 };
 
-export const DATA_SOURCES = ["mnist", "npz", "npy", "csv", "safetensors"] as const;
+/** Per-sample fields of `mnist_vqa()` (compiler/data/vqa.ts): mnist's plus a template question and its yes/no answer. */
+export const VQA_FIELDS: Record<string, KnownField> = {
+  ...MNIST_FIELDS,
+  question: { dtype: "i32", shape: [5] },
+  answer: { dtype: "i32", shape: [], classes: 2 },
+  question_id: { dtype: "i32", shape: [], classes: 30 },
+};
+
+export const DATA_SOURCES = ["mnist", "npz", "npy", "csv", "safetensors", "mnist_vqa"] as const;
 export const LOSSES = ["mse", "cross_entropy", "binary_cross_entropy", "kl_divergence"] as const;
 export const OPTIMIZERS = ["sgd", "momentum", "adam", "adamw"] as const;
 export const SCHEDULES = ["constant", "step", "cosine"] as const;

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import type { Dataset } from "../data/dataset.js";
 import { mnistDataset } from "../data/mnist.js";
+import { mnistVqaDataset } from "../data/vqa.js";
 import { readCsvDataset, readNpyFields, readNpzDataset, readSafetensorsDataset } from "../data/sources.js";
 import type { FieldType, TrainDataSpec } from "./spec.js";
 
@@ -50,6 +51,8 @@ export async function loadTrainData(data: TrainDataSpec, baseDir = "."): Promise
   switch (data.source) {
     case "mnist":
       return wrap("mnist", () => mnistDataset());
+    case "mnist_vqa":
+      return wrap("mnist_vqa", () => mnistVqaDataset({ seed: data.seed ?? 0 }));
     case "npz": {
       const file = need("");
       const bytes = await bytesOf(file);

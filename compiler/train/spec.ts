@@ -7,13 +7,15 @@ import type { Attrs, DType, Graph } from "../ir/types.js";
 
 /** Where the data comes from (spec/training.md §1 `data = ...`). */
 export interface TrainDataSpec {
-  source: "mnist" | "npz" | "npy" | "csv" | "safetensors";
+  source: "mnist" | "npz" | "npy" | "csv" | "safetensors" | "mnist_vqa";
   /** The one file of npz / csv / safetensors. */
   path?: string;
   /** npy: one file per field (field -> path). */
   paths?: Record<string, string>;
   /** Model input or loss target name -> field of the data file; a name absent here is its own field. */
   fields: Record<string, string>;
+  /** mnist_vqa: seed of the answer / question draws (data/vqa.ts; default 0). */
+  seed?: number;
   /** csv: the label column. */
   label?: string;
 }
