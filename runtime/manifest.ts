@@ -41,13 +41,30 @@ export interface IoSpec {
   rangeOf?: string;
 }
 
-/** One weight tensor inside module memory (PyTorch state_dict name and layout). */
+/**
+ * How a weight tensor's elements are ordered in the weights region when it is not PyTorch's row-major layout.
+ * "kn_panels": a 2-D weight W [N, K] (nn.Linear [out, in]) prepacked as the GEMM operand B[k][n] = W[n][k] in
+ * column panels of `panel` columns (the last one narrower, no padding); W[n][k] is float
+ * p0*K + k*min(panel, N - p0) + (n - p0) from `offset`, with p0 = n - n % panel (runtime/layout.ts).
+ */
+export interface WeightLayout {
+  kind: "kn_panels";
+  panel: number;
+}
+
+/**
+ * One weight tensor inside module memory (PyTorch state_dict name and shape). Stored row-major unless `layout`
+ * says how it is packed; runtime/layout.ts readWeightTensor / packWeightTensor convert either way. Each tensor
+ * is stored exactly once (shape-product f32 elements at `offset`).
+ */
 export interface WeightEntry {
   name: string;
   shape: number[];
   dtype: "f32";
   /** Absolute byte offset in module memory. */
   offset: number;
+  /** Absent: PyTorch row-major layout. */
+  layout?: WeightLayout;
 }
 
 export interface Manifest {

@@ -6,6 +6,7 @@ import { GraphBuilder } from "../compiler/ir/graph.js";
 import type { Graph } from "../compiler/ir/types.js";
 import { planMemory } from "../compiler/backend/wasm/plan.js";
 import { emitWasm } from "../compiler/backend/wasm/emit.js";
+import { readWeightTensor } from "../runtime/layout.js";
 import { ModuleBuilder, usesSimd, type Expr, type FOps, type Fn } from "../compiler/backend/wasm/module.js";
 import * as math from "../compiler/backend/wasm/math.js";
 import { erf as erf64 } from "../compiler/ir/ops/erf.js";
@@ -126,17 +127,24 @@ describe("emitWasm", () => {
     expect(Array.from(s.weights.blob)).toEqual(Array.from(v.weights.blob));
   });
 
-  it("layout: weights at 1024 in state_dict order, 16-aligned, blob holds the original tensors", () => {
+  it("layout: weights at 1024 in state_dict order, 16-aligned, each stored once (dense ones packed), unpacked exactly", () => {
     const g = smallCnn();
     const w = randomWeights(g);
     const r = emitWasm(g, w, { simd: true, embedWeights: false });
     expect(r.weights.offset).toBe(1024);
     expect(r.weights.tensors.map((t) => t.name)).toEqual([...w.keys()]);
+    let stored = 0;
     for (const t of r.weights.tensors) {
       expect(t.offset % 16).toBe(0);
-      const got = new Float32Array(r.weights.blob.buffer, t.offset - 1024, w.get(t.name)!.data.length);
-      expect(Array.from(got)).toEqual(Array.from(w.get(t.name)!.data));
+      expect(Array.from(readWeightTensor(t, r.weights.blob, 1024))).toEqual(Array.from(w.get(t.name)!.data));
+      stored += Math.ceil((4 * w.get(t.name)!.data.length) / 16) * 16;
     }
+    // dense weights are stored in GEMM panels only; everything else row-major
+    const fc = r.weights.tensors.find((t) => t.name === "fc.weight")!;
+    expect(fc.layout).toEqual({ kind: "kn_panels", panel: 8 });
+    expect(r.weights.tensors.filter((t) => t.layout).map((t) => t.name)).toEqual(["fc.weight"]);
+    // no second copy of any tensor (the smallCnn graph has no constants)
+    expect(r.weights.bytes).toBe(stored);
     expect(r.weights.bytes).toBe(r.weights.blob.length);
     expect(r.memory.activationBase % 16).toBe(0);
     expect(r.memory.activationBase).toBeGreaterThanOrEqual(1024 + r.weights.bytes + r.plan.scratchBytes);

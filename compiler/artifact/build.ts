@@ -83,7 +83,7 @@ export function buildArtifact(input: BuildArtifactInput): Artifact {
       offset: w.offset,
       bytes: w.bytes,
       sha256: createHash("sha256").update(w.blob).digest("hex"),
-      tensors: w.tensors.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype, offset: t.offset })),
+      tensors: w.tensors.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype, offset: t.offset, ...(t.layout ? { layout: { ...t.layout } } : {}) })),
     },
     modules: {
       ...(input.simd ? { simd: `${name}.wasm` } : {}),

@@ -89,7 +89,8 @@ export function manifestReport(m: Manifest, variant?: string): string[] {
   lines.push(`modules: ${[m.modules.simd, m.modules.scalar].filter(Boolean).join(", ")}`);
   lines.push(`weights: ${m.weights.tensors.length} tensors, ${formatBytes(m.weights.bytes)}, ${m.weights.embedded ? "embedded" : `in ${m.weights.file}`}`);
   lines.push("");
-  lines.push(...table(["tensor", "shape", "offset"], m.weights.tensors.map((t) => [t.name, `[${t.shape.join(", ")}]`, String(t.offset)]), new Set([2])));
+  const layout = (t: Manifest["weights"]["tensors"][number]): string => (t.layout ? `${t.layout.kind} ${t.layout.panel}` : "row-major");
+  lines.push(...table(["tensor", "shape", "offset", "layout"], m.weights.tensors.map((t) => [t.name, `[${t.shape.join(", ")}]`, String(t.offset), layout(t)]), new Set([2])));
   lines.push("");
   lines.push(`ops: ${m.cost.ops}   FLOPs per sample: ${formatCount(m.cost.flopsPerSample)}`);
   lines.push(`memory: activations from ${m.memory.activationBase}, ${formatCount(m.memory.bytesPerSample)} bytes per sample, ${m.memory.initialPages} initial pages`);

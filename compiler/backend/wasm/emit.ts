@@ -8,6 +8,8 @@ import type { IoSpec, WeightEntry } from "../../../runtime/manifest.js";
 import { ModuleBuilder, type Expr } from "./module.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import { KERNELS } from "./kernels/index.js";
+import { denseWeightLayouts } from "./kernels/dense.js";
+import { packWeightTensor } from "../../../runtime/layout.js";
 import { embeddingIdRanges } from "../../ir/ops/embedding.js";
 import type { KernelCtx } from "./kernels/context.js";
 
@@ -32,10 +34,11 @@ export interface EmitResult {
   outputs: IoSpec[];
   memory: { activationBase: number; bytesPerSample: number; initialPages: number };
   /**
-   * The weights region [offset, offset + bytes). `tensors` lists the original PyTorch-layout tensors
-   * (manifest entries). The region also holds internal derived data after them (dense W^T, folded
-   * batchnorm scale/shift, graph constants), so `blob` (the whole region, what the weights file and
-   * the hash cover) must be loaded as one piece; new weights require re-emitting.
+   * The weights region [offset, offset + bytes). `tensors` lists every param once (manifest entries), each in
+   * the layout its kernel reads: PyTorch row-major, or `layout` (dense weights: GEMM panels, runtime/layout.ts).
+   * After them come graph constants (and a packed copy of a dense weight only when the same tensor also feeds
+   * an op that reads it row-major). `blob` (the whole region, what the weights file and the hash cover) is
+   * loaded as one piece; new weights go through packWeightTensor.
    */
   weights: { offset: number; bytes: number; tensors: WeightEntry[]; blob: Uint8Array };
   /** Per-value offsets and liveness, for `modelc inspect`. */
@@ -85,6 +88,7 @@ export function emitWasm(graph: Graph, weights: WeightMap, options: EmitOptions)
   const valueOffset = new Map<string, number>();
   const valueData = new Map<string, Float32Array>();
   const tensors: WeightEntry[] = [];
+  const layouts = denseWeightLayouts(graph);
   for (const v of paramValues(graph)) {
     const name = v.name ?? v.id;
     const w = weights.get(name);
@@ -92,10 +96,14 @@ export function emitWasm(graph: Graph, weights: WeightMap, options: EmitOptions)
     const shape = v.type.shape as number[];
     if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]))
       throw new Error(`wasm backend: weight ${name} has shape [${w.shape.join(", ")}], graph expects [${shape.join(", ")}]`);
-    const off = region.add(w.data);
-    valueOffset.set(v.id, off);
+    // Each tensor is stored once, in the layout its kernels read (dense weights: GEMM panels); the manifest
+    // entry says how to unpack it (runtime/layout.ts).
+    const layout = layouts.get(v.id);
+    const entry: WeightEntry = { name, shape: [...shape], dtype: "f32", offset: 0, ...(layout ? { layout } : {}) };
+    entry.offset = region.add(packWeightTensor(entry, w.data));
+    valueOffset.set(v.id, entry.offset);
     valueData.set(v.id, w.data);
-    tensors.push({ name, shape: [...shape], dtype: "f32", offset: off });
+    tensors.push(entry);
   }
   for (const v of Object.values(graph.values))
     if (v.kind === "const") {
@@ -133,6 +141,7 @@ export function emitWasm(graph: Graph, weights: WeightMap, options: EmitOptions)
         if (!d) throw new Error(`wasm backend: ${id} is not a weight`);
         return d;
       },
+      weightLayout: (id) => layouts.get(id),
       addDerived: (key, data) => region.addDerived(key, data),
       aliased: (id) => plan.values[id]?.aliasOf !== undefined,
       scratch: () => f.global("scratch_base"),

@@ -34,6 +34,8 @@ export interface FOps {
   store(ptr: Expr, v: Expr, off?: number): Expr;
   /** Broadcast a scalar f32 expression. */
   splat(s: Expr): Expr;
+  /** Load one f32 from byte address `ptr + off` into every lane (SIMD: v128.load32_splat; scalar: f32.load). */
+  loadSplat(ptr: Expr, off?: number): Expr;
   /** A constant in every lane. */
   c(x: number): Expr;
   add(a: Expr, b: Expr): Expr;
@@ -254,6 +256,7 @@ function scalarOps(m: binaryen.Module): FOps {
     load: (p, off = 0) => f.load(off, 4, p, MEM),
     store: (p, v, off = 0) => f.store(off, 4, p, v, MEM),
     splat: (s) => s,
+    loadSplat: (p, off = 0) => f.load(off, 4, p, MEM),
     c: (x) => f.const(Math.fround(x)),
     add: (a, b) => f.add(a, b),
     sub: (a, b) => f.sub(a, b),
@@ -285,6 +288,7 @@ function simdOps(m: binaryen.Module): FOps {
     load: (p, off = 0) => m.v128.load(off, 4, p, MEM),
     store: (p, v, off = 0) => m.v128.store(off, 4, p, v, MEM),
     splat: (s) => f.splat(s),
+    loadSplat: (p, off = 0) => m.v128.load32_splat(off, 4, p, MEM),
     c: (x) => f.splat(m.f32.const(Math.fround(x))),
     add: (a, b) => f.add(a, b),
     sub: (a, b) => f.sub(a, b),

@@ -4,6 +4,7 @@
 
 import type { Graph, Node, TensorType } from "../../../ir/types.js";
 import type { Expr, Fn } from "../module.js";
+import type { WeightLayout } from "../../../../runtime/manifest.js";
 
 /** Emission context of one node. All pointers are byte addresses (i32 expressions, cheap to repeat). */
 export interface KernelCtx {
@@ -18,6 +19,11 @@ export interface KernelCtx {
   weightOffset(id: string): number;
   /** Original f32 data of a param/state/const value (for compile-time derived data). */
   weightData(id: string): Float32Array;
+  /**
+   * How param `id` is stored in the weights region when not row-major (inference modules: dense weights in
+   * GEMM panels, see kernels/dense.ts denseWeightLayouts); undefined: row-major. Absent in training modules.
+   */
+  weightLayout?(id: string): WeightLayout | undefined;
   /** Append internal derived f32 data (16-aligned) to the weights region; returns its absolute offset. */
   addDerived(key: string, data: Float32Array): number;
   /** True when value `id` shares its buffer with its producer's input (plan.ts aliasing). */

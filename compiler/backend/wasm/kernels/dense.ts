@@ -1,28 +1,69 @@
 // dense (PyTorch nn.Linear) as one GEMM over all rows of the batch: y[M, out] = x[M, in] W^T + b.
-// Neighbours: kernels/gemm.ts (the loops), kernels/context.ts; weights packed here at compile time
-// (train-kernels.ts reuses denseGemm with W^T transposed at run time).
+// Neighbours: kernels/gemm-packed.ts (inference: weights prepacked in panels), kernels/gemm.ts (denseGemm:
+// train-kernels.ts with W^T transposed at run time), kernels/context.ts, emit.ts (stores weights packed).
 
 import { emitGemm } from "./gemm.js";
+import { emitPackedGemm, PANEL } from "./gemm-packed.js";
 import type { Expr } from "../module.js";
+import type { Graph } from "../../../ir/types.js";
+import type { WeightLayout } from "../../../../runtime/manifest.js";
+import { packKnPanels } from "../../../../runtime/layout.js";
 import { prod, sampleDims, type Kernel, type KernelCtx } from "./context.js";
 
 /**
- * Kernel for `dense`: inputs [x [N, ..., in], weight [out, in], bias? [out]].
- * The weight is transposed at compile time to W^T [in, out] (an internal derived tensor in the
- * weights region; the manifest still lists the original PyTorch-layout tensor) so that B rows are
- * contiguous over output features. M = batch * prod(middle dims).
+ * Params stored prepacked in an inference module's weights region: a param whose every consumer is a `dense`
+ * node reading it as its weight (input 1) is stored only as GEMM panels ("kn_panels", PANEL columns), the layout
+ * kernels/gemm-packed.ts reads. Any other param (or a dense weight also read by another op) stays row-major.
+ */
+export function denseWeightLayouts(g: Graph): Map<string, WeightLayout> {
+  const ok = new Map<string, boolean>();
+  for (const n of g.nodes)
+    n.inputs.forEach((id, i) => {
+      if (g.values[id]?.kind !== "param") return;
+      ok.set(id, (ok.get(id) ?? true) && n.op === "dense" && i === 1);
+    });
+  const out = new Map<string, WeightLayout>();
+  for (const [id, yes] of ok) if (yes) out.set(id, { kind: "kn_panels", panel: PANEL });
+  return out;
+}
+
+/**
+ * Kernel for `dense`: inputs [x [N, ..., in], weight [out, in], bias? [out]], attrs { units, bias, relu? }.
+ * The weight is read as the GEMM's B [in, out] in kn_panels layout (runtime/layout.ts): the param itself when
+ * the weights region stores it packed (denseWeightLayouts), else a packed derived copy. M = batch * prod(middle
+ * dims); one kernels/gemm-packed.ts call, with the bias (and attrs.relu: a fused ReLU) in its epilogue.
  */
 export const denseKernel: Kernel = (ctx) => {
   const { f, node } = ctx;
-  const [x, w] = node.inputs as [string, string];
+  const [x, w, b] = node.inputs as [string, string, string | undefined];
   const xd = sampleDims(ctx, x);
   const inF = xd[xd.length - 1]!;
+  const rows = prod(xd.slice(0, -1));
   const out = node.attrs["units"] as number;
-  const wd = ctx.weightData(w);
-  const wt = new Float32Array(inF * out);
-  for (let o = 0; o < out; o++) for (let i = 0; i < inF; i++) wt[i * out + o] = wd[o * inF + i]!;
-  const wtOff = ctx.addDerived(`${w}:T`, wt);
-  return denseGemm(ctx, f.i(wtOff));
+  const layout = ctx.weightLayout?.(w);
+  const packed =
+    layout?.kind === "kn_panels" && layout.panel === PANEL
+      ? ctx.weightOffset(w)
+      : ctx.addDerived(`${w}:panels`, packKnPanels(ctx.weightData(w), out, inF, PANEL));
+  const bias = b && node.attrs["bias"] !== false;
+  const [px, py, pb] = [f.local(), f.local(), f.local()];
+  return [
+    f.set(px, ctx.ptr(x)),
+    f.set(py, ctx.ptr(node.outputs[0]!)),
+    ...(bias ? [f.set(pb, ctx.ptr(b))] : []),
+    emitPackedGemm(f, {
+      M: f.mulk(ctx.batch(), rows),
+      N: out,
+      K: inF,
+      a: f.get(px),
+      lda: inF,
+      b: f.i(packed),
+      c: f.get(py),
+      ldc: out,
+      ...(bias ? { bias: f.get(pb) } : {}),
+      ...(node.attrs["relu"] === true ? { relu: true } : {}),
+    }),
+  ];
 };
 
 /**

@@ -1,5 +1,5 @@
-// batchnorm in inference form, folded at compile time into y = x * scale[c] + shift[c] with
-// scale = w / sqrt(var + eps), shift = b - mean * scale (float64, stored as f32 derived data).
+// batchnorm in inference form, y = x * scale[c] + shift[c] with scale = w / sqrt(var + eps),
+// shift = b - mean * scale folded per channel at run time in float64 from the stored state_dict tensors.
 // layernorm over the last axis: f64 two-pass row statistics, weights read at run time (also serves training).
 // Neighbours: kernels/context.ts (derived data), module.ts; train-kernels.ts (run-time fold, same loops).
 
@@ -9,27 +9,41 @@ import { sumF64 } from "./train-util.js";
 
 /**
  * Kernel for `batchnorm`: inputs [x [N, C, ...], weight [C], bias [C], running_mean [C],
- * running_var [C]], attrs.eps (PyTorch nn.BatchNorm1d/2d, eval mode). Channels-contiguous rows
- * (no spatial dims) vectorize over C; otherwise each (n, c) plane is one lane-group loop.
+ * running_var [C]], attrs.eps (PyTorch nn.BatchNorm1d/2d, eval mode). The four tensors stay in the weights
+ * region as they are (state_dict layout); per channel the kernel folds them in f64, scale = w / sqrt(var + eps),
+ * shift = b - mean * scale, rounded to f32 (what a compile-time fold in JS would give, bit for bit), then runs
+ * y = x * scale + shift over the channel's planes of every sample (lane groups), or over the channel's column
+ * (one element per sample) when there are no spatial dims.
  */
 export const batchnormKernel: Kernel = (ctx) => {
   const { f, node } = ctx;
+  const m = f.m;
   const [x, w, b, mean, vr] = node.inputs as [string, string, string, string, string];
   const eps = (node.attrs["eps"] as number | undefined) ?? 1e-5;
   const xd = sampleDims(ctx, x);
   const C = xd[0]!;
   const inner = prod(xd.slice(1));
-  const [wd, bd, md, vd] = [w, b, mean, vr].map((id) => ctx.weightData(id)) as [Float32Array, Float32Array, Float32Array, Float32Array];
-  const scale = new Float32Array(C);
-  const shift = new Float32Array(C);
-  for (let c = 0; c < C; c++) {
-    const s = wd[c]! / Math.sqrt(vd[c]! + eps);
-    scale[c] = s;
-    shift[c] = bd[c]! - md[c]! * s;
-  }
-  const sOff = ctx.addDerived(`${node.id}:bn_scale`, scale);
-  const tOff = ctx.addDerived(`${node.id}:bn_shift`, shift);
-  return scaleShiftLoops(ctx, C, inner, () => f.i(sOff), () => f.i(tOff));
+  const [px, py, n, c, off] = [f.local(), f.local(), f.local(), f.local(), f.local()];
+  const [s64, ss, ts] = [f.local(F64), f.local(f.s.type), f.local(f.s.type)];
+  const [sv, tv] = [f.local(f.v.type), f.local(f.v.type)];
+  const p64 = (id: string): Expr => m.f64.promote(f.s.load(f.at(ctx.ptr(id), f.get(c))));
+  const fold: Expr[] = [
+    f.set(s64, m.f64.div(p64(w), m.f64.sqrt(m.f64.add(p64(vr), m.f64.const(eps))))),
+    f.set(ss, m.f32.demote(f.get(s64))),
+    f.set(ts, m.f32.demote(m.f64.sub(p64(b), m.f64.mul(p64(mean), f.get(s64))))),
+    f.set(sv, f.v.splat(f.get(ss))),
+    f.set(tv, f.v.splat(f.get(ts))),
+  ];
+  // off = byte offset of (sample n, channel c)'s plane
+  const perSample = f.forRange(n, f.i(0), ctx.batch(), [
+    f.set(off, f.mulk(f.add(f.mulk(f.get(n), C), f.get(c)), inner * 4)),
+    f.forLanes(() => f.i(inner), (o, idx) => {
+      const [sc, sh] = o.lanes === f.v.lanes ? [sv, tv] : [ss, ts];
+      const at = (p: Local): Expr => f.at(f.add(f.get(p), f.get(off)), idx());
+      return [o.store(at(py), o.add(o.mul(o.load(at(px)), f.get(sc)), f.get(sh)))];
+    }),
+  ]);
+  return [f.set(px, ctx.ptr(x)), f.set(py, ctx.ptr(node.outputs[0]!)), f.forRange(c, f.i(0), f.i(C), [...fold, perSample])];
 };
 
 /**

@@ -1,0 +1,241 @@
+// GEMM with a prepacked constant B (dense weights in runtime/layout.ts "kn_panels"): C[M, N] = A[M, K] B[K, N]
+// (+ bias[N]) (then ReLU), one shared wasm function per module. Neighbours: kernels/dense.ts (packs and calls it),
+// kernels/gemm.ts (the row-major-B GEMM of conv and training), module.ts, runtime/layout.ts (the layout).
+
+import type { Expr, FOps, Fn, Local } from "../module.js";
+
+/** Columns per B panel (2 f32x4 lane groups): the width the micro-kernel reads and the packed layout's `panel`. */
+export const PANEL = 8;
+
+/** Rows per register block of the SIMD micro-kernel (MR x 8 accumulators: 12 of x86's 16 xmm registers). */
+export const PACKED_MR = 6;
+
+/** Bytes of B kept in cache per column block (L2-sized slice: ncb columns x K rows). */
+const B_BLOCK_BYTES = 128 * 1024;
+
+/** Epilogue flags of the gemm_packed call. */
+export const GEMM_BIAS = 1;
+export const GEMM_RELU = 2;
+
+/** One gemm_packed call: pointers are byte-address i32 expressions; sizes static except M. */
+export interface PackedGemmSpec {
+  M: Expr;
+  N: number;
+  K: number;
+  /** A [M, K] row-major with leading dim `lda` (elements). */
+  a: Expr;
+  lda: number;
+  /** B packed as kn_panels (PANEL columns per panel), N*K floats. */
+  b: Expr;
+  /** C [M, N] row-major with leading dim `ldc`. */
+  c: Expr;
+  ldc: number;
+  /** bias[N] added to every row. */
+  bias?: Expr;
+  /** max(0, .) on the way out (a fused ReLU). */
+  relu?: boolean;
+}
+
+/**
+ * Columns per cache block for K: the B slice (ncb columns x K) stays within B_BLOCK_BYTES so it is reused from
+ * L2 by every row block; at least one panel.
+ */
+export function columnBlock(K: number, N: number): number {
+  const cols = Math.floor(B_BLOCK_BYTES / (K * 4) / PANEL) * PANEL;
+  return Math.max(PANEL, Math.min(cols, Math.ceil(N / PANEL) * PANEL));
+}
+
+/** A call to the module's shared `gemm_packed` function (emitted on first use). */
+export function emitPackedGemm(f: Fn, spec: PackedGemmSpec): Expr {
+  const name = f.mb.helper("gemm_packed", () => buildPackedGemm(f.mb.fn(11)));
+  const flags = (spec.bias ? GEMM_BIAS : 0) | (spec.relu ? GEMM_RELU : 0);
+  return f.mb.call(name, [
+    spec.M,
+    f.i(spec.N),
+    f.i(spec.K),
+    spec.a,
+    f.i(spec.lda * 4),
+    spec.b,
+    spec.c,
+    f.i(spec.ldc * 4),
+    spec.bias ?? f.i(0),
+    f.i(flags),
+    f.i(columnBlock(spec.K, spec.N)),
+  ]);
+}
+
+interface P {
+  f: Fn;
+  M: Local;
+  N: Local;
+  K: Local;
+  a: Local;
+  lda4: Local;
+  b: Local;
+  c: Local;
+  ldc4: Local;
+  bias: Local;
+  flags: Local;
+  ncb: Local;
+  i: Local;
+  j: Local;
+  jc: Local;
+  jend: Local;
+  n8: Local;
+  pa: Local[];
+  pc: Local[];
+  ap: Local[];
+  bp: Local;
+  k: Local;
+}
+
+/**
+ * gemm_packed(M, N, K, a, lda*4, b, c, ldc*4, bias, flags, ncb). Loops: column blocks of ncb columns (B slice
+ * in L2) > row blocks of MR rows (A rows in L1) > panels of 8 columns; the micro-kernel keeps MR x 8
+ * accumulators in locals over all of K (unrolled by 4 with constant offsets; SIMD: A by load32_splat, B by
+ * two v128 loads per k). Rows past the last full block go one at a time; the last, narrower panel (N % 8
+ * columns, its own row stride) by lane groups then scalars. Scalar modules use 1-row blocks.
+ */
+function buildPackedGemm(f: Fn): void {
+  const p = (i: number): Local => f.param(i);
+  const mr = f.v.lanes === 4 ? PACKED_MR : 1;
+  const g: P = {
+    f,
+    M: p(0),
+    N: p(1),
+    K: p(2),
+    a: p(3),
+    lda4: p(4),
+    b: p(5),
+    c: p(6),
+    ldc4: p(7),
+    bias: p(8),
+    flags: p(9),
+    ncb: p(10),
+    i: f.local(),
+    j: f.local(),
+    jc: f.local(),
+    jend: f.local(),
+    n8: f.local(),
+    pa: Array.from({ length: mr }, () => f.local()),
+    pc: Array.from({ length: mr }, () => f.local()),
+    ap: Array.from({ length: mr }, () => f.local()),
+    bp: f.local(),
+    k: f.local(),
+  };
+  const rowSetup = (rows: number): Expr[] => {
+    const out: Expr[] = [
+      f.set(g.pa[0]!, f.add(f.get(g.a), f.mul(f.get(g.i), f.get(g.lda4)))),
+      f.set(g.pc[0]!, f.add(f.get(g.c), f.mul(f.get(g.i), f.get(g.ldc4)))),
+    ];
+    for (let r = 1; r < rows; r++)
+      out.push(f.set(g.pa[r]!, f.add(f.get(g.pa[r - 1]!), f.get(g.lda4))), f.set(g.pc[r]!, f.add(f.get(g.pc[r - 1]!), f.get(g.ldc4))));
+    return out;
+  };
+  const panels = (rows: number): Expr => f.forRange(g.j, f.get(g.jc), f.get(g.jend), [panelMicro(g, rows)], PANEL);
+  const blockBody: Expr[] = [
+    f.set(g.jend, f.minS(() => f.add(f.get(g.jc), f.get(g.ncb)), () => f.get(g.n8))),
+    f.forRange(g.i, f.i(0), f.get(g.M), [...rowSetup(mr), panels(mr)], mr),
+  ];
+  if (mr > 1) blockBody.push(f.forRange(g.i, null, f.get(g.M), [...rowSetup(1), panels(1)]));
+  // Column blocks: jc = 0, ncb, 2 ncb, ... < n8 (the step is a run-time value: jc advances at the end of the body).
+  const blocks = f.forRange(g.jc, f.i(0), f.sub(f.get(g.n8), f.i(1)), [...blockBody, f.set(g.jc, f.sub(f.add(f.get(g.jc), f.get(g.ncb)), f.i(1)))]);
+  const body: Expr[] = [f.set(g.n8, f.m.i32.and(f.get(g.N), f.i(~(PANEL - 1)))), blocks, tailPanel(g)];
+  f.mb.addFunction("gemm_packed", f, 11, body);
+}
+
+/** acc = bias lanes (flags & BIAS) or 0, for `nv` lane groups of `o` at column j + colOff. */
+function initAcc(g: P, o: FOps, acc: Local[][], nv: number, col: () => Expr): Expr {
+  const f = g.f;
+  const withBias: Expr[] = [];
+  const zero: Expr[] = [];
+  for (const row of acc)
+    for (let v = 0; v < nv; v++) {
+      withBias.push(f.set(row[v]!, o.load(f.at(f.get(g.bias), col()), v * o.lanes * 4)));
+      zero.push(f.set(row[v]!, o.c(0)));
+    }
+  return f.if(f.and(f.get(g.flags), f.i(1)), withBias, zero);
+}
+
+/** Store the accumulators at row pointers pc[r] + (col) * 4, through max(0, .) when flags & RELU. */
+function storeAcc(g: P, o: FOps, acc: Local[][], nv: number, col: () => Expr): Expr {
+  const f = g.f;
+  const st = (relu: boolean): Expr[] => {
+    const out: Expr[] = [];
+    acc.forEach((row, r) => {
+      for (let v = 0; v < nv; v++) {
+        const val = relu ? o.max(f.get(row[v]!), o.c(0)) : f.get(row[v]!);
+        out.push(o.store(f.at(f.get(g.pc[r]!), col()), val, v * o.lanes * 4));
+      }
+    });
+    return out;
+  };
+  return f.if(f.and(f.get(g.flags), f.i(2)), st(true), st(false));
+}
+
+/** One rows x 8 block on the full panel at column j: B rows 32 bytes apart, k unrolled by 4. */
+function panelMicro(g: P, rows: number): Expr {
+  const f = g.f;
+  const o = f.v;
+  const nv = PANEL / o.lanes;
+  const acc: Local[][] = Array.from({ length: rows }, () => Array.from({ length: nv }, () => f.local(o.type)));
+  const bv = Array.from({ length: nv }, () => f.local(o.type));
+  const av = f.local(o.type);
+  const step = (kk: number): Expr[] => {
+    const out: Expr[] = [];
+    for (let v = 0; v < nv; v++) out.push(f.set(bv[v]!, o.load(f.get(g.bp), (kk * PANEL + v * o.lanes) * 4)));
+    for (let r = 0; r < rows; r++) {
+      out.push(f.set(av, o.loadSplat(f.get(g.ap[r]!), kk * 4)));
+      for (let v = 0; v < nv; v++) out.push(f.set(acc[r]![v]!, o.add(f.get(acc[r]![v]!), o.mul(f.get(av), f.get(bv[v]!)))));
+    }
+    return out;
+  };
+  const advance = (kSteps: number): Expr[] => [
+    ...g.ap.slice(0, rows).map((ap) => f.set(ap, f.addk(f.get(ap), 4 * kSteps))),
+    f.set(g.bp, f.addk(f.get(g.bp), PANEL * 4 * kSteps)),
+  ];
+  const col = (): Expr => f.get(g.j);
+  return f.block([
+    initAcc(g, o, acc, nv, col),
+    ...g.ap.slice(0, rows).map((ap, r) => f.set(ap, f.get(g.pa[r]!))),
+    f.set(g.bp, f.add(f.get(g.b), f.mul(f.get(g.j), f.mulk(f.get(g.K), 4)))),
+    f.forRange(g.k, f.i(0), f.get(g.K), [...step(0), ...step(1), ...step(2), ...step(3), ...advance(4)], 4),
+    f.forRange(g.k, null, f.get(g.K), [...step(0), ...advance(1)]),
+    storeAcc(g, o, acc, nv, col),
+  ]);
+}
+
+/**
+ * The last panel when N % 8 != 0: w = N - n8 columns, B rows w*4 bytes apart; one row at a time, one lane
+ * group (SIMD, when w >= 4) then single columns.
+ */
+function tailPanel(g: P): Expr {
+  const f = g.f;
+  const w4 = f.local();
+  const cols = (o: FOps): Expr => {
+    const acc = [[f.local(o.type)]];
+    const col = (): Expr => f.get(g.j);
+    return f.block([
+      initAcc(g, o, acc, 1, col),
+      f.set(g.ap[0]!, f.get(g.pa[0]!)),
+      f.set(g.bp, f.add(f.add(f.get(g.b), f.mul(f.get(g.n8), f.mulk(f.get(g.K), 4))), f.mulk(f.sub(f.get(g.j), f.get(g.n8)), 4))),
+      f.forRange(g.k, f.i(0), f.get(g.K), [
+        f.set(acc[0]![0]!, o.add(f.get(acc[0]![0]!), o.mul(o.loadSplat(f.get(g.ap[0]!)), o.load(f.get(g.bp))))),
+        f.set(g.ap[0]!, f.addk(f.get(g.ap[0]!), 4)),
+        f.set(g.bp, f.add(f.get(g.bp), f.get(w4))),
+      ]),
+      storeAcc(g, o, acc, 1, col),
+    ]);
+  };
+  const rowBody: Expr[] = [
+    f.set(g.pa[0]!, f.add(f.get(g.a), f.mul(f.get(g.i), f.get(g.lda4)))),
+    f.set(g.pc[0]!, f.add(f.get(g.c), f.mul(f.get(g.i), f.get(g.ldc4)))),
+    f.set(g.j, f.get(g.n8)),
+  ];
+  if (f.v.lanes > 1) rowBody.push(f.forRange(g.j, null, f.get(g.N), [cols(f.v)], f.v.lanes));
+  rowBody.push(f.forRange(g.j, null, f.get(g.N), [cols(f.s)]));
+  return f.if(f.ltS(f.get(g.n8), f.get(g.N)), [
+    f.set(w4, f.mulk(f.sub(f.get(g.N), f.get(g.n8)), 4)),
+    f.forRange(g.i, f.i(0), f.get(g.M), rowBody),
+  ]);
+}
