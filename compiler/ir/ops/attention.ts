@@ -177,7 +177,7 @@ export const multihead_attention: OpDef = {
   minArity: 2,
   inputs: [
     { name: "query", doc: "[N, L, E] f32" },
-    { name: "key_value", doc: "[N, S, E] f32 keys and values (default: query, self-attention)", ifMissing: "query" },
+    { name: "key_value", doc: "[N, S, E] f32 keys and values (self-attention when omitted)", ifMissing: "query" },
     { name: "key_padding_mask", doc: "[N, S] i32 or f32, nonzero = ignore that key", ifMissing: "drop" },
   ],
   args: [

@@ -36,6 +36,14 @@ export function renderOpReference(ops: Record<string, OpDef> = OPS): string {
   ];
   for (const d of Object.values(ops).sort((a, b) => a.name.localeCompare(b.name))) {
     out.push(`### \`${d.name}\``, "", `\`${signature(d)}\` — ${d.doc}. Semantics: ${d.semantics}.`, "");
+    if (d.inputs) {
+      out.push("| input | meaning |", "|---|---|");
+      for (const i of d.inputs) {
+        const opt = i.ifMissing === undefined ? "" : i.ifMissing === "drop" ? " Optional." : ` Optional: defaults to \`${i.ifMissing}\`.`;
+        out.push(`| \`${i.name}\` | ${escape(i.doc)}.${opt} |`);
+      }
+      out.push("");
+    }
     if (d.args.length) {
       out.push("| argument | kind | default | meaning |", "|---|---|---|---|");
       for (const a of d.args) {
