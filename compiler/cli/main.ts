@@ -113,6 +113,21 @@ function program(io: CliIo, result: { code: number }): Command {
       const { evalCommand } = await import("./eval.js");
       result.code = await evalCommand(artifact, o, io);
     });
+  p.command("sample")
+    .description("PNG grid of a conditional generator's samples (e.g. a CVAE's 'generated' output): one row per class")
+    .argument("<artifact>", "NAME.wasm, NAME.nosimd.wasm or NAME.manifest.json")
+    .option("--per-class <n>", "samples per class (grid columns)", parsePositiveInt, 10)
+    .option("--seed <n>", "base RNG seed: sample i gets seed * 65536 + i", parseSeed, 0)
+    .option("-o, --out <file.png>", "output PNG", "samples.png")
+    .option("--label <input>", "class-index input (default: label)")
+    .option("--seed-input <input>", "per-sample seed input (default: seed)")
+    .option("--output <name>", "image output (default: generated)")
+    .option("--classes <n>", "number of classes (default: the label input's embedding range, else 10)", parsePositiveInt)
+    .option("--scale <n>", "upscale each pixel n times", parsePositiveInt, 1)
+    .action(async (artifact: string, o: import("./sample.js").SampleCommandOptions) => {
+      const { sampleCommand } = await import("./sample.js");
+      result.code = await sampleCommand(artifact, o, io);
+    });
   return p;
 }
 

@@ -33,6 +33,12 @@ function languageOp(name: string): OpDef | undefined {
   return Object.prototype.hasOwnProperty.call(OPS, name) ? OPS[name] : undefined;
 }
 
+/** Signature of a call for layer sharing: callee and its non-tensor arguments, in order. */
+function callSignature(callee: string, values: Map<string, PosArg>): string {
+  const args = [...values].filter(([, v]) => !["tensor", "poison"].includes(v.val.kind)).map(([k, v]) => [k, toAttr(v.val)]);
+  return `${callee}(${JSON.stringify(args)})`;
+}
+
 /** Element types an `input` may declare. */
 const INPUT_DTYPES: readonly DType[] = ["f32", "i32"];
 
@@ -132,6 +138,10 @@ function dedupe(diags: Diagnostic[]): Diagnostic[] {
 class Lowerer {
   readonly b: GraphBuilder;
   private readonly layers = new Map<string, SourceLoc>();
+  /** Full layer name -> signature (callee + non-tensor arguments) of its first call, for weight sharing. */
+  private readonly layerSigs = new Map<string, string>();
+  /** Full param/state name -> value id: a shared layer's second call reuses its params. */
+  private readonly paramIds = new Map<string, string>();
   /** Model-level tensor bindings (name -> value id), filled by lowerModelDecl. */
   readonly bindings: Record<string, string> = {};
 
@@ -345,7 +355,7 @@ class Lowerer {
       })),
     ];
     const bound = bindArgs(name, slots, positional, keywords, e.loc, this.diags);
-    const layer = this.layerName(e, def, ctx);
+    const layer = this.layerName(e, def, ctx, undefined, bound.failed ? undefined : callSignature(name, bound.values));
     if (bound.failed) return { kind: "poison", loc: e.loc };
     const inputs = this.inputValues(def, inSlots, bound.values);
     if (!inputs) return { kind: "poison", loc: e.loc };
@@ -383,19 +393,29 @@ class Lowerer {
     return out;
   }
 
-  /** The full layer name of a call: user-given (E0304 on reuse) or automatic for param-creating ops. */
-  private layerName(e: CallExpr, def: OpDef | undefined, ctx: Ctx, onDuplicate?: () => void): string | undefined {
+  /**
+   * The full layer name of a call: user-given or automatic for param-creating ops. A user-given name used
+   * again is shared (same weights, like calling one PyTorch module twice) when `sig` (callee + non-tensor
+   * arguments) equals its first call's: `onShare` is called; otherwise E0304.
+   */
+  private layerName(e: CallExpr, def: OpDef | undefined, ctx: Ctx, onDuplicate?: () => void, sig?: string, onShare?: () => void): string | undefined {
     if (e.layer) {
       const full = ctx.namer.full(e.layer.text);
       const prev = ctx.namer.taken.get(full);
       if (prev) {
+        if (sig !== undefined && this.layerSigs.get(full) === sig) {
+          onShare?.();
+          return full;
+        }
         this.err("E0304", `layer name '${full}' is already used`, e.layer.loc, {
           related: [{ loc: prev, message: "first used here" }],
+          ...(this.layerSigs.get(full)?.startsWith(`${e.callee.text}(`) ? { hint: "calling a layer again shares its weights only with the same arguments" } : {}),
         });
         onDuplicate?.();
         return full;
       }
       ctx.namer.taken.set(full, e.layer.loc);
+      if (sig !== undefined) this.layerSigs.set(full, sig);
       return full;
     }
     if (def && !def.params) return undefined;
@@ -410,7 +430,7 @@ class Lowerer {
     try {
       const attrs = def.normalize ? def.normalize(args, types) : args;
       const params = def.params ? def.params(types, attrs) : [];
-      const pids = params.map((p) => this.b.param(layer ? `${layer}.${p.suffix}` : p.suffix, p.shape, p.init, p.kind, loc));
+      const pids = params.map((p) => this.param(layer ? `${layer}.${p.suffix}` : p.suffix, p.shape, p.init, p.kind, loc));
       const [out] = this.b.node(def.name, [...ids, ...pids], attrs, { ...(layer ? { layer } : {}), loc });
       return { kind: "tensor", id: out!, loc };
     } catch (err) {
@@ -418,6 +438,23 @@ class Lowerer {
       this.reportOpError(err, def, ids, types, loc, argLocs);
       return { kind: "poison", loc };
     }
+  }
+
+  /**
+   * The param/state `name`: new, or the existing one when a shared layer is called again (same shape,
+   * else OpTypeError: the second call's input does not fit the shared weights).
+   */
+  private param(name: string, shape: number[], init: Parameters<GraphBuilder["param"]>[2], kind: "param" | "state", loc: SourceLoc): string {
+    const prev = this.paramIds.get(name);
+    if (prev !== undefined) {
+      const have = this.b.typeOf(prev).shape;
+      if (showShape(have) !== showShape(shape))
+        throw new OpTypeError(`shared layer: '${name}' is ${showShape(have)} from its first call, this call needs ${showShape(shape)}`);
+      return prev;
+    }
+    const id = this.b.param(name, shape, init, kind, loc);
+    this.paramIds.set(name, id);
+    return id;
   }
 
   private reportOpError(
@@ -456,7 +493,8 @@ class Lowerer {
     // A duplicate instance name is reported once; its inner layers are named in a private table
     // so they do not all repeat the error.
     let taken = this.layers;
-    const prefix = this.layerName(e, undefined, ctx, () => (taken = new Map()))!;
+    const sig = bound.failed ? undefined : callSignature(name, bound.values);
+    const prefix = this.layerName(e, undefined, ctx, () => (taken = new Map()), sig, () => (taken = new Map()))!;
     const inner: Ctx = { namer: new LayerNamer(prefix, taken), blocks: ctx.blocks, stack: [...ctx.stack, name] };
     const scope = new Scope();
     for (const p of block.params) {

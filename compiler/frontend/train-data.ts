@@ -4,6 +4,7 @@
 import type { Graph, SourceLoc } from "../ir/types.js";
 import { showShape } from "../ir/graph.js";
 import type { Expr, TrainEntry } from "./ast.js";
+import { lossReads, unfedInputs } from "../train/prune.js";
 import { didYouMean } from "./scope.js";
 import type { TrainDataSpec, TrainSplitSpec } from "../train/spec.js";
 import { TrainCallChecker } from "./train-calls.js";
@@ -133,7 +134,7 @@ export class TrainDataLowerer extends TrainCallChecker {
   }
 
   /** Model inputs must come from data fields, with matching types where the source says them (mnist). */
-  protected checkDataFields(data: TrainDataSpec, at: Expr, reads: { target: string }[]): void {
+  protected checkDataFields(data: TrainDataSpec, at: Expr, reads: { input?: string; target: string; targetValue?: boolean }[]): void {
     if (!this.graph) return;
     const inputs = this.graph.inputs.map((i) => i.name);
     const call = at.kind === "call" ? at : undefined;
@@ -147,7 +148,11 @@ export class TrainDataLowerer extends TrainCallChecker {
     }
     if (!this.knownFields) return;
     const known = [...this.knownFields.keys()];
+    // Inputs no loss or metric needs (a CVAE's generation seed) are not fed in training (train/prune.ts).
+    const r = lossReads(reads.filter((x) => "input" in x) as Parameters<typeof lossReads>[0], []);
+    const unfed = unfedInputs(this.graph, r.refs, reads.map((x) => x.target));
     for (const inp of this.graph.inputs) {
+      if (unfed.has(inp.name)) continue;
       const field = this.fields[inp.name] ?? inp.name;
       if (!this.knownFields.has(field)) {
         const via = data.source === "npy" ? `npy(${inp.name}="file.npy")` : `${data.source}(${inp.name}="${known[0] ?? "field"}")`;

@@ -52,7 +52,7 @@ export const VQA_FIELDS: Record<string, KnownField> = {
 };
 
 export const DATA_SOURCES = ["mnist", "npz", "npy", "csv", "safetensors", "mnist_vqa"] as const;
-export const LOSSES = ["mse", "cross_entropy", "binary_cross_entropy", "kl_divergence"] as const;
+export const LOSSES = ["mse", "cross_entropy", "binary_cross_entropy", "kl_divergence", "gaussian_kl"] as const;
 export const OPTIMIZERS = ["sgd", "momentum", "adam", "adamw"] as const;
 export const SCHEDULES = ["constant", "step", "cosine"] as const;
 export const METRICS = ["accuracy"] as const;
@@ -118,6 +118,8 @@ export const FUNCTIONS: Record<string, Param[]> = {
     { name: "label_smoothing", kind: "float", default: 0, range: (v) => (unit("[", v as number) ? undefined : "must be in [0, 1)") },
   ]),
   kl_divergence: lossParams([], ["mean", "sum", "batchmean"], [{ name: "log_target", kind: "bool", default: false }]),
+  // gaussian_kl(mu, logvar): both arguments are model values (train-losses.ts valuePairIO)
+  gaussian_kl: lossParams([]),
   // metrics, early stopping, augmentations
   accuracy: [
     { name: "input", kind: "name" },

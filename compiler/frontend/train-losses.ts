@@ -19,11 +19,30 @@ export class TrainLossLowerer extends TrainDataLowerer {
     const b = call && this.bind(call);
     if (!b) return undefined;
     const { weight, ...attrs } = b.values;
-    const io = this.resolveIO(b);
+    const io = b.callee === "gaussian_kl" ? this.valuePairIO(b) : this.resolveIO(b);
     if (!io) return undefined;
     const op = b.callee as TrainLossSpec["op"];
     if (!this.checkLossShapes(op, io, attrs as Record<string, AttrValue>, call!)) return undefined;
-    return { name: e.name?.text ?? "loss", op, input: io.input, target: io.target, attrs, weight: weight as number };
+    return { name: e.name?.text ?? "loss", op, input: io.input, target: io.target, ...(op === "gaussian_kl" ? { targetValue: true } : {}), attrs, weight: weight as number };
+  }
+
+  /**
+   * gaussian_kl(mu, logvar): both names are model values (the encoder's outputs), not data fields;
+   * `target` then holds logvar's value id (TrainLossSpec.targetValue). E0807 for a name that is a data field.
+   */
+  protected valuePairIO(b: BoundCall): { input: string; target: string; targetType?: TensorType } | undefined {
+    const ids = (["input", "target"] as const).map((k) => {
+      const n = b.names[k]!;
+      const id = this.bindings[n.name];
+      if (id === undefined && this.graph) {
+        const isField = this.knownFields?.has(this.fields[n.name] ?? n.name);
+        if (isField) this.err("E0807", `${b.callee}: '${n.name}' is a data field, but both arguments must be model values (mu, logvar)`, n.loc);
+        else this.err("E0302", `unknown name '${n.name}'`, n.loc, didYouMean(n.name, Object.keys(this.bindings)));
+      }
+      return id;
+    });
+    if (ids.some((id) => id === undefined) || !this.graph) return undefined;
+    return { input: ids[0]!, target: ids[1]!, targetType: this.graph.values[ids[1]!]!.type };
   }
 
   /** `accuracy(model_value, data_field)` */

@@ -10,6 +10,7 @@ import { gradGraph } from "../autodiff/grad.js";
 import { optimGraph, type OptimizerSpec } from "../autodiff/optimizer.js";
 import { DROPOUT_RNG_INPUT } from "../autodiff/train-forward.js";
 import { cloneGraph } from "../passes/clone.js";
+import { dropUnfedInputs, lossReads } from "./prune.js";
 import { optimizeGraph } from "../passes/pipeline.js";
 import type { FieldType, TrainDataInput, TrainSpec, TrainTensor, TrainingGraph } from "./spec.js";
 
@@ -30,6 +31,7 @@ const LOSS_DEFAULTS: Record<string, Attrs> = {
   cross_entropy: { reduction: "mean", label_smoothing: 0 },
   binary_cross_entropy: { reduction: "mean" },
   kl_divergence: { reduction: "mean", log_target: false },
+  gaussian_kl: { reduction: "mean" },
 };
 
 /**
@@ -49,7 +51,9 @@ export function buildTrainingGraph(graph: Graph, spec: TrainSpec, fieldTypes: Re
   for (const name of FIXED_INPUTS)
     if (graph.inputs.some((i) => i.name === name)) throw new TrainSpecError(`model input '${name}' clashes with the training graph's '${name}' input; rename it`);
   if (spec.losses.length === 0) throw new TrainSpecError("the train section has no loss");
-  const g = cloneGraph(graph);
+  // Inputs no loss or metric needs (a CVAE's generation seed) are not fed while training (train/prune.ts).
+  const reads = lossReads(spec.losses, spec.metrics);
+  const g = cloneGraph(dropUnfedInputs(graph, reads.refs, reads.targets));
   const modelInputs = new Set(g.inputs.map((i) => i.name));
   const emit = new GraphEmitter(g, "t", "both");
   const field = (name: string): string => spec.data.fields[name] ?? name;
@@ -84,7 +88,7 @@ export function buildTrainingGraph(graph: Graph, spec: TrainSpec, fieldTypes: Re
     if (!LOSS_DEFAULTS[l.op]) throw new TrainSpecError(`${what}: unknown loss op '${l.op}'`);
     const x = resolve(l.input, what);
     const fallback: FieldType = l.op === "cross_entropy" ? { dtype: "i32", shape: [] } : { dtype: "f32", shape: perSample(x) };
-    const t = targetInput(l.target, fallback, what);
+    const t = l.targetValue ? resolve(l.target, what) : targetInput(l.target, fallback, what);
     let value: string;
     try {
       value = emit.node1(l.op, [x, t], { ...LOSS_DEFAULTS[l.op], ...l.attrs });
@@ -125,7 +129,7 @@ export function buildTrainingGraph(graph: Graph, spec: TrainSpec, fieldTypes: Re
     const t = g.values[value]!.type;
     return { name, field: field(name), value, dtype: t.dtype as "f32" | "i32", shape: t.shape.slice(1) as number[], kind };
   };
-  const targetNames = [...new Set([...spec.losses.map((l) => l.target), ...spec.metrics.map((m) => m.target)])];
+  const targetNames = [...new Set([...spec.losses.filter((l) => !l.targetValue).map((l) => l.target), ...spec.metrics.map((m) => m.target)])];
   const targets = targetNames.map((n) => dataInput(n, modelInputs.has(n) ? "input" : "target"));
   const dataInputs = g.inputs.map((i) => dataInput(i.name, modelInputs.has(i.name) ? "input" : "target"));
 

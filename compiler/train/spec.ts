@@ -32,11 +32,13 @@ export interface TrainSplitSpec {
 export interface TrainLossSpec {
   /** Loss name (`loss NAME = ...`; `loss = ...` is "loss"). */
   name: string;
-  op: "mse" | "cross_entropy" | "binary_cross_entropy" | "kl_divergence";
+  op: "mse" | "cross_entropy" | "binary_cross_entropy" | "kl_divergence" | "gaussian_kl";
   /** The model value the loss reads: a value id of the forward graph (or a graph output name). */
   input: string;
   /** The data field holding the target; becomes a graph input of that name. */
   target: string;
+  /** True when `target` is a second model value (value id), not a data field: gaussian_kl(mu, logvar). */
+  targetValue?: boolean;
   /** The loss op's attrs (ir/ops/loss.ts): reduction, label_smoothing, log_target. */
   attrs: Attrs;
   /** Factor of this loss in the total. Default in the language 1.0. */
