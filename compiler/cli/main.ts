@@ -91,7 +91,6 @@ function program(io: CliIo, result: { code: number }): Command {
     .option("--seed <n>", "override the seed (init, split, shuffling, augmentation, dropout)", parseSeed)
     .option("--optimizer <name>", "override the optimizer: sgd | momentum | adam | adamw")
     .option("--resume", "continue from DIR/checkpoint.safetensors")
-    .option("--ablate <inputs>", "feed zeros for these model inputs (comma-separated) in training and evaluation", (v: string) => v.split(",").map((x) => x.trim()).filter((x) => x !== ""))
     .addOption(new Option("--backend <kind>", "where train steps run").choices(["auto", "wasm", "reference"]).default("auto"))
     .addOption(new Option("--progress <mode>", "progress display").choices(["auto", "bar", "lines", "none"]).default("auto"))
     .option("--spec <file.json>", "a TrainSpec as JSON instead of the model's train section")

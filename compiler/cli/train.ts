@@ -18,7 +18,6 @@ import { ReferenceTrainBackend, type TrainBackend } from "../train/backend.js";
 import { CheckpointError } from "../train/checkpoint.js";
 import { SplitError } from "../data/split.js";
 import { fieldTypes, loadTrainData, TrainDataLoadError } from "../train/data.js";
-import { AblateError, ablateInputs } from "../train/ablate.js";
 import { train, TrainDataError, type TrainResult } from "../train/driver.js";
 import { barReporter, formatMetrics, lineReporter, type ProgressReporter } from "../train/progress.js";
 import type { TrainSpec, TrainingGraph } from "../train/spec.js";
@@ -39,8 +38,6 @@ export interface TrainCommandOptions {
   optimizer?: string;
   /** [--resume] continue from DIR/checkpoint.safetensors. Default false. */
   resume?: boolean;
-  /** [--ablate a,b] feed zeros for these model inputs in training, validation and test (train/ablate.ts). */
-  ablate?: string[];
   /**
    * [--backend wasm|reference] where train steps run: "wasm" (the compiled training module), "reference"
    * (float64 interpreter, slow), or "auto" (default: wasm when that backend is available, else reference).
@@ -135,11 +132,7 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
   };
   if (!env.signal) process.on("SIGINT", onSigint);
   try {
-    let data = await loadTrainData(spec.data, dirname(file));
-    if (options.ablate !== undefined) {
-      data = ablateInputs(data, graph, spec, options.ablate);
-      io.out(`ablated (zeros in training and evaluation): ${options.ablate.join(", ")}`);
-    }
+    const data = await loadTrainData(spec.data, dirname(file));
     const tg = buildTrainingGraph(graph, spec, fieldTypes(data));
     const backend = await createBackend(options.backend ?? "auto", tg, initWeights(graph, spec.seed), options.simd !== false, io);
     const mode = options.progress ?? "auto";
@@ -152,7 +145,7 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
       ...(reporter ? { onProgress: reporter.onProgress } : {}),
     });
   } catch (e) {
-    if (e instanceof TrainDataLoadError || e instanceof AblateError || e instanceof TrainSpecError || e instanceof TrainDataError || e instanceof CheckpointError || e instanceof SplitError)
+    if (e instanceof TrainDataLoadError || e instanceof TrainSpecError || e instanceof TrainDataError || e instanceof CheckpointError || e instanceof SplitError)
       throw new UserError(e.message);
     throw e;
   } finally {
@@ -168,7 +161,6 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
       options.lr !== undefined ? `--lr ${options.lr}` : "",
       options.seed !== undefined ? `--seed ${options.seed}` : "",
       options.optimizer !== undefined ? `--optimizer ${options.optimizer}` : "",
-      options.ablate !== undefined ? `--ablate ${options.ablate.join(",")}` : "",
     ].filter((x) => x).join(" ");
     io.out(`resume with: modelc train ${file} -o ${outDir} ${again ? again + " " : ""}--resume`);
     return EXIT_INTERRUPTED;
