@@ -12,6 +12,7 @@ import { colormap, renderHeatmap } from "../compiler/cli/heatmap.js";
 import { writeNpy } from "../compiler/data/npy.js";
 import { attentionWeights } from "../compiler/interp/attention-weights.js";
 import { initWeights } from "../compiler/weights/init.js";
+import { writeSafetensors } from "../compiler/weights/safetensors.js";
 import { lowerSource } from "./autodiff.helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "modelc-attn-"));
@@ -90,6 +91,25 @@ describe("modelc attention", () => {
     const img = PNG.sync.read(readFileSync(out));
     for (let y = 0; y < img.height; y += 7) for (let xx = 0; xx < img.width; xx += 7) expect(pixel(img, xx, y)).toEqual(colormap(0));
     expect(existsSync(join(dir, "one.self.png"))).toBe(false);
+  });
+
+  it("--weights: a state_dict or a training checkpoint (its optim.* tensors are ignored)", async () => {
+    const g = lowerSource(SRC);
+    const w = initWeights(g, 5);
+    const tensors = new Map([...w].map(([k, t]) => [k, { dtype: "F32" as const, shape: t.shape, data: t.data }]));
+    tensors.set("optim.self.in_proj_weight.exp_avg", { dtype: "F32", shape: [24, 8], data: new Float32Array(192) });
+    writeFileSync(join(dir, "ckpt.safetensors"), writeSafetensors(tensors));
+    const io = bufferIo();
+    const out = join(dir, "w.png");
+    expect(await main(["attention", src, ...args, "--weights", join(dir, "ckpt.safetensors"), "--layer", "self", "-o", out], io)).toBe(0);
+    const m = attentionWeights(g, w, {
+      x: { shape: [2, 6, 8], data: Float64Array.from(x) },
+      kv: { shape: [2, 5, 8], data: Float64Array.from(kv) },
+      ids: { shape: [2, 5], data: Float64Array.from(ids) },
+    }, ["self"])[0]!;
+    const img = PNG.sync.read(readFileSync(out));
+    const max = Math.max(...m.mean.subarray(0, 36));
+    expect(pixel(img, img.width - 1, img.height - 1)).toEqual(colormap(m.mean[35]! / max));
   });
 
   it("errors: unknown layer, bad head, missing input, model without attention", async () => {

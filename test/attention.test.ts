@@ -66,11 +66,15 @@ describe("multihead_attention in the language", () => {
     expect(w.init).toEqual({ kind: "uniform", low: -Math.sqrt(6 / 32), high: Math.sqrt(6 / 32) });
     expect(g.values[n.inputs[3]!]!.init).toEqual({ kind: "zeros" });
   });
-  it("cross-attention with a keyword key_padding_mask and causal", () => {
+  it("cross-attention with a keyword key_padding_mask; self-attention with a keyword mask; causal", () => {
     const g = lowerSource(
       model("output y = multihead_attention(x, kv, key_padding_mask=m, num_heads=4)", "input x: f32[5, 8]\n  input kv: f32[7, 8]\n  input m: f32[7]"),
     );
     expect(g.nodes.find((x) => x.op === "multihead_attention")!.inputs.length).toBe(7);
+    const s = lowerSource(model("output y = x -> multihead_attention(key_padding_mask=m, num_heads=2)", "input x: f32[5, 8]\n  input m: i32[5]"));
+    const sn = s.nodes.find((x) => x.op === "multihead_attention")!;
+    expect(sn.inputs[0]).toBe(sn.inputs[1]);
+    expect(s.values[sn.inputs[2]!]!.type).toEqual({ dtype: "i32", shape: ["N", 5] });
     const c = lowerSource(model("output y = x -> multihead_attention(num_heads=1, causal=true)"));
     expect(c.nodes[0]!.attrs).toEqual({ num_heads: 1, causal: true });
   });

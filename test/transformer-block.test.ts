@@ -77,16 +77,14 @@ describe("transformer-block.model", () => {
   });
 
   it(`${small.name}: training-module gradients of x and every param, SIMD + scalar`, async () => {
-    // Loss = sum((y - T)^2) with T = f32(y_wasm - g / 2): dL/dy = 2 (y - T) = g up to T's f32 rounding
-    // (~6e-8 |y|), so the gradients are PyTorch's for loss = sum(y * g).
+    // Loss = sum((y - T)^2) with T = f32(y_wasm - g / 2) (y_wasm of the same build): dL/dy = 2 (y - T) = g
+    // up to T's f32 rounding (~6e-8 |y|), so the gradients are PyTorch's for loss = sum(y * g).
     const B = small.x!.shape[0]!;
     const [L, D] = small.x!.shape.slice(1) as [number, number];
     const x = Float32Array.from(dec(small.x!).data);
     const g = dec(small.g!).data;
     const weights = caseWeights(small);
     const inf = await compile(smallSource(small), { weights, simd: "simd" });
-    const yW = (await load(emitWasm(inf.graph!, inf.weights!, { simd: true, embedWeights: true }), true)).run({ x }, B)["y"]!;
-    const target = Float32Array.from(yW, (v, k) => v - g[k]! / 2);
     const { graph: fwd, loss } = withLoss(lowerSource(smallSource(small)), "y", { op: "mse", attrs: { reduction: "sum" }, target: { dtype: "f32", shape: [L, D] } });
     const params = Object.values(fwd.values).filter((v) => v.kind === "param");
     const xId = fwd.inputs.find((i) => i.name === "x")!.value;
@@ -107,8 +105,10 @@ describe("transformer-block.model", () => {
       graph, evalGraph, losses: [{ name: "loss", output: "loss:loss", value: loss, weight: 1 }], totalLoss: loss, updates: {}, lr: "",
       targets: dataInputs.filter((d) => d.kind === "target"), dataInputs, tensors, metrics: [],
     };
-    const data: Record<string, Float32Array> = { x, target };
     for (const simd of [true, false]) {
+      // T from the same build's forward (the training module's forward kernels compute the same y).
+      const yW = (await load(emitWasm(inf.graph!, inf.weights!, { simd, embedWeights: true }), true)).run({ x }, B)["y"]!;
+      const data: Record<string, Float32Array> = { x, target: Float32Array.from(yW, (v, k) => v - g[k]! / 2) };
       const { wasm, layout } = emitTrainingWasm(tg, weights, { simd, optimize: false, weights: "embed" });
       const inst = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), {});
       const ex = inst.exports as unknown as { memory: WebAssembly.Memory; train_step(b: number): void };

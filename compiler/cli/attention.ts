@@ -6,6 +6,7 @@ import { check } from "../index.js";
 import { readSafetensors } from "../weights/safetensors.js";
 import { bindWeights } from "../weights/bind.js";
 import { initWeights } from "../weights/init.js";
+import { OPTIM_PREFIX } from "../train/checkpoint.js";
 import { readNpy } from "../data/npy.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { attentionLayers, attentionWeights } from "../interp/attention-weights.js";
@@ -16,7 +17,7 @@ import { EXIT_OK, EXIT_USER, UserError, printDiagnostics, readUserFile, readUser
 
 /** Options of `modelc attention` (CLI flags in brackets). */
 export interface AttentionCommandOptions {
-  /** [--weights W.safetensors] PyTorch state_dict; default: seeded init (--seed). */
+  /** [--weights W.safetensors] PyTorch state_dict or a `modelc train` checkpoint (optimizer state ignored); default: seeded init (--seed). */
   weights?: string;
   /** [-i, --input NAME=FILE.npy] one per model input (repeatable; bare FILE.npy for a one-input model). */
   input?: string[];
@@ -65,6 +66,9 @@ export async function attentionCommand(file: string, options: AttentionCommandOp
       if (e instanceof UserError) throw e;
       throw new UserError(`cannot read the weights '${options.weights}': ${(e as Error).message}`);
     }
+    // A training checkpoint also holds optimizer state ("optim.*"): not weights of the model.
+    const names = new Set(Object.values(graph.values).map((v) => v.name));
+    for (const k of [...loaded.keys()]) if (k.startsWith(OPTIM_PREFIX) && !names.has(k)) loaded.delete(k);
     const bound = bindWeights(graph, loaded);
     if (printDiagnostics(io, bound.diagnostics, { [file]: source }) || !bound.weights) return EXIT_USER;
     weights = bound.weights;
