@@ -164,21 +164,34 @@ export interface IdRange {
   weight: string;
 }
 
+/** Ops that move ids without changing them: an embedding's ids may come from graph inputs through these. */
+const ID_MOVES = new Set(["flatten", "reshape", "concat"]);
+
 /**
- * Graph inputs read directly as ids by an embedding node -> the range their values must lie in (the
- * smallest table when several embeddings read one input). Used for the manifest's `range` field
- * (runtime check) and by the training driver's data check.
+ * Graph inputs read as ids by an embedding node, directly or through flatten / reshape / concat -> the
+ * range their values must lie in (the smallest table when several embeddings read one input). Used for
+ * the manifest's `range` field (runtime check) and by the training driver's data check.
  */
 export function embeddingIdRanges(g: Graph): Map<string, IdRange> {
   const out = new Map<string, IdRange>();
+  const producer = new Map<string, Graph["nodes"][number]>();
+  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+  const sources = (id: string, seen = new Set<string>()): string[] => {
+    if (seen.has(id)) return [];
+    seen.add(id);
+    const input = g.inputs.find((i) => i.value === id);
+    if (input) return [input.name];
+    const p = producer.get(id);
+    return p && ID_MOVES.has(p.op) ? p.inputs.flatMap((i) => sources(i, seen)) : [];
+  };
   for (const n of g.nodes) {
     if (n.op !== "embedding") continue;
-    const input = g.inputs.find((i) => i.value === n.inputs[0]);
-    if (!input) continue;
     const V = n.attrs["num_embeddings"] as number;
     const w = g.values[n.inputs[1]!];
-    const prev = out.get(input.name);
-    if (!prev || V < prev.hi) out.set(input.name, { lo: 0, hi: V, weight: w?.name ?? n.inputs[1]! });
+    for (const name of sources(n.inputs[0]!)) {
+      const prev = out.get(name);
+      if (!prev || V < prev.hi) out.set(name, { lo: 0, hi: V, weight: w?.name ?? n.inputs[1]! });
+    }
   }
   return out;
 }
