@@ -16,6 +16,7 @@ import { OnnxExportError, exportOnnx } from "../export/onnx.js";
 import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
 import type { Manifest } from "../../runtime/manifest.js";
 import { ModelcRuntimeError } from "../../runtime/errors.js";
+import { readWeightTensor } from "../../runtime/layout.js";
 import { EXIT_OK, EXIT_USER, UserError, formatBytes, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
 
 /** Options of `modelc export` (CLI flags in brackets). */
@@ -44,8 +45,8 @@ async function graphOf(file: string, model: string | undefined, io: CliIo): Prom
 
 /**
  * The weights of a compiled artifact (NAME.wasm, NAME.nosimd.wasm or NAME.manifest.json), by state_dict name, read
- * from the weights region the manifest describes: instantiating the module (embedded data segments) or reading
- * NAME.weights.bin next to it. Throws UserError for unreadable or non-modelc files.
+ * from the weights region the manifest describes (unpacked to PyTorch layout): instantiating the module (embedded data
+ * segments) or reading NAME.weights.bin next to it. Throws UserError for unreadable or non-modelc files.
  */
 async function artifactWeights(file: string): Promise<{ manifest: Manifest; weights: WeightMap }> {
   const bytes = await readUserFile(file, "artifact");
@@ -79,11 +80,8 @@ async function artifactWeights(file: string): Promise<{ manifest: Manifest; weig
     if (region.length !== w.bytes) throw new UserError(`${path}: has ${region.length} bytes, the manifest says ${w.bytes}`);
   }
   const weights: WeightMap = new Map();
-  for (const t of w.tensors) {
-    const n = t.shape.reduce((a, d) => a * d, 1);
-    const start = t.offset - w.offset;
-    weights.set(t.name, { shape: [...t.shape], data: new Float32Array(region.slice(start, start + 4 * n).buffer) });
-  }
+  // readWeightTensor undoes the packed layouts (e.g. dense weights as GEMM panels) into PyTorch row-major order
+  for (const t of w.tensors) weights.set(t.name, { shape: [...t.shape], data: readWeightTensor(t, region, w.offset) });
   return { manifest, weights };
 }
 

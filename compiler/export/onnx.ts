@@ -1,9 +1,10 @@
 // exportOnnx: an optimized inference graph and its weights as an ONNX model (opset 17, IR version 8), one
-// ONNX node (or a short composition) per modelc op. Neighbours: export/onnx-schema.ts (protobuf messages),
+// ONNX node (or a short composition) per modelc op. Neighbours: export/onnx-schema.ts (protobuf messages), export/onnx-seq.ts (sequence ops),
 // cli/export.ts (`modelc export --onnx`), ir/attrs.ts (the attrs read here), bench/ (runs the result in onnxruntime).
 
 import type { Graph, Node, TensorType, ValueInfo, WeightMap } from "../ir/types.js";
 import { ONNX_ATTR, ONNX_DTYPE, modelProtoType } from "./onnx-schema.js";
+import { SEQ_LOWERINGS } from "./onnx-seq.js";
 
 /** The ONNX opset modelc writes (LayerNormalization needs 17; GELU is written as its Erf/Tanh composition). */
 export const ONNX_OPSET = 17;
@@ -155,6 +156,9 @@ class OnnxBuilder {
 
 /** One op's ONNX lowering: `ins`/`outs` are the ONNX names of the node's inputs and (pre-named) outputs. */
 type Lowering = (b: OnnxBuilder, node: Node, ins: string[], outs: string[], base: string) => void;
+/** The builder and lowering types, for export/onnx-seq.ts. */
+export type SeqBuilder = OnnxBuilder;
+export type SeqLowering = Lowering;
 
 const unaryAs =
   (opType: string): Lowering =>
@@ -265,6 +269,7 @@ const LOWERINGS: Record<string, Lowering> = {
   layernorm,
   softmax: (b, n, ins, outs, base) => void b.emit("Softmax", [ins[0]!], outs, [int("axis", n.attrs["axis"] as number)], base),
   dropout: unaryAs("Identity"),
+  ...SEQ_LOWERINGS,
 };
 
 /** The modelc ops exportOnnx can write. */
