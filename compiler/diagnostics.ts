@@ -64,6 +64,8 @@ export const DIAGNOSTIC_CODES = {
   E0807: "loss or metric input is not a model value",
   E0808: "unknown data field",
   E0809: "training shape or dtype mismatch",
+  E0810: "unknown layer, parameter or loss in freeze, trainable or heads",
+  E0811: "conflicting train entries",
   W0701: "unused input",
 } as const;
 

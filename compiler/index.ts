@@ -7,6 +7,7 @@ import { diag, hasErrors, type Diagnostic } from "./diagnostics.js";
 import type { Graph, WeightMap } from "./ir/types.js";
 import { getOp } from "./ir/ops/index.js";
 import { optimizeGraph } from "./passes/pipeline.js";
+import { HeadSelectionError, selectHeads } from "./passes/select-heads.js";
 import { bindWeights } from "./weights/bind.js";
 import { initWeights } from "./weights/init.js";
 import { readSafetensors } from "./weights/safetensors.js";
@@ -47,6 +48,12 @@ export interface CompileOptions {
   embedWeights?: boolean;
   /** Artifact name (file stem). Default: the model's name. */
   name?: string;
+  /**
+   * Keep only these outputs (passes/select-heads.ts): the other heads' branches, params and the inputs only
+   * they read are removed. Weights (given or initialized) are those of the full model, so the kept outputs
+   * equal the full module's bit for bit. An unknown name is an E0810 diagnostic. Default: all outputs.
+   */
+  heads?: string[];
 }
 
 /** Result of compile(): diagnostics always; graph when the front end succeeded; artifact on full success. */
@@ -99,7 +106,17 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   const checked = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
   const diagnostics = [...checked.diagnostics];
   if (!checked.graph || hasErrors(diagnostics)) return { diagnostics };
-  const graph = optimizeGraph(checked.graph, { mode: "infer" });
+  const full = optimizeGraph(checked.graph, { mode: "infer" });
+  let graph = full;
+  if (options.heads !== undefined) {
+    try {
+      graph = optimizeGraph(selectHeads(checked.graph, options.heads), { mode: "infer" });
+    } catch (e) {
+      if (!(e instanceof HeadSelectionError)) throw e;
+      diagnostics.push(diag("E0810", e.message));
+      return { diagnostics, graph: full };
+    }
+  }
 
   let weights: WeightMap;
   if (options.weights instanceof Uint8Array) {
@@ -110,16 +127,21 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
       diagnostics.push(diag("E0601", `cannot read the weights: ${(e as Error).message}`));
       return { diagnostics, graph };
     }
-    const bound = bindWeights(graph, loaded);
+    const bound = bindWeights(full, loaded);
     diagnostics.push(...bound.diagnostics);
     if (!bound.weights) return { diagnostics, graph };
     weights = bound.weights;
   } else if (options.weights instanceof Map) {
-    const bound = bindWeights(graph, options.weights);
+    const bound = bindWeights(full, options.weights);
     diagnostics.push(...bound.diagnostics);
     if (!bound.weights) return { diagnostics, graph };
     weights = bound.weights;
-  } else weights = initWeights(graph, options.seed ?? 0);
+  } else weights = initWeights(full, options.seed ?? 0);
+  if (graph !== full) {
+    // The kept heads' params: the full model's tensors (same values as without --heads).
+    const keep = new Set(Object.values(graph.values).filter((v) => v.kind === "param" || v.kind === "state").map((v) => v.name ?? v.id));
+    weights = new Map([...weights].filter(([name]) => keep.has(name)));
+  }
 
   const simd = options.simd ?? "both";
   const embedWeights = options.embedWeights ?? true;

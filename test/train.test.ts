@@ -53,7 +53,8 @@ describe("buildTrainingGraph", () => {
     const tg = buildTrainingGraph(lower(), spec);
     expect(validateGraph(tg.graph)).toEqual([]);
     expect(validateGraph(tg.evalGraph)).toEqual([]);
-    expect(tg.graph.inputs.map((i) => i.name)).toEqual(["x", "label", "dropout_rng", "lr", "step"]);
+    // several losses: their weights are fixed inputs (set per epoch by the driver)
+    expect(tg.graph.inputs.map((i) => i.name)).toEqual(["x", "label", "loss_weight:ce", "loss_weight:ce2", "dropout_rng", "lr", "step"]);
     expect(tg.evalGraph.inputs.map((i) => i.name)).toEqual(["x", "label"]);
     expect(tg.graph.values[tg.graph.inputs.find((i) => i.name === "label")!.value]!.type).toEqual({ dtype: "i32", shape: ["N"] });
     expect(tg.dataInputs.map((d) => [d.name, d.kind, d.dtype, d.shape])).toEqual([["x", "input", "f32", [4]], ["label", "target", "i32", []]]);

@@ -23,6 +23,13 @@ export interface GradOptions {
    * "as-is": differentiate the graph as given (dropout = identity; inference batchnorm has no rule).
    */
   forward?: "train" | "as-is";
+  /**
+   * Frozen params (state_dict names; spec/training.md §1 `freeze`): left out of wrt "params", so they get
+   * no gradient (and nothing upstream of them is differentiated for their sake); a batchnorm whose weight
+   * and bias are both frozen keeps its inference form (running statistics, not updated: PyTorch's
+   * module.eval() on that layer). Default: none.
+   */
+  frozen?: ReadonlySet<string>;
 }
 
 /** Result of `gradGraph`. */
@@ -54,14 +61,18 @@ export interface GradResult {
 export function gradGraph(graph: Graph, options: GradOptions): GradResult {
   const g = cloneGraph(graph);
   const emit = new GraphEmitter(g);
-  const fwd = options.forward === "as-is" ? { stateUpdates: {} } : lowerTrainForward(emit);
+  const frozen = options.frozen ?? new Set<string>();
+  const isFrozen = (id: string): boolean => frozen.has(g.values[id]?.name ?? id);
+  const fwd = options.forward === "as-is"
+    ? { stateUpdates: {} }
+    : lowerTrainForward(emit, frozen.size > 0 ? { keepInference: (n) => isFrozen(n.inputs[1]!) && isFrozen(n.inputs[2]!) } : {});
   const lossInfo = g.values[options.loss];
   if (!lossInfo) throw new Error(`gradGraph: unknown loss value ${options.loss}`);
   if (lossInfo.type.dtype !== "f32" || lossInfo.type.shape.length !== 1 || lossInfo.type.shape[0] !== 1)
     throw new Error(`gradGraph: the loss must be f32 [1], got ${lossInfo.type.dtype}${showShape(lossInfo.type.shape)}`);
 
   const wrt = options.wrt === undefined || options.wrt === "params"
-    ? Object.values(g.values).filter((v) => v.kind === "param").map((v) => v.id)
+    ? Object.values(g.values).filter((v) => v.kind === "param" && !isFrozen(v.id)).map((v) => v.id)
     : options.wrt;
   for (const id of wrt) if (!g.values[id]) throw new Error(`gradGraph: unknown value ${id} in wrt`);
 

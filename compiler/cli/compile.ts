@@ -17,6 +17,8 @@ export interface CompileCommandOptions {
   separateWeights?: boolean;
   /** [--model NAME] which model of the file. */
   model?: string;
+  /** [--heads a,b] keep only these outputs; unused branches, weights and inputs disappear. Default: all. */
+  heads?: string[];
   /** [--seed N] initializer seed when no weights are given. Default 0. */
   seed?: number;
 }
@@ -37,6 +39,7 @@ export async function compileCommand(file: string, options: CompileCommandOption
     seed: options.seed ?? 0,
     simd: options.simd === false ? "scalar" : "both",
     embedWeights: !options.separateWeights,
+    ...(options.heads !== undefined ? { heads: options.heads } : {}),
   });
   if (printDiagnostics(io, result.diagnostics, { [file]: source }) || !result.artifact) return EXIT_USER;
   const elapsed = performance.now() - started;

@@ -21,7 +21,11 @@ import { fieldTypes, loadTrainData, TrainDataLoadError } from "../train/data.js"
 import { train, TrainDataError, type TrainResult } from "../train/driver.js";
 import { barReporter, formatMetrics, lineReporter, type ProgressReporter } from "../train/progress.js";
 import type { TrainSpec, TrainingGraph } from "../train/spec.js";
-import { EXIT_OK, EXIT_USER, UserError, printDiagnostics, readUserText, type CliIo } from "./common.js";
+import { EXIT_OK, EXIT_USER, UserError, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
+import { addDerivedFields } from "../data/derived.js";
+import type { Dataset } from "../data/dataset.js";
+import { TrainSelectionError } from "../train/heads.js";
+import { readSafetensors, type SafetensorsTensor } from "../weights/safetensors.js";
 
 /** Exit code of a run stopped by SIGINT after writing its checkpoint (128 + SIGINT, as shells report it). */
 export const EXIT_INTERRUPTED = 130;
@@ -38,6 +42,12 @@ export interface TrainCommandOptions {
   optimizer?: string;
   /** [--resume] continue from DIR/checkpoint.safetensors. Default false. */
   resume?: boolean;
+  /** [--heads a,b] train only these losses; [--freeze x,y] / [--trainable x]: which layers train (spec/training.md §1). */
+  heads?: string[];
+  freeze?: string[];
+  trainable?: string[];
+  /** [--init FILE.safetensors] initial params/state from a checkpoint or state_dict (optimizer state starts at zero). */
+  init?: string;
   /**
    * [--backend wasm|reference] where train steps run: "wasm" (the compiled training module), "reference"
    * (float64 interpreter, slow), or "auto" (default: wasm when that backend is available, else reference).
@@ -95,6 +105,38 @@ function inferenceWeights(graph: Graph, weights: WeightMap): WeightMap {
   return new Map([...weights].filter(([name]) => keep.has(name)));
 }
 
+/** The data set with the train section's derived fields added (data/derived.ts); errors as TrainDataError. */
+function addDerivedData(data: Dataset, spec: TrainSpec): Dataset {
+  try {
+    return addDerivedFields(data, spec.derived);
+  } catch (e) {
+    throw new TrainDataError((e as Error).message);
+  }
+}
+
+/**
+ * Overwrite the params/state of `init` (in place) with the same-named tensors of a safetensors file (a
+ * modelc checkpoint or a PyTorch state_dict; `optim.*` and unknown names are ignored). Returns how many were
+ * taken and the model tensors the file lacks. Throws UserError on a shape mismatch or when nothing matches.
+ */
+export function initFrom(init: WeightMap, file: ReadonlyMap<string, SafetensorsTensor>, path: string): { taken: number; missing: string[] } {
+  let taken = 0;
+  const missing: string[] = [];
+  for (const [name, w] of init) {
+    const t = file.get(name);
+    if (!t) {
+      missing.push(name);
+      continue;
+    }
+    if (t.shape.join(",") !== w.shape.join(","))
+      throw new UserError(`--init ${path}: '${name}' is [${t.shape.join(", ")}] there, but the model needs [${w.shape.join(", ")}]`);
+    init.set(name, { shape: [...w.shape], data: Float32Array.from(t.data as ArrayLike<number | bigint>, (x) => Number(x)) });
+    taken++;
+  }
+  if (taken === 0) throw new UserError(`--init ${path}: no tensor of the model is in the file (model tensors: ${[...init.keys()].slice(0, 6).join(", ")}, ...)`);
+  return { taken, missing };
+}
+
 /**
  * Run `modelc train`: check the file, take its TrainSpec (or --spec) with the CLI overrides, load the data,
  * build the training graph, train (progress on stdout; checkpoint and curves in DIR each epoch), then write
@@ -117,6 +159,9 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
       ...(options.lr !== undefined ? { lr: options.lr } : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.optimizer !== undefined ? { optimizer: options.optimizer } : {}),
+      ...(options.heads !== undefined ? { heads: options.heads } : {}),
+      ...(options.freeze !== undefined ? { freeze: options.freeze } : {}),
+      ...(options.trainable !== undefined ? { trainable: options.trainable } : {}),
     });
   } catch (e) {
     throw new UserError((e as Error).message);
@@ -132,9 +177,15 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
   };
   if (!env.signal) process.on("SIGINT", onSigint);
   try {
-    const data = await loadTrainData(spec.data, dirname(file));
+    if (options.init !== undefined && options.resume) throw new UserError("--init and --resume exclude each other (--resume continues from DIR/checkpoint.safetensors)");
+    const data = addDerivedData(await loadTrainData(spec.data, dirname(file)), spec);
     const tg = buildTrainingGraph(graph, spec, fieldTypes(data));
-    const backend = await createBackend(options.backend ?? "auto", tg, initWeights(graph, spec.seed), options.simd !== false, io);
+    const init = initWeights(graph, spec.seed);
+    if (options.init !== undefined) {
+      const taken = initFrom(init, readSafetensors(await readUserFile(options.init, "--init weights")), options.init);
+      io.out(`initialized ${taken.taken} of ${init.size} tensors from ${options.init}${taken.missing.length ? ` (kept the seeded init for ${taken.missing.join(", ")})` : ""}`);
+    }
+    const backend = await createBackend(options.backend ?? "auto", tg, init, options.simd !== false, io);
     const mode = options.progress ?? "auto";
     const tty = env.tty ?? process.stdout.isTTY === true;
     if (mode === "bar" || (mode === "auto" && tty)) reporter = barReporter();
@@ -145,7 +196,7 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
       ...(reporter ? { onProgress: reporter.onProgress } : {}),
     });
   } catch (e) {
-    if (e instanceof TrainDataLoadError || e instanceof TrainSpecError || e instanceof TrainDataError || e instanceof CheckpointError || e instanceof SplitError)
+    if (e instanceof TrainDataLoadError || e instanceof TrainSpecError || e instanceof TrainDataError || e instanceof CheckpointError || e instanceof SplitError || e instanceof TrainSelectionError)
       throw new UserError(e.message);
     throw e;
   } finally {
@@ -161,6 +212,9 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
       options.lr !== undefined ? `--lr ${options.lr}` : "",
       options.seed !== undefined ? `--seed ${options.seed}` : "",
       options.optimizer !== undefined ? `--optimizer ${options.optimizer}` : "",
+      options.heads !== undefined ? `--heads ${options.heads.join(",")}` : "",
+      options.freeze !== undefined ? `--freeze ${options.freeze.join(",")}` : "",
+      options.trainable !== undefined ? `--trainable ${options.trainable.join(",")}` : "",
     ].filter((x) => x).join(" ");
     io.out(`resume with: modelc train ${file} -o ${outDir} ${again ? again + " " : ""}--resume`);
     return EXIT_INTERRUPTED;

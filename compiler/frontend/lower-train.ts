@@ -5,8 +5,10 @@ import type { Graph, SourceLoc } from "../ir/types.js";
 import { hasErrors, type Diagnostic } from "../diagnostics.js";
 import type { Expr, ModelDecl, TrainEntry } from "./ast.js";
 import { didYouMean } from "./scope.js";
-import type { TrainAugmentSpec, TrainLossSpec, TrainOptimizerSpec, TrainScheduleSpec, TrainSpec } from "../train/spec.js";
+import type { TrainAugmentSpec, TrainDerivedField, TrainLossSpec, TrainOptimizerSpec, TrainScheduleSpec, TrainSpec } from "../train/spec.js";
 import { TrainLossLowerer } from "./train-losses.js";
+import { describeExpr } from "./train-functions.js";
+import { frozenParams, layerPaths, matchesParam, paramNames, topLayers, TrainSelectionError } from "../train/heads.js";
 import { AUGMENTS, OPTIMIZERS, REQUIRED_TRAIN_KEYS, SCHEDULES, TRAIN_DEFAULTS, TRAIN_KEYS } from "./train-functions.js";
 
 export { MNIST_FIELDS, REQUIRED_TRAIN_KEYS, TRAIN_DEFAULTS, TRAIN_KEYS } from "./train-functions.js";
@@ -47,11 +49,27 @@ class TrainLowerer extends TrainLossLowerer {
     const byKey = new Map<string, TrainEntry>();
     const losses: TrainEntry[] = [];
     const lossNames = new Map<string, SourceLoc>();
+    const fieldEntries: TrainEntry[] = [];
+    const fieldNames = new Map<string, SourceLoc>();
     for (const e of entries) {
       const key = e.key.text;
       if (!(TRAIN_KEYS as readonly string[]).includes(key)) {
         const hint = didYouMean(key, TRAIN_KEYS) ?? `train entries are ${TRAIN_KEYS.join(", ")}`;
         this.err("E0801", `unknown train entry '${key}'`, e.key.loc, hint);
+        continue;
+      }
+      if (key === "field") {
+        if (!e.name) {
+          this.err("E0805", "a derived field needs a name: field NAME = ...", e.key.loc, "e.g. field parity = relabel(label, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1])");
+          continue;
+        }
+        const prev = fieldNames.get(e.name.text);
+        if (prev) {
+          this.err("E0802", `field '${e.name.text}' is already defined`, e.name.loc, undefined, [{ loc: prev, message: "first defined here" }]);
+          continue;
+        }
+        fieldNames.set(e.name.text, e.name.loc);
+        fieldEntries.push(e);
         continue;
       }
       if (key === "loss") {
@@ -67,7 +85,7 @@ class TrainLowerer extends TrainLossLowerer {
         continue;
       }
       if (e.name) {
-        this.err("E0805", `'${key}' entries take no name`, e.name.loc, `only losses are named: loss ${e.name.text} = ...; write ${key} = ...`);
+        this.err("E0805", `'${key}' entries take no name`, e.name.loc, `only losses and fields are named: loss ${e.name.text} = ...; write ${key} = ...`);
         continue;
       }
       const prev = byKey.get(key);
@@ -93,6 +111,7 @@ class TrainLowerer extends TrainLossLowerer {
       return e ? f(e) : undefined;
     };
     const data = get("data", (e) => this.data(e.value));
+    const derived = data ? fieldEntries.map((e) => this.derivedField(e)) : [];
     const lossSpecs = losses.map((e) => this.loss(e)).filter((x): x is TrainLossSpec => x !== undefined);
     const metricsEntry = byKey.get("metrics");
     const metrics = metricsEntry ? this.list(metricsEntry, (x) => this.metric(x)) : [];
@@ -112,7 +131,17 @@ class TrainLowerer extends TrainLossLowerer {
       this.err("E0806", "early_stopping watches the validation loss, but the split has no validation set", byKey.get("early_stopping")!.value.loc,
         "give the validation set some samples: split = [8000, 1000, 1000]");
 
+    const freeze = get("freeze", (e) => this.paramSelection(e));
+    const trainable = get("trainable", (e) => this.paramSelection(e));
+    if (byKey.has("freeze") && byKey.has("trainable")) {
+      const [a, b] = [byKey.get("freeze")!, byKey.get("trainable")!].sort((x, y) => (x.key.loc.offset ?? 0) - (y.key.loc.offset ?? 0));
+      this.err("E0811", "freeze and trainable exclude each other", b!.key.loc, "freeze names the layers that stay fixed; trainable the only ones that train: give one",
+        [{ loc: a!.key.loc, message: `${a!.key.text} given here` }]);
+    } else if (this.graph && (freeze ?? trainable)) this.checkSomethingTrains(freeze ? byKey.get("freeze")! : byKey.get("trainable")!, freeze, trainable);
+    const heads = get("heads", (e) => this.heads(e, [...lossNames.keys()]));
+
     if (!data || !optimizer || lossSpecs.length !== losses.length || !metrics || !augment || missing.length > 0) return undefined;
+    if (derived.some((d) => d === undefined) || (byKey.has("freeze") && !freeze) || (byKey.has("trainable") && !trainable) || (byKey.has("heads") && !heads)) return undefined;
     return {
       data,
       split,
@@ -126,7 +155,70 @@ class TrainLowerer extends TrainLossLowerer {
       metrics,
       ...(early ? { early_stopping: early } : {}),
       augment,
+      ...(derived.length > 0 ? { derived: derived as TrainDerivedField[] } : {}),
+      ...(freeze ? { freeze } : {}),
+      ...(trainable ? { trainable } : {}),
+      ...(heads ? { heads } : {}),
     };
+  }
+
+  /** `freeze = [...]` / `trainable = [...]`: layer names, prefixes or param names (names or strings), each matching some param. */
+  private paramSelection(e: TrainEntry): string[] | undefined {
+    const items = this.nameList(e);
+    if (!items) return undefined;
+    if (!this.graph) return items.map((x) => x.text);
+    const params = paramNames(this.graph);
+    let ok = true;
+    for (const x of items)
+      if (!params.some((p) => matchesParam(x.text, p))) {
+        ok = false;
+        const hint = didYouMean(x.text, layerPaths(params)) ?? `layers: ${topLayers(params).join(", ")}`;
+        this.err("E0810", `${e.key.text}: '${x.text}' names no layer or parameter of the model`, x.loc, hint);
+      }
+    return ok ? items.map((x) => x.text) : undefined;
+  }
+
+  /** A freeze/trainable selection must leave at least one param to train. */
+  private checkSomethingTrains(e: TrainEntry, freeze?: string[], trainable?: string[]): void {
+    try {
+      frozenParams(this.graph!, { ...(freeze ? { freeze } : {}), ...(trainable ? { trainable } : {}) });
+    } catch (err) {
+      if (!(err instanceof TrainSelectionError)) throw err;
+      this.err("E0806", err.message, e.value.loc);
+    }
+  }
+
+  /** `heads = [loss names]`: the active losses. */
+  private heads(e: TrainEntry, losses: string[]): string[] | undefined {
+    const items = this.nameList(e);
+    if (!items) return undefined;
+    if (items.length === 0) {
+      this.err("E0806", "heads: the list is empty", e.value.loc, `name the active losses: heads = [${losses[0] ?? "loss"}]`);
+      return undefined;
+    }
+    let ok = true;
+    for (const x of items)
+      if (!losses.includes(x.text)) {
+        ok = false;
+        this.err("E0810", `heads: no loss named '${x.text}'`, x.loc, didYouMean(x.text, losses) ?? `losses: ${losses.join(", ")}`);
+      }
+    return ok ? items.map((x) => x.text) : undefined;
+  }
+
+  /** A list of bare names or strings (`[stage1, "fc1.weight"]`); E0805 otherwise. */
+  private nameList(e: TrainEntry): { text: string; loc: SourceLoc }[] | undefined {
+    const v = e.value;
+    const items = v.kind === "list" ? v.items : [v];
+    const out: { text: string; loc: SourceLoc }[] = [];
+    for (const x of items) {
+      if (x.kind === "name") out.push({ text: x.name, loc: x.loc });
+      else if (x.kind === "string") out.push({ text: x.value, loc: x.loc });
+      else {
+        this.err("E0805", `'${e.key.text}' expects a list of names, got ${describeExpr(x)}`, x.loc, `write ${e.key.text} = [name, ...]`);
+        return undefined;
+      }
+    }
+    return out;
   }
 
   /** `optimizer = sgd(lr) | momentum(lr, ...) | adam(...) | adamw(...)`, every default filled in. */

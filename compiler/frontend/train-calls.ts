@@ -37,6 +37,11 @@ export class TrainCallChecker {
     return e;
   }
 
+  /** Check an argument of kind "expr" (reporting its own diagnostics); subclasses that use such arguments override it. */
+  protected checkExprArg(_fn: string, _name: string, _e: Expr): boolean {
+    return true;
+  }
+
   /** Bind a call's arguments to FUNCTIONS[callee] with the E04xx checks; undefined after an error. */
   protected bind(call: CallExpr): BoundCall | undefined {
     const fn = call.callee.text;
@@ -73,10 +78,16 @@ export class TrainCallChecker {
     }
     const values: Record<string, AttrValue> = {};
     const names: Record<string, NameRef> = {};
+    const exprs: Record<string, Expr> = {};
     for (const p of params) {
       const g = given.get(p.name);
       if (!g) {
         if (p.default !== undefined) values[p.name] = Array.isArray(p.default) ? [...p.default] : p.default;
+        continue;
+      }
+      if (p.kind === "expr") {
+        exprs[p.name] = g.e;
+        if (!this.checkExprArg(fn, p.name, g.e)) ok = false;
         continue;
       }
       if (p.kind === "name") {
@@ -106,7 +117,7 @@ export class TrainCallChecker {
       }
       values[p.name] = v;
     }
-    return ok ? { values, names, callee: fn, loc: call.loc } : undefined;
+    return ok ? { values, names, exprs, callee: fn, loc: call.loc } : undefined;
   }
 
   // ---- entries ----

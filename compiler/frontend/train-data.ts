@@ -6,14 +6,16 @@ import { showShape } from "../ir/graph.js";
 import type { Expr, TrainEntry } from "./ast.js";
 import { lossReads, unfedInputs } from "../train/prune.js";
 import { didYouMean } from "./scope.js";
-import type { TrainDataSpec, TrainSplitSpec } from "../train/spec.js";
+import type { TrainDataSpec, TrainDerivedField, TrainSplitSpec } from "../train/spec.js";
 import { TrainCallChecker } from "./train-calls.js";
-import { DATA_SOURCES, MNIST_FIELDS, VQA_FIELDS, describeExpr, valueLoc } from "./train-functions.js";
+import { DATA_SOURCES, DERIVED_FIELDS, MNIST_FIELDS, VQA_FIELDS, describeExpr, valueLoc, type KnownField } from "./train-functions.js";
 
 /** Train-section lowerer, data part: holds the source's known fields and the input -> field map. */
 export class TrainDataLowerer extends TrainCallChecker {
   /** Fields of the data source when knowable (mnist, npy), with their per-sample types when known. */
-  protected knownFields?: Map<string, { dtype: "f32" | "i32"; shape: number[] } | undefined>;
+  protected knownFields?: Map<string, KnownField | undefined>;
+  /** Derived fields defined so far (`field NAME = ...`). */
+  protected derivedNames = new Set<string>();
   protected fields: Record<string, string> = {};
 
   constructor(
@@ -126,6 +128,64 @@ export class TrainDataLowerer extends TrainCallChecker {
       ...(label !== undefined ? { label } : {}),
       ...(seed !== undefined ? { seed } : {}),
     };
+  }
+
+  /**
+   * `field NAME = relabel(src, [..]) | mod(src, k) | greater(src, t)`: an i32 class field derived from the
+   * i32 field `src` (a data field or an earlier derived field). Where the source's classes are known
+   * (mnist label: 10) the relabel table must have one entry per class. Registers NAME as a known field.
+   */
+  protected derivedField(e: TrainEntry): TrainDerivedField | undefined {
+    const name = e.name!;
+    const call = this.asCall(e.value, "derived field", DERIVED_FIELDS, "relabel(label, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1])");
+    const b = call && this.bind(call);
+    if (!b) return undefined;
+    const src = b.names["source"]!;
+    if (this.knownFields?.has(name.text) || this.graph?.inputs.some((i) => i.name === name.text)) {
+      this.err("E0802", `field '${name.text}' already exists in the data or the model`, name.loc, "give the derived field a new name");
+      return undefined;
+    }
+    if (this.bindings[src.name] !== undefined && !this.graph?.inputs.some((i) => i.name === src.name)) {
+      this.err("E0808", `${b.callee}: '${src.name}' is a model value; derived fields read a data field`, src.loc, "e.g. relabel(label, [...])");
+      return undefined;
+    }
+    const field = this.fields[src.name] ?? src.name;
+    let classes: number | undefined;
+    if (this.knownFields || this.derivedNames.has(field)) {
+      if (!this.knownFields?.has(field)) {
+        this.unknownField(field, src.loc);
+        return undefined;
+      }
+      const ft = this.knownFields.get(field);
+      if (ft && (ft.dtype !== "i32" || ft.shape.length !== 0)) {
+        this.err("E0809", `${b.callee}: field '${field}' is ${ft.dtype}${showShape(ft.shape)} per sample; derived fields read one i32 class index per sample`, src.loc);
+        return undefined;
+      }
+      classes = ft?.classes;
+    }
+    let out: TrainDerivedField;
+    let newClasses: number;
+    if (b.callee === "relabel") {
+      const table = b.values["table"] as number[];
+      if (classes !== undefined && table.length !== classes) {
+        const at = call!.args[1]?.value.loc ?? call!.loc;
+        this.err("E0806", `relabel: the table has ${table.length} entries, but field '${field}' has ${classes} classes (0..${classes - 1})`, at,
+          `give one new class per old class: [${Array.from({ length: classes }, (_, i) => i % 2).join(", ")}]`);
+        return undefined;
+      }
+      out = { name: name.text, op: "relabel", source: field, table };
+      newClasses = Math.max(...table) + 1;
+    } else if (b.callee === "mod") {
+      const divisor = b.values["divisor"] as number;
+      out = { name: name.text, op: "mod", source: field, divisor };
+      newClasses = divisor;
+    } else {
+      out = { name: name.text, op: "greater", source: field, threshold: b.values["threshold"] as number };
+      newClasses = 2;
+    }
+    this.derivedNames.add(name.text);
+    this.knownFields?.set(name.text, { dtype: "i32", shape: [], classes: newClasses });
+    return out;
   }
 
   protected unknownField(field: string, loc: SourceLoc): void {

@@ -20,6 +20,10 @@ export const TRAIN_KEYS = [
   "metrics",
   "early_stopping",
   "augment",
+  "field",
+  "freeze",
+  "trainable",
+  "heads",
 ] as const;
 
 /** Keys without a default. */
@@ -37,10 +41,17 @@ export const TRAIN_DEFAULTS = {
   schedule: { kind: "constant" } as TrainScheduleSpec,
 };
 
+/** Per-sample type of a data field when the source says it; `classes`: an i32 class field's values are in [0, classes). */
+export interface KnownField {
+  dtype: "f32" | "i32";
+  shape: number[];
+  classes?: number;
+}
+
 /** Per-sample fields of `mnist()` (compiler/data/mnist.ts): NCHW image in [0, 1] and the class index. */
-export const MNIST_FIELDS: Record<string, { dtype: "f32" | "i32"; shape: number[] }> = {
+export const MNIST_FIELDS: Record<string, KnownField> = {
   image: { dtype: "f32", shape: [1, 28, 28] },
-  label: { dtype: "i32", shape: [] },
+  label: { dtype: "i32", shape: [], classes: 10 },
 };
 
 /** Per-sample fields of `mnist_vqa()` (compiler/data/vqa.ts): mnist's plus a template question and its yes/no answer. */
@@ -57,9 +68,13 @@ export const OPTIMIZERS = ["sgd", "momentum", "adam", "adamw"] as const;
 export const SCHEDULES = ["constant", "step", "cosine"] as const;
 export const METRICS = ["accuracy"] as const;
 export const AUGMENTS = ["shift", "rotate"] as const;
+/** Derived data fields (`field NAME = relabel(label, [..])`), computed by the driver (data/derived.ts). */
+export const DERIVED_FIELDS = ["relabel", "mod", "greater"] as const;
+/** Loss weight schedules over epochs (`weight=warmup(1.0, epochs=5)`), train/schedule.ts lossWeight. */
+export const WEIGHT_SCHEDULES = ["warmup", "ramp"] as const;
 
 /** Kinds of function arguments; "name" is a bare identifier (model value or data field). */
-export type ParamKind = "float" | "int" | "bool" | "string" | "floats" | "name";
+export type ParamKind = "float" | "int" | "bool" | "string" | "floats" | "ints" | "name" | "expr";
 
 /** One parameter of a train-section function, in positional order. */
 export interface Param {
@@ -131,6 +146,29 @@ export const FUNCTIONS: Record<string, Param[]> = {
   ],
   shift: [{ name: "pixels", kind: "int", range: nonNegative }],
   rotate: [{ name: "degrees", kind: "float", range: nonNegative }],
+  // derived i32 fields: source field, then the mapping
+  relabel: [
+    { name: "source", kind: "name" },
+    { name: "table", kind: "ints", range: (v) => ((v as number[]).length > 0 && (v as number[]).every((x) => x >= 0) ? undefined : "must be a non-empty list of ints >= 0") },
+  ],
+  mod: [
+    { name: "source", kind: "name" },
+    { name: "divisor", kind: "int", range: atLeast1 },
+  ],
+  greater: [
+    { name: "source", kind: "name" },
+    { name: "threshold", kind: "float" },
+  ],
+  // loss weight schedules (per epoch, 1-based)
+  warmup: [
+    { name: "value", kind: "float", range: nonNegative },
+    { name: "epochs", kind: "int", range: atLeast1 },
+  ],
+  ramp: [
+    { name: "start", kind: "float", range: nonNegative },
+    { name: "end", kind: "float", range: nonNegative },
+    { name: "epochs", kind: "int", range: atLeast1 },
+  ],
 };
 
 /** Loss arguments in positional order: input, target, `before`, reduction, `after`, weight. */
@@ -141,7 +179,8 @@ export function lossParams(before: Param[], reductions = ["mean", "sum"], after:
     ...before,
     { name: "reduction", kind: "string", default: "mean", choices: reductions },
     ...after,
-    { name: "weight", kind: "float", default: 1, range: nonNegative },
+    // a number or a schedule warmup(...) / ramp(...): checked by train-losses.ts
+    { name: "weight", kind: "expr", default: 1 },
   ];
 }
 
@@ -149,6 +188,8 @@ export function lossParams(before: Param[], reductions = ["mean", "sum"], after:
 export interface BoundCall {
   values: Record<string, AttrValue>;
   names: Record<string, NameRef>;
+  /** Arguments of kind "expr", unchecked (the caller checks them). */
+  exprs: Record<string, Expr>;
   callee: string;
   loc: SourceLoc;
 }
@@ -159,6 +200,8 @@ export const KIND_NAMES: Record<ParamKind, string> = {
   bool: "true or false",
   string: "a string",
   floats: "a list of numbers",
+  ints: "a list of ints",
+  expr: "an expression",
   name: "a name",
 };
 
@@ -175,7 +218,10 @@ export function literal(kind: ParamKind, e: Expr): AttrValue | undefined {
       return e.kind === "string" ? e.value : undefined;
     case "floats":
       return e.kind === "list" && e.items.every((i) => i.kind === "number") ? e.items.map((i) => (i as { value: number }).value) : undefined;
+    case "ints":
+      return e.kind === "list" && e.items.every((i) => i.kind === "number" && i.isInt) ? e.items.map((i) => (i as { value: number }).value) : undefined;
     case "name":
+    case "expr":
       return undefined;
   }
 }

@@ -7,9 +7,9 @@ import { LOSS_OPS } from "../ir/ops/loss.js";
 import { OpTypeError } from "../ir/ops/def.js";
 import type { CallExpr, Expr, TrainEntry } from "./ast.js";
 import { didYouMean } from "./scope.js";
-import type { TrainLossSpec, TrainMetricSpec } from "../train/spec.js";
+import type { LossWeightSchedule, TrainLossSpec, TrainMetricSpec } from "../train/spec.js";
 import { TrainDataLowerer } from "./train-data.js";
-import { LOSSES, METRICS, sameShape, valueLoc, type BoundCall } from "./train-functions.js";
+import { LOSSES, METRICS, WEIGHT_SCHEDULES, describeExpr, sameShape, valueLoc, type BoundCall } from "./train-functions.js";
 
 /** Train-section lowerer, loss and metric part. */
 export class TrainLossLowerer extends TrainDataLowerer {
@@ -18,12 +18,50 @@ export class TrainLossLowerer extends TrainDataLowerer {
     const call = this.asCall(e.value, "loss", LOSSES, "cross_entropy(logits, label)");
     const b = call && this.bind(call);
     if (!b) return undefined;
-    const { weight, ...attrs } = b.values;
+    const { weight: _default, ...attrs } = b.values;
+    const we = b.exprs["weight"];
+    const w = we ? this.weights.get(we) : { weight: 1 };
     const io = b.callee === "gaussian_kl" ? this.valuePairIO(b) : this.resolveIO(b);
-    if (!io) return undefined;
+    if (!io || !w) return undefined;
     const op = b.callee as TrainLossSpec["op"];
     if (!this.checkLossShapes(op, io, attrs as Record<string, AttrValue>, call!)) return undefined;
-    return { name: e.name?.text ?? "loss", op, input: io.input, target: io.target, ...(op === "gaussian_kl" ? { targetValue: true } : {}), attrs, weight: weight as number };
+    return { name: e.name?.text ?? "loss", op, input: io.input, target: io.target, ...(op === "gaussian_kl" ? { targetValue: true } : {}), attrs, ...w };
+  }
+
+  /** Checked loss weights by their expression (bind -> checkExprArg -> lossWeight). */
+  private readonly weights = new Map<Expr, { weight: number; weight_schedule?: LossWeightSchedule }>();
+
+  protected override checkExprArg(fn: string, name: string, e: Expr): boolean {
+    if (name !== "weight") return true;
+    const w = this.lossWeight(fn, e);
+    if (w) this.weights.set(e, w);
+    return w !== undefined;
+  }
+
+  /**
+   * A loss's `weight=`: a number >= 0 (default 1) or a schedule `warmup(value, epochs=E)` /
+   * `ramp(start, end, epochs=E)`; `weight` is then the schedule's final value.
+   */
+  protected lossWeight(fn: string, e: Expr | undefined): { weight: number; weight_schedule?: LossWeightSchedule } | undefined {
+    if (e === undefined) return { weight: 1 };
+    if (e.kind === "number") {
+      if (e.value >= 0) return { weight: e.value };
+      this.err("E0404", `${fn}: argument 'weight' must be >= 0, got ${e.value}`, e.loc);
+      return undefined;
+    }
+    if (e.kind !== "call" || !(WEIGHT_SCHEDULES as readonly string[]).includes(e.callee.text)) {
+      if (e.kind === "call") {
+        this.err("E0804", `unknown loss weight schedule '${e.callee.text}'`, e.callee.loc, didYouMean(e.callee.text, WEIGHT_SCHEDULES) ?? `schedules: ${WEIGHT_SCHEDULES.join(", ")}`);
+        return undefined;
+      }
+      this.err("E0403", `${fn}: argument 'weight' expects a number or a schedule warmup(value, epochs=E) / ramp(start, end, epochs=E), got ${describeExpr(e)}`, e.loc);
+      return undefined;
+    }
+    const b = this.bind(e);
+    if (!b) return undefined;
+    const v = b.values as Record<string, number>;
+    if (b.callee === "warmup") return { weight: v["value"]!, weight_schedule: { kind: "warmup", value: v["value"]!, epochs: v["epochs"]! } };
+    return { weight: v["end"]!, weight_schedule: { kind: "ramp", start: v["start"]!, end: v["end"]!, epochs: v["epochs"]! } };
   }
 
   /**

@@ -13,6 +13,12 @@ export interface TrainOverrides {
   seed?: number;
   /** Optimizer kind; switching kind keeps lr and takes the new kind's defaults for the rest. */
   optimizer?: string;
+  /** Active losses (replaces the section's `heads`). */
+  heads?: string[];
+  /** Frozen layers (replaces the section's `freeze` and drops its `trainable`). */
+  freeze?: string[];
+  /** Only these layers train (replaces `trainable` and drops `freeze`). */
+  trainable?: string[];
 }
 
 /**
@@ -21,6 +27,8 @@ export interface TrainOverrides {
  * [0, 2^32 - 1], or an unknown optimizer (with the nearest names). `optimizer` set to the spec's own
  * kind changes nothing; another kind starts from its defaults (sgd/momentum: weight_decay 0, momentum
  * 0.9; adam: betas [0.9, 0.999], eps 1e-8, weight_decay 0; adamw: weight_decay 0.01) with the current lr.
+ * `heads` must name losses of the spec (Error otherwise); `freeze` / `trainable` replace the section's
+ * selection (checked against the model by train/build.ts); giving both is an Error.
  */
 export function applyTrainOverrides(spec: TrainSpec, overrides: TrainOverrides): TrainSpec {
   const out: TrainSpec = structuredClone(spec);
@@ -43,6 +51,24 @@ export function applyTrainOverrides(spec: TrainSpec, overrides: TrainOverrides):
       const near = didYouMean(kind, OPTIMIZERS);
       throw new Error(`--optimizer: unknown optimizer '${kind}'${near ? `; ${near}` : ""} (optimizers: ${OPTIMIZERS.join(", ")})`);
     }
+  }
+  if (overrides.freeze !== undefined && overrides.trainable !== undefined) throw new Error("--freeze and --trainable exclude each other; give one of them");
+  if (overrides.heads !== undefined) {
+    const names = out.losses.map((l) => l.name);
+    for (const h of overrides.heads) {
+      if (names.includes(h)) continue;
+      const near = didYouMean(h, names);
+      throw new Error(`--heads: no loss named '${h}'${near ? `; ${near}` : ""} (losses: ${names.join(", ")})`);
+    }
+    out.heads = [...overrides.heads];
+  }
+  if (overrides.freeze !== undefined) {
+    out.freeze = [...overrides.freeze];
+    delete out.trainable;
+  }
+  if (overrides.trainable !== undefined) {
+    out.trainable = [...overrides.trainable];
+    delete out.freeze;
   }
   if (overrides.lr !== undefined) {
     if (!Number.isFinite(overrides.lr) || overrides.lr <= 0) throw new Error(`--lr must be a number > 0, got ${overrides.lr}`);

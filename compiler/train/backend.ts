@@ -25,6 +25,8 @@ export interface StepScalars {
   step: number;
   /** Run seed (dropout RNG = [seed, step]). */
   seed: number;
+  /** Loss weights of this step by loss name (train/schedule.ts lossWeight); a missing one is TrainingGraph.losses[].weight. */
+  lossWeights?: Record<string, number>;
 }
 
 /**
@@ -111,6 +113,8 @@ export class ReferenceTrainBackend implements TrainBackend {
     inputs[name(this.tg.lr)] = { shape: [1], data: Float64Array.of(Math.fround(scalars.lr)) };
     if (this.tg.step !== undefined) inputs[name(this.tg.step)] = { shape: [1], data: Float64Array.of(scalars.step) };
     if (this.tg.dropoutRng !== undefined) inputs[name(this.tg.dropoutRng)] = { shape: [2], data: Float64Array.of(scalars.seed | 0, scalars.step | 0) };
+    for (const l of this.tg.losses)
+      if (l.weightInput !== undefined) inputs[name(l.weightInput)] = { shape: [1], data: Float64Array.of(Math.fround(scalars.lossWeights?.[l.name] ?? l.weight)) };
     const out = runReference(g, this.tensors, inputs, { batch });
     const losses: Record<string, number> = {};
     for (const l of this.tg.losses) losses[l.name] = Math.fround(out[l.output]!.data[0]!);

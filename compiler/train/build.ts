@@ -12,6 +12,7 @@ import { DROPOUT_RNG_INPUT } from "../autodiff/train-forward.js";
 import { cloneGraph } from "../passes/clone.js";
 import { dropUnfedInputs, lossReads } from "./prune.js";
 import { optimizeGraph } from "../passes/pipeline.js";
+import { activeLosses, frozenParams } from "./heads.js";
 import type { FieldType, TrainDataInput, TrainSpec, TrainTensor, TrainingGraph } from "./spec.js";
 
 /** A TrainSpec that does not fit the graph (unknown model value, bad target type, loss shape error). */
@@ -24,6 +25,9 @@ export class TrainSpecError extends Error {
 
 /** Graph input names the training graph adds itself; a model may not use them. */
 export const FIXED_INPUTS = ["lr", "step", DROPOUT_RNG_INPUT] as const;
+
+/** Graph input name prefix of the loss weights (`loss_weight:<loss name>`, f32 [1], fixed inputs). */
+export const LOSS_WEIGHT_PREFIX = "loss_weight:";
 
 /** Default attrs of each loss op (PyTorch's defaults), completed by what the spec gives. */
 const LOSS_DEFAULTS: Record<string, Attrs> = {
@@ -81,7 +85,11 @@ export function buildTrainingGraph(graph: Graph, spec: TrainSpec, fieldTypes: Re
   const names = new Set<string>();
   const losses: TrainingGraph["losses"] = [];
   const terms: string[] = [];
-  for (const l of spec.losses) {
+  const active = activeLosses(spec);
+  const frozen = frozenParams(graph, spec);
+  // Loss weights are fixed inputs (set per epoch by the driver) when there are several losses or a schedule.
+  const weightInputs = active.length > 1 || active.some((l) => l.weight_schedule !== undefined);
+  for (const l of active) {
     const what = `loss '${l.name}'`;
     if (names.has(l.name)) throw new TrainSpecError(`${what} is defined twice`);
     names.add(l.name);
@@ -97,11 +105,8 @@ export function buildTrainingGraph(graph: Graph, spec: TrainSpec, fieldTypes: Re
       throw e;
     }
     emit.output(`loss:${l.name}`, value);
-    losses.push({ name: l.name, output: `loss:${l.name}`, value, weight: l.weight });
-    terms.push(l.weight === 1 ? value : emit.node1("scale", [value, emit.constant([1], [l.weight])]));
+    losses.push({ name: l.name, output: `loss:${l.name}`, value, weight: l.weight, ...(l.weight_schedule ? { weight_schedule: l.weight_schedule } : {}) });
   }
-  const total = terms.slice(1).reduce((acc, v) => emit.node1("add", [acc, v]), terms[0]!);
-  emit.output("total_loss", total);
 
   const outputName = (id: string): string => {
     const out = g.outputs.find((o) => o.value === id && !o.name.startsWith("loss:") && o.name !== "total_loss");
@@ -109,7 +114,7 @@ export function buildTrainingGraph(graph: Graph, spec: TrainSpec, fieldTypes: Re
     emit.output(`value:${id}`, id);
     return `value:${id}`;
   };
-  for (const l of spec.losses) outputName(resolve(l.input, ""));
+  for (const l of active) outputName(resolve(l.input, ""));
   const metrics: TrainingGraph["metrics"] = spec.metrics.map((m) => {
     const x = resolve(m.input, `metric ${m.kind}`);
     targetInput(m.target, { dtype: "i32", shape: [] }, `metric ${m.kind}`);
@@ -117,8 +122,19 @@ export function buildTrainingGraph(graph: Graph, spec: TrainSpec, fieldTypes: Re
   });
 
   const evalGraph = optimizeGraph(g, { mode: "infer" });
+
+  // total_loss = Σ weight · loss (training graph only: the driver sums evaluation losses itself).
+  for (const l of losses) {
+    if (weightInputs) {
+      l.weightInput = emit.input(`${LOSS_WEIGHT_PREFIX}${l.name}`, "f32", [1]);
+      terms.push(emit.node1("mul", [l.value, l.weightInput]));
+    } else terms.push(l.weight === 1 ? l.value : emit.node1("scale", [l.value, emit.constant([1], [l.weight])]));
+  }
+  const total = terms.slice(1).reduce((acc, v) => emit.node1("add", [acc, v]), terms[0]!);
+  emit.output("total_loss", total);
+
   const { lr: _lr, ...optimizer } = spec.optimizer;
-  const grad = gradGraph(g, { loss: total });
+  const grad = gradGraph(g, { loss: total, frozen });
   const opt = optimGraph(grad, {
     optimizer: optimizer as OptimizerSpec,
     ...(spec.clip_grad_norm !== undefined ? { clip: { max_norm: spec.clip_grad_norm } } : {}),
@@ -129,9 +145,10 @@ export function buildTrainingGraph(graph: Graph, spec: TrainSpec, fieldTypes: Re
     const t = g.values[value]!.type;
     return { name, field: field(name), value, dtype: t.dtype as "f32" | "i32", shape: t.shape.slice(1) as number[], kind };
   };
-  const targetNames = [...new Set([...spec.losses.filter((l) => !l.targetValue).map((l) => l.target), ...spec.metrics.map((m) => m.target)])];
+  const targetNames = [...new Set([...active.filter((l) => !l.targetValue).map((l) => l.target), ...spec.metrics.map((m) => m.target)])];
   const targets = targetNames.map((n) => dataInput(n, modelInputs.has(n) ? "input" : "target"));
-  const dataInputs = g.inputs.map((i) => dataInput(i.name, modelInputs.has(i.name) ? "input" : "target"));
+  const fixed = new Set([opt.lr, opt.step, grad.dropoutRng, ...losses.map((l) => l.weightInput)]);
+  const dataInputs = g.inputs.filter((i) => !fixed.has(i.value) && !i.name.startsWith(LOSS_WEIGHT_PREFIX)).map((i) => dataInput(i.name, modelInputs.has(i.name) ? "input" : "target"));
 
   const forwardNames = new Set(Object.values(graph.values).filter((v) => v.kind === "param" || v.kind === "state").map((v) => v.name ?? v.id));
   const tensors: TrainTensor[] = [];

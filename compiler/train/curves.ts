@@ -6,17 +6,23 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
 import { smooth, type History } from "./history.js";
 
-/** CSV of the epochs: epoch, step, lr, train_loss, [train_<loss>... when several], val_loss, [val_<loss>...], val_<metric>... */
+/**
+ * CSV of the epochs: epoch, step, lr, train_loss, [train_<loss>... when several], val_loss, [val_<loss>...],
+ * val_<metric>..., [weight_<loss>... when the epochs record loss weights].
+ */
 export function curvesCsv(history: History): string {
   const eps = history.epochs;
   const all = [...new Set(eps.flatMap((e) => Object.keys(e.train.losses)))];
   const lossNames = all.length > 1 ? all : []; // one loss: its column would repeat train_loss / val_loss
   const metricNames = [...new Set(eps.flatMap((e) => Object.keys(e.validation?.metrics ?? {})))];
-  const header = ["epoch", "step", "lr", "train_loss", ...lossNames.map((n) => `train_${n}`), "val_loss", ...lossNames.map((n) => `val_${n}`), ...metricNames.map((n) => `val_${n}`)];
+  const weightNames = [...new Set(eps.flatMap((e) => Object.keys(e.weights ?? {})))];
+  const header = ["epoch", "step", "lr", "train_loss", ...lossNames.map((n) => `train_${n}`), "val_loss", ...lossNames.map((n) => `val_${n}`), ...metricNames.map((n) => `val_${n}`),
+    ...weightNames.map((n) => `weight_${n}`)];
   const num = (v: number | undefined): string => (v === undefined ? "" : String(v));
   const rows = eps.map((e) => [
     String(e.epoch), String(e.step), num(e.lr), num(e.train.loss), ...lossNames.map((n) => num(e.train.losses[n])),
     num(e.validation?.loss), ...lossNames.map((n) => num(e.validation?.losses[n])), ...metricNames.map((n) => num(e.validation?.metrics[n])),
+    ...weightNames.map((n) => num(e.weights?.[n])),
   ]);
   return [header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n") + "\n";
 }
@@ -108,7 +114,10 @@ function accuracyRange(series: Series[]): [number, number] {
  */
 export function curvesSvg(history: History): string {
   const W = 900;
-  const H = 360;
+  const lossNames = [...new Set(history.epochs.flatMap((e) => Object.keys(e.train.losses)))];
+  const weightNames = [...new Set(history.epochs.flatMap((e) => Object.keys(e.weights ?? {})))];
+  const perLoss = lossNames.length > 1 || weightNames.length > 0;
+  const H = perLoss ? 700 : 360;
   const xMax = Math.max(1, history.epochs.length, ...history.steps.map((s) => s.x));
   const sm = smooth(history.steps.map((s) => s.loss));
   const loss: Series[] = [
@@ -117,7 +126,7 @@ export function curvesSvg(history: History): string {
     { label: "validation", color: "#d62728", width: 2, markers: true, dash: "5 3", points: history.epochs.filter((e) => e.validation).map((e) => [e.epoch, e.validation!.loss]) },
   ];
   const metricNames = [...new Set(history.epochs.flatMap((e) => Object.keys(e.validation?.metrics ?? {})))];
-  const colors = ["#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+  const colors = ["#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
   const metrics: Series[] = metricNames.map((n, k) => ({
     label: `validation ${n}`, color: colors[k % colors.length]!, width: 2, markers: true,
     points: history.epochs.filter((e) => e.validation?.metrics[n] !== undefined).map((e) => [e.epoch, 100 * e.validation!.metrics[n]!]),
@@ -128,6 +137,19 @@ export function curvesSvg(history: History): string {
       ? panel(530, 40, 330, 260, "Validation metrics", "accuracy (%)", xMax, metrics, accuracyRange(metrics), "bottom")
       : `<text x="695" y="170" text-anchor="middle" fill="#888">no metrics</text>`,
   ];
+  if (perLoss) {
+    // Second row: each named loss (train solid, validation dashed) and the loss weights per epoch.
+    const byLoss: Series[] = lossNames.flatMap((n, k) => [
+      { label: `train ${n}`, color: colors[k % colors.length]!, width: 2, markers: true, points: history.epochs.map((e) => [e.epoch, e.train.losses[n] ?? NaN] as [number, number]) },
+      { label: `validation ${n}`, color: colors[k % colors.length]!, width: 1.5, dash: "5 3", points: history.epochs.filter((e) => e.validation).map((e) => [e.epoch, e.validation!.losses[n] ?? NaN] as [number, number]) },
+    ]);
+    const weights: Series[] = weightNames.map((n, k) => ({
+      label: `weight ${n}`, color: colors[lossNames.indexOf(n) >= 0 ? lossNames.indexOf(n) % colors.length : k % colors.length]!, width: 2, markers: true,
+      points: history.epochs.filter((e) => e.weights?.[n] !== undefined).map((e) => [e.epoch, e.weights![n]!] as [number, number]),
+    }));
+    body.push(panel(70, 380, 330, 260, "Loss by name", "loss", xMax, byLoss));
+    body.push(weights.length > 0 ? panel(530, 380, 330, 260, "Loss weights", "weight", xMax, weights) : "");
+  }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,

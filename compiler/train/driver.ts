@@ -13,7 +13,7 @@ import type { BatchFields, TrainBackend } from "./backend.js";
 import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.js";
 import { writeCurves } from "./curves.js";
 import { emptyHistory, type EpochRecord, type History, type SplitMetrics } from "./history.js";
-import { learningRate } from "./schedule.js";
+import { learningRate, lossWeight } from "./schedule.js";
 import { createAugmenter } from "./augment-batch.js";
 import type { TrainSpec, TrainingGraph } from "./spec.js";
 import { embeddingIdRanges } from "../ir/ops/embedding.js";
@@ -150,21 +150,28 @@ function contribution(tg: TrainingGraph, spec: TrainSpec, losses: Record<string,
   }
 }
 
+/** Loss weights of 0-based `epoch` by loss name (schedule.ts lossWeight). */
+export function epochWeights(tg: TrainingGraph, epoch: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of tg.losses) out[l.name] = lossWeight(l, epoch);
+  return out;
+}
+
 /** Average loss per sample (÷ samples) of each loss and the weighted total, from contribution sums. */
-function meanLosses(tg: TrainingGraph, sums: Record<string, number>, samples: number): { loss: number; losses: Record<string, number> } {
+function meanLosses(tg: TrainingGraph, sums: Record<string, number>, samples: number, weights: Record<string, number>): { loss: number; losses: Record<string, number> } {
   const losses: Record<string, number> = {};
   let loss = 0;
   for (const l of tg.losses) {
     losses[l.name] = (sums[l.name] ?? 0) / samples;
-    loss += l.weight * losses[l.name]!;
+    loss += weights[l.name]! * losses[l.name]!;
   }
   return { loss, losses };
 }
 
 /** Total loss of one batch (Σ weight · loss). */
-function totalLoss(tg: TrainingGraph, losses: Record<string, number>): number {
+function totalLoss(tg: TrainingGraph, losses: Record<string, number>, weights: Record<string, number>): number {
   let s = 0;
-  for (const l of tg.losses) s += l.weight * losses[l.name]!;
+  for (const l of tg.losses) s += weights[l.name]! * losses[l.name]!;
   return s;
 }
 
@@ -203,7 +210,7 @@ function byInput(tg: TrainingGraph, fields: Record<string, Float32Array | Int32A
  * Evaluate `ds` (prepared, fields as prepareData) in order, batch by batch with `evalStep`: mean losses
  * per sample (as meanLosses) and accuracy metrics. An empty split gives NaN losses and metrics.
  */
-export function evaluate(tg: TrainingGraph, spec: TrainSpec, backend: TrainBackend, ds: Dataset, batchSize: number): SplitMetrics {
+export function evaluate(tg: TrainingGraph, spec: TrainSpec, backend: TrainBackend, ds: Dataset, batchSize: number, weights = epochWeights(tg, spec.epochs - 1)): SplitMetrics {
   const sums: Record<string, number> = {};
   const correct = tg.metrics.map(() => 0);
   const order = Int32Array.from({ length: ds.count }, (_, i) => i);
@@ -220,7 +227,7 @@ export function evaluate(tg: TrainingGraph, spec: TrainSpec, backend: TrainBacke
   }
   const metrics: Record<string, number> = {};
   tg.metrics.forEach((_, k) => (metrics[metricName(tg, k)] = correct[k]! / ds.count));
-  return { ...meanLosses(tg, sums, ds.count), metrics, samples: ds.count };
+  return { ...meanLosses(tg, sums, ds.count, weights), metrics, samples: ds.count };
 }
 
 /** JSON of the settings a resumed run must share with the run that wrote the checkpoint. */
@@ -283,14 +290,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const started = performance.now();
     const samplesBefore = state.partial.samples;
     epochOrder(split.train.count, spec.seed, epoch, order);
+    const lossWeights = epochWeights(tg, epoch);
     const rest = order.subarray(state.batch * bs);
     for (const b of batches(split.train, rest, bs, { fields: names, buffers })) {
       const batch = state.batch;
       augment(b.fields, b.samples, epoch, b.batch);
       const lr = learningRate(spec.schedule, spec.optimizer.lr, { epoch, batch, stepsPerEpoch, epochs: spec.epochs });
       const step = state.step + 1;
-      const losses = backend.trainStep(b.batch, byInput(tg, b.fields), { lr, step, seed: spec.seed });
-      const loss = totalLoss(tg, losses);
+      const losses = backend.trainStep(b.batch, byInput(tg, b.fields), { lr, step, seed: spec.seed, lossWeights });
+      const loss = totalLoss(tg, losses, lossWeights);
       contribution(tg, spec, losses, b.batch, state.partial.sums);
       state.partial.samples += b.batch;
       state.step = step;
@@ -310,10 +318,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         return { status: "interrupted", epochs: state.epoch, steps: state.step, history: state.history, weights: modelWeights(backend), checkpoint: ckptPath };
       }
     }
-    const train: SplitMetrics = { ...meanLosses(tg, state.partial.sums, state.partial.samples), metrics: {}, samples: state.partial.samples };
+    const train: SplitMetrics = { ...meanLosses(tg, state.partial.sums, state.partial.samples, lossWeights), metrics: {}, samples: state.partial.samples };
     const record: EpochRecord = { epoch: epoch + 1, step: state.step, lr: state.lr, train };
+    if (tg.losses.length > 1 || tg.losses.some((l) => l.weight_schedule)) record.weights = lossWeights;
     if (split.validation.count > 0) {
-      record.validation = evaluate(tg, spec, backend, split.validation, bs);
+      record.validation = evaluate(tg, spec, backend, split.validation, bs, lossWeights);
       const val = record.validation.loss;
       if (val < state.bestValLoss - (spec.early_stopping?.min_delta ?? 0)) {
         state.bestValLoss = val;
@@ -344,7 +353,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     checkpoint: ckptPath,
   };
   if (split.test.count > 0) {
-    result.test = evaluate(tg, spec, backend, split.test, bs);
+    result.test = evaluate(tg, spec, backend, split.test, bs, epochWeights(tg, Math.max(0, state.epoch - 1)));
     emit({ kind: "test", metrics: result.test });
   }
   return result;

@@ -37,6 +37,8 @@ export interface EpochRecord {
   train: SplitMetrics;
   /** Validation after the epoch; absent when the validation split is empty. */
   validation?: SplitMetrics;
+  /** Loss weights used in this epoch, by loss name (with weight schedules they change per epoch). */
+  weights?: Record<string, number>;
 }
 
 /** The whole history. Only deterministic values: a resumed run's history equals an uninterrupted run's. */

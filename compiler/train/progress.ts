@@ -34,6 +34,7 @@ export function epochLine(e: Extract<TrainProgress, { kind: "epoch" }>): string 
   const r = e.record;
   const parts = [`epoch ${r.epoch}/${e.epochs}`, formatMetrics(r.train, "train ")];
   if (r.validation) parts.push(formatMetrics(r.validation, "val "));
+  if (r.weights) parts.push(`weights ${Object.entries(r.weights).map(([n, w]) => `${n} ${+w.toFixed(4)}`).join(" ")}`);
   parts.push(`lr ${r.lr.toExponential(2)}`, `${Math.round(e.samplesPerSecond)} samples/s`, `${e.seconds.toFixed(1)} s`);
   if (e.stopped) parts.push("(early stopping)");
   return parts.join("  ");

@@ -1,7 +1,7 @@
 // Learning-rate schedules, evaluated per step in JS (the training module takes lr as an input).
 // Neighbours: train/spec.ts (TrainScheduleSpec), train/driver.ts calls learningRate before each step.
 
-import type { TrainScheduleSpec } from "./spec.js";
+import type { TrainLossSpec, TrainScheduleSpec } from "./spec.js";
 
 /** Where in training a step is. All counts are 0-based except `epochs`/`stepsPerEpoch` (totals). */
 export interface SchedulePosition {
@@ -40,4 +40,17 @@ export function learningRate(schedule: TrainScheduleSpec, base: number, at: Sche
       return schedule.min_lr + ((base - schedule.min_lr) * (1 + Math.cos(Math.PI * progress))) / 2;
     }
   }
+}
+
+/**
+ * The weight of a loss in epoch `epoch` (0-based, as SchedulePosition.epoch): its constant `weight`, or
+ * with e = epoch + 1 and E = schedule.epochs: warmup `value · min(e, E) / E`; ramp
+ * `start + (end − start) · (min(e, E) − 1) / (E − 1)` (E = 1: end). See train/spec.ts LossWeightSchedule.
+ */
+export function lossWeight(loss: Pick<TrainLossSpec, "weight" | "weight_schedule">, epoch: number): number {
+  const s = loss.weight_schedule;
+  if (!s) return loss.weight;
+  const e = Math.min(epoch + 1, s.epochs);
+  if (s.kind === "warmup") return (s.value * e) / s.epochs;
+  return s.epochs === 1 ? s.end : s.start + ((s.end - s.start) * (e - 1)) / (s.epochs - 1);
 }

@@ -41,9 +41,28 @@ export interface TrainLossSpec {
   targetValue?: boolean;
   /** The loss op's attrs (ir/ops/loss.ts): reduction, label_smoothing, log_target. */
   attrs: Attrs;
-  /** Factor of this loss in the total. Default in the language 1.0. */
+  /** Factor of this loss in the total. Default in the language 1.0. With a schedule: its final value. */
   weight: number;
+  /** Per-epoch weight (train/schedule.ts lossWeight); absent: `weight` in every epoch. */
+  weight_schedule?: LossWeightSchedule;
 }
+
+/**
+ * A loss weight over epochs e = 1, 2, ... (spec/training.md §1): warmup = value · min(e, E) / E (linear from
+ * value/E at epoch 1 to value at epoch E, then constant); ramp = start + (end - start) · (min(e, E) - 1) / (E - 1)
+ * (start at epoch 1, end from epoch E on; E = 1: end).
+ */
+export type LossWeightSchedule = { kind: "warmup"; value: number; epochs: number } | { kind: "ramp"; start: number; end: number; epochs: number };
+
+/**
+ * A derived i32 data field (`field NAME = ...` in the train section), computed per sample from an i32 field
+ * by data/derived.ts: relabel = table[source] (source must be in [0, table.length)); mod = source mod divisor
+ * (Python's %, non-negative for divisor > 0); greater = 1 if source > threshold else 0.
+ */
+export type TrainDerivedField =
+  | { name: string; op: "relabel"; source: string; table: number[] }
+  | { name: string; op: "mod"; source: string; divisor: number }
+  | { name: string; op: "greater"; source: string; threshold: number };
 
 /** The optimizer: autodiff/optimizer.ts's OptimizerSpec plus the base learning rate. */
 export type TrainOptimizerSpec = OptimizerSpec & { lr: number };
@@ -87,6 +106,18 @@ export interface TrainSpec {
   /** Stop when the validation loss has not improved by more than min_delta for `patience` epochs. */
   early_stopping?: { patience: number; min_delta: number };
   augment: TrainAugmentSpec[];
+  /** Derived data fields, in order (a later one may read an earlier one). Absent: none. */
+  derived?: TrainDerivedField[];
+  /**
+   * Params that get no gradient and no update (and no optimizer state): layer names or name prefixes at a
+   * `.` boundary (`stage1` = every `stage1.*`), or exact param names. Batchnorm layers whose params are
+   * frozen run in inference form (running statistics, not updated), like PyTorch's module.eval().
+   */
+  freeze?: string[];
+  /** The opposite of freeze: only these params train (mutually exclusive with freeze). */
+  trainable?: string[];
+  /** Active losses by name (default: all); the others are left out of the training graph. */
+  heads?: string[];
 }
 
 /** Dtype and per-sample shape of a data field (what buildTrainingGraph needs to type a target input). */
@@ -128,18 +159,24 @@ export interface TrainingGraph {
   /**
    * Forward (training forms) + losses + backward + optimizer updates. Fixed inputs (no batch dim): `lr`,
    * `step` (f32 [1], not for sgd), `dropout_rng` (i32 [2] = [seed, step], when there is dropout). Outputs:
-   * the model outputs, `loss:<name>` per loss and `total_loss` (f32 [1], fixed outputs), `grad:*`, `state:*`,
+   * the model outputs, `loss:<name>` per loss and `total_loss` (f32 [1], fixed outputs); `loss_weight:<name>`
+   * (f32 [1]) fixed inputs when `losses[].weightInput` is set, `grad:*`, `state:*`,
    * and `new:<name>` for every param/state/optim tensor to write back after the step.
    */
   graph: Graph;
   /**
    * Inference form (dropout = identity, batchnorm with running statistics) + losses, no gradients: what
-   * `eval_step` runs. Outputs: the model outputs, `loss:<name>`, `total_loss`, and `value:<id>` for loss or
+   * `eval_step` runs. Outputs: the model outputs, `loss:<name>` (no total: the driver weights them), and `value:<id>` for loss or
    * metric inputs that are not model outputs.
    */
   evalGraph: Graph;
-  /** The loss terms in TrainSpec order: graph output name (`loss:<name>`), value id in `graph`, weight. */
-  losses: { name: string; output: string; value: string; weight: number }[];
+  /**
+   * The active loss terms (TrainSpec.heads) in TrainSpec order: graph output name (`loss:<name>`), value id
+   * in `graph`, weight (constant, or the schedule's final value) and schedule. `weightInput`: value id of the
+   * fixed input `loss_weight:<name>` (f32 [1]) when the weights are inputs (several losses or a schedule);
+   * the driver writes train/schedule.ts lossWeight(loss, epoch) into it every step.
+   */
+  losses: { name: string; output: string; value: string; weight: number; weight_schedule?: LossWeightSchedule; weightInput?: string }[];
   /** Value id of the weighted sum (graph output `total_loss`) in `graph`. */
   totalLoss: string;
   /** Tensor name -> value id of its new value (graph output `new:<name>`). */

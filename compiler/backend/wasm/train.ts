@@ -168,7 +168,7 @@ export function emitTrainingWasm(tg: TrainingGraph, weights: WeightMap, options:
   };
 
   const byName = (g: Graph, names: (n: string) => boolean): Entry["outputs"] => g.outputs.filter((o) => names(o.name));
-  const fixedInputs = [tg.lr, tg.step, tg.dropoutRng].filter((v): v is string => v !== undefined);
+  const fixedInputs = [tg.lr, tg.step, tg.dropoutRng, ...tg.losses.map((l) => l.weightInput)].filter((v): v is string => v !== undefined);
   const trainIn = tg.graph.inputs.filter((i) => tg.dataInputs.some((d) => d.name === i.name) || fixedInputs.includes(i.value));
   const isLoss = (n: string): boolean => n.startsWith("loss:") || n === "total_loss";
   const trainOut = byName(tg.graph, (n) => isLoss(n) || n.startsWith("new:"));
@@ -448,6 +448,7 @@ export class WasmTrainBackend implements TrainBackend {
     this.writeFixed(entry, this.tg.lr, [scalars.lr]);
     this.writeFixed(entry, this.tg.step, [scalars.step]);
     this.writeFixed(entry, this.tg.dropoutRng, [scalars.seed | 0, scalars.step | 0]);
+    for (const l of this.tg.losses) this.writeFixed(entry, l.weightInput, [scalars.lossWeights?.[l.name] ?? l.weight]);
   }
 
   /** The losses of the last train_step, by TrainSpec loss name. */
