@@ -1,0 +1,361 @@
+// The `infer` suite: inference latency of modelc against onnxruntime-web (wasm SIMD), tfjs-backend-wasm (XNNPACK) and
+// onnxruntime-node (native) on the issue-5 workloads, the measured wasm SIMD peak, compile times and artifact sizes.
+// Neighbours: bench/run.js (entry), bench/engines/infer.js (one process per engine), bench/peak.js, bench/models/*.model.
+// @ts-check
+
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { EngineProcess, fmt, markdownTable, parseArgs, percentile } from "./lib.js";
+import { measurePeak } from "./peak.js";
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+const ROOT = join(HERE, "..");
+const dist = (/** @type {string} */ path) => new URL(`../dist/${path}`, import.meta.url).href;
+
+export const INFER_USAGE = `usage: node bench/run.js infer [options]
+
+Inference latency (µs per call, input array to output array, one thread) of modelc, onnxruntime-web (wasm SIMD),
+tfjs-backend-wasm (XNNPACK SIMD) and onnxruntime-node (native), on: MLP 784-256-128-10 and CNN at batch 1 and 64,
+GEMM 512x512x512 (a bias-free dense(512) at batch 512), and the transformer encoder block when
+dsl-examples/transformer-block.model exists. Every engine gets the same weights (onnxruntime: modelc export --onnx;
+tfjs: the same graph in tf ops) and its outputs are compared with modelc's before timing.
+
+options:
+  --engines a,b,...   engines (default modelc,ort-web,tfjs-wasm,ort-node)
+  --workloads a,b     workload ids (default all: mlp-b1,mlp-b64,cnn-b1,cnn-b64,gemm,transformer-b1)
+  --rounds N          timed rounds per engine and workload, interleaved (default 12; --quick 4)
+  --round-ms N        minimum milliseconds per round (default 120; --quick 60)
+  --quick             a fast look
+  --no-extras         skip the peak, compile-time and size measurements
+  --out FILE          results markdown (default bench/results/infer-DATE.md)`;
+
+/** @typedef {import("./engines/infer.js").Workload} Workload */
+
+/** Workload id -> model file, kind, batch. */
+const WORKLOADS = [
+  { id: "mlp-b1", label: "MLP 784-256-128-10, batch 1", kind: "mlp", model: "bench/models/mlp.model", batch: 1 },
+  { id: "mlp-b64", label: "MLP, batch 64", kind: "mlp", model: "bench/models/mlp.model", batch: 64 },
+  { id: "cnn-b1", label: "CNN (conv3x3·8, pool, conv3x3·16, pool, dense 10), batch 1", kind: "cnn", model: "bench/models/cnn.model", batch: 1 },
+  { id: "cnn-b64", label: "CNN, batch 64", kind: "cnn", model: "bench/models/cnn.model", batch: 64 },
+  { id: "gemm", label: "GEMM 512×512×512 (constant weights)", kind: "gemm", model: "bench/models/gemm.model", batch: 512 },
+  { id: "transformer-b1", label: "Transformer encoder block (seq 64, d 128, 4 heads, FFN 512), batch 1", kind: "transformer", model: "dsl-examples/transformer-block.model", batch: 1 },
+];
+const ENGINES = ["modelc", "ort-web", "tfjs-wasm", "ort-node"];
+const WASM_PEERS = ["ort-web", "tfjs-wasm"];
+
+/** Seeded uniform [-1, 1) floats (xorshift32). @param {number} n @param {number} seed */
+function randomInput(n, seed) {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/**
+ * Write every workload's files into `dir`: weights (seeded PyTorch-style init) as safetensors, the ONNX export, the
+ * input. Returns the workloads that can run, and notes for those skipped.
+ * @param {string} dir @param {string[]} ids
+ */
+async function prepare(dir, ids) {
+  const { checkSource, optimizeGraph, initWeights, writeSafetensors } = await import(dist("compiler/index.js"));
+  const { exportOnnx } = await import(dist("compiler/export/onnx.js"));
+  /** @type {(Workload & {label: string})[]} */
+  const ready = [];
+  /** @type {string[]} */
+  const notes = [];
+  for (const w of WORKLOADS.filter((x) => ids.includes(x.id))) {
+    const modelFile = join(ROOT, w.model);
+    if (!existsSync(modelFile)) {
+      notes.push(`${w.label}: skipped, ${w.model} does not exist yet (needs multihead_attention and the transformer-block example)`);
+      continue;
+    }
+    const checked = checkSource(readFileSync(modelFile, "utf8"), modelFile);
+    const errors = checked.diagnostics.filter((/** @type {{severity: string}} */ d) => d.severity === "error");
+    if (!checked.graph || errors.length) {
+      notes.push(`${w.label}: skipped, ${w.model} does not check: ${errors.map((/** @type {{message: string}} */ d) => d.message).join("; ")}`);
+      continue;
+    }
+    const graph = optimizeGraph(checked.graph, { mode: "infer" });
+    const weights = initWeights(graph, 0);
+    const input = graph.inputs[0];
+    const inputShape = graph.values[input.value].type.shape.slice(1);
+    const per = inputShape.reduce((/** @type {number} */ a, /** @type {number} */ b) => a * b, 1);
+    const stem = join(dir, w.id);
+    const tensors = new Map([...weights].map(([k, t]) => [k, { dtype: "F32", shape: t.shape, data: t.data }]));
+    writeFileSync(`${stem}.safetensors`, writeSafetensors(tensors));
+    try {
+      writeFileSync(`${stem}.onnx`, exportOnnx(graph, weights));
+    } catch (e) {
+      notes.push(`${w.label}: no ONNX export (${e instanceof Error ? e.message : e}); onnxruntime skipped`);
+    }
+    const x = randomInput(per * w.batch, 17 + w.batch);
+    writeFileSync(`${stem}.input.f32`, new Uint8Array(x.buffer));
+    ready.push({
+      id: w.id,
+      label: w.label,
+      kind: /** @type {Workload["kind"]} */ (w.kind),
+      modelFile,
+      weightsFile: `${stem}.safetensors`,
+      onnxFile: `${stem}.onnx`,
+      inputFile: `${stem}.input.f32`,
+      inputName: input.name,
+      inputShape,
+      outputName: graph.outputs[0].name,
+      batch: w.batch,
+    });
+  }
+  return { ready, notes };
+}
+
+/** @param {string} b64 */
+const f32 = (b64) => {
+  const b = Buffer.from(b64, "base64");
+  const out = new Float32Array(b.byteLength / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+};
+
+/** Single-core peak GFLOP/s, plain SIMD here and relaxed SIMD in a child node with the flag. */
+async function peaks() {
+  const plain = await measurePeak({ relaxed: false, ms: 40, rounds: 15 });
+  /** @type {{gflops: number, best: number} | {error: string}} */
+  let relaxed;
+  try {
+    const out = execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", join(HERE, "peak.js"), "--relaxed", "--ms", "40"], { encoding: "utf8" });
+    relaxed = JSON.parse(out.trim().split("\n").pop() ?? "{}");
+  } catch (e) {
+    relaxed = { error: e instanceof Error ? e.message.split("\n")[0] : String(e) };
+  }
+  return { plain, relaxed };
+}
+
+/** Compile time (median of 3, after binaryen is loaded) and artifact sizes of each example and bench model. */
+async function compileStats() {
+  const { compile } = await import(dist("compiler/index.js"));
+  const files = [
+    ...readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".model")).map((f) => join(ROOT, "dsl-examples", f)),
+    ...["mlp", "cnn", "gemm"].map((m) => join(ROOT, "bench/models", `${m}.model`)),
+  ];
+  await compile(readFileSync(files[0], "utf8"), { file: files[0] }); // loads binaryen
+  const rows = [];
+  for (const file of files) {
+    const source = readFileSync(file, "utf8");
+    const ms = [];
+    /** @type {any} */
+    let r;
+    try {
+      for (let k = 0; k < 3; k++) {
+        const t0 = performance.now();
+        r = await compile(source, { file, embedWeights: false });
+        ms.push(performance.now() - t0);
+      }
+    } catch (e) {
+      rows.push({ file, error: e instanceof Error ? e.message.split("\n")[0] : String(e) });
+      continue;
+    }
+    if (!r.artifact) {
+      rows.push({ file, error: r.diagnostics.map((/** @type {{message: string}} */ d) => d.message).join("; ").slice(0, 200) });
+      continue;
+    }
+    const name = r.artifact.manifest.name;
+    const code = /** @type {Uint8Array} */ (r.artifact.files.get(`${name}.wasm`));
+    const weights = /** @type {Uint8Array} */ (r.artifact.files.get(`${name}.weights.bin`)) ?? new Uint8Array();
+    rows.push({ file, ms: percentile(ms, 50), code: code.length, codeGz: gzipSync(code, { level: 9 }).length, weights: weights.length, weightsGz: gzipSync(weights, { level: 9 }).length });
+  }
+  const runtimeDir = join(ROOT, "dist/runtime");
+  const js = readdirSync(runtimeDir).filter((f) => f.endsWith(".js")).sort().map((f) => readFileSync(join(runtimeDir, f)));
+  const runtime = Buffer.concat(js);
+  return { rows, runtime: { bytes: runtime.length, gz: gzipSync(runtime, { level: 9 }).length, files: js.length } };
+}
+
+/** @param {number} n */
+const kb = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : `${(n / 1e3).toFixed(1)} KB`);
+
+/** Run the suite. @param {string[]} argv */
+export async function inferSuite(argv) {
+  const { options } = parseArgs(argv);
+  if (options.help || options.h) {
+    console.log(INFER_USAGE);
+    return;
+  }
+  const quick = options.quick === true;
+  const rounds = Number(options.rounds ?? (quick ? 4 : 12));
+  const roundMs = Number(options["round-ms"] ?? (quick ? 60 : 120));
+  const engines = String(options.engines ?? ENGINES.join(",")).split(",");
+  const ids = String(options.workloads ?? WORKLOADS.map((w) => w.id).join(",")).split(",");
+  if (!existsSync(join(ROOT, "dist/compiler/export/onnx.js"))) throw new Error("dist/ is missing or stale: run npm run build (npm run bench -- infer does)");
+  const started = performance.now();
+  const load0 = loadavg()[0];
+  const dir = mkdtempSync(join(tmpdir(), "modelc-bench-infer-"));
+  try {
+    const { ready, notes } = await prepare(dir, ids);
+    for (const n of notes) console.log(`note: ${n}`);
+    const configFile = join(dir, "config.json");
+    writeFileSync(configFile, JSON.stringify({ workloads: ready }));
+
+    /** @type {Map<string, EngineProcess>} */
+    const procs = new Map();
+    /** @type {Record<string, Record<string, string>>} engine -> workload -> why it cannot run */
+    const unavailable = {};
+    for (const e of engines) procs.set(e, new EngineProcess(e, process.execPath, [join(HERE, "engines/infer.js"), e, configFile]));
+    for (const [e, p] of procs) {
+      const msg = await p.next();
+      if (msg.error) {
+        console.log(`${e}: not available (${msg.error})`);
+        unavailable[e] = Object.fromEntries(ready.map((w) => [w.id, msg.error]));
+        await p.close();
+        procs.delete(e);
+      } else unavailable[e] = { ...msg.failed };
+    }
+    if (!procs.has("modelc")) throw new Error("modelc's engine did not start; nothing to compare with");
+
+    // 1. outputs against modelc's, before any timing
+    /** @type {Record<string, Record<string, number>>} */
+    const diffs = {};
+    for (const w of ready) {
+      const ref = await procs.get("modelc")?.request({ cmd: "check", id: w.id });
+      if (ref.error) {
+        unavailable.modelc[w.id] = ref.error;
+        continue;
+      }
+      const want = f32(ref.output);
+      const line = [];
+      for (const [e, p] of procs) {
+        if (e === "modelc" || unavailable[e][w.id]) continue;
+        const got = await p.request({ cmd: "check", id: w.id });
+        if (got.error) {
+          unavailable[e][w.id] = got.error;
+          continue;
+        }
+        const y = f32(got.output);
+        let d = y.length === want.length ? 0 : Infinity;
+        let scale = 1;
+        for (let i = 0; i < Math.min(y.length, want.length); i++) {
+          d = Math.max(d, Math.abs(y[i] - want[i]));
+          scale = Math.max(scale, Math.abs(want[i]));
+        }
+        (diffs[w.id] ??= {})[e] = d;
+        line.push(`${e} ${d.toExponential(1)}`);
+        if (!(d <= 1e-3 * scale)) unavailable[e][w.id] = `outputs differ from modelc's (max abs diff ${d.toExponential(2)})`;
+      }
+      console.log(`check ${w.id}: max |engine - modelc| = ${line.join(", ") || "(no peer)"}`);
+    }
+
+    // 2. warm-up, then rounds interleaved round-robin (the engine order rotates every round)
+    /** @type {Record<string, Record<string, number[]>>} workload -> engine -> µs per call */
+    const times = {};
+    /** @type {Record<string, Record<string, number[]>>} workload -> engine -> CPU µs per call, one per round */
+    const cpu = {};
+    for (const w of ready) {
+      const live = [...procs.keys()].filter((e) => !unavailable[e][w.id]);
+      for (const e of live) await procs.get(e)?.request({ cmd: "round", id: w.id, minMs: roundMs * 2, maxIters: 1e6 });
+      for (let r = 0; r < rounds; r++)
+        for (let k = 0; k < live.length; k++) {
+          const e = live[(k + r) % live.length];
+          const ans = await procs.get(e)?.request({ cmd: "round", id: w.id, minMs: roundMs, maxIters: 1e6 });
+          if (ans.error) unavailable[e][w.id] = ans.error;
+          else {
+            ((times[w.id] ??= {})[e] ??= []).push(...ans.us);
+            ((cpu[w.id] ??= {})[e] ??= []).push(ans.cpuUs);
+          }
+        }
+      const med = (/** @type {string} */ e) => percentile(times[w.id]?.[e] ?? [], 50);
+      console.log(`timed ${w.id}: ${live.map((e) => `${e} ${fmt(med(e))} µs`).join(", ")}`);
+    }
+    for (const p of procs.values()) await p.close();
+
+    const extras = options["no-extras"] === true ? undefined : { peak: await peaks(), compile: await compileStats() };
+    const report = renderReport({ ready, notes, engines, times, cpu, diffs, unavailable, extras, rounds, roundMs, load: [load0, loadavg()[0]], seconds: (performance.now() - started) / 1000 });
+    console.log("\n" + report);
+    const date = new Date().toISOString().slice(0, 10);
+    const out = String(options.out ?? join(HERE, "results", `infer-${date}.md`));
+    mkdirSync(join(out, ".."), { recursive: true });
+    const { writeFileAtomic } = await import(dist("compiler/io/atomic.js"));
+    await writeFileAtomic(out, report + "\n");
+    console.log(`\nwrote ${out}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The markdown report.
+ * @param {{ready: (Workload & {label: string})[], notes: string[], engines: string[], times: Record<string, Record<string, number[]>>, cpu: Record<string, Record<string, number[]>>,
+ *   diffs: Record<string, Record<string, number>>, unavailable: Record<string, Record<string, string>>, extras?: {peak: any, compile: any},
+ *   rounds: number, roundMs: number, load: number[], seconds: number}} r
+ */
+function renderReport(r) {
+  const lines = [];
+  const date = new Date().toISOString().slice(0, 16).replace("T", " ");
+  lines.push(`# modelc inference benchmark (${date} UTC)`, "");
+  lines.push(
+    `Node ${process.version}, one thread per engine, µs per call from input array to output array: median (p90) over every call of ${r.rounds} interleaved rounds of ≥ ${r.roundMs} ms per engine, after a warm-up. ` +
+      `Load average ${r.load[0].toFixed(1)} before, ${r.load[1].toFixed(1)} after (2 cores). Ratio = modelc ÷ the best wasm peer (onnxruntime-web, tfjs-wasm); below 1 modelc is faster.`,
+    "",
+  );
+  const shown = r.engines.filter((e) => r.ready.some((w) => r.times[w.id]?.[e]) || e === "modelc");
+  const header = ["workload", ...shown, "modelc ÷ best wasm peer"];
+  const rows = [];
+  for (const w of r.ready) {
+    const t = r.times[w.id] ?? {};
+    const med = (/** @type {string} */ e) => (t[e]?.length ? percentile(t[e], 50) : NaN);
+    const cells = shown.map((e) => {
+      if (!t[e]?.length) return r.unavailable[e]?.[w.id] ? `n/a (${r.unavailable[e][w.id].slice(0, 60)})` : "—";
+      let s = `${fmt(med(e))} (${fmt(percentile(t[e], 90))})`;
+      if (w.kind === "gemm") s += ` ${(2 * 512 ** 3 / med(e) / 1e3).toFixed(1)} GFLOP/s`;
+      return s;
+    });
+    const peers = WASM_PEERS.map(med).filter(Number.isFinite);
+    const best = peers.length ? Math.min(...peers) : NaN;
+    rows.push([w.label, ...cells, Number.isFinite(best) ? `${(med("modelc") / best).toFixed(2)}×` : "—"]);
+  }
+  lines.push(markdownTable(header, rows, [false, ...shown.map(() => true), true]), "");
+  // CPU time per call (this engine process, all threads; median over rounds): on a loaded machine wall time includes
+  // waiting for a core, CPU time much less so.
+  const cpuRows = r.ready.map((w) => {
+    const c = r.cpu[w.id] ?? {};
+    const med = (/** @type {string} */ e) => (c[e]?.length ? percentile(c[e], 50) : NaN);
+    const peers = WASM_PEERS.map(med).filter(Number.isFinite);
+    const best = peers.length ? Math.min(...peers) : NaN;
+    return [w.id, ...shown.map((e) => fmt(med(e))), Number.isFinite(best) ? `${(med("modelc") / best).toFixed(2)}×` : "—"];
+  });
+  lines.push("CPU µs per call (the engine process's CPU time, all threads, median over rounds; less sensitive to the machine's load):", "");
+  lines.push(markdownTable(["workload", ...shown, "modelc ÷ best wasm peer"], cpuRows, [false, ...shown.map(() => true), true]), "");
+  const diffLine = r.ready
+    .filter((w) => r.diffs[w.id])
+    .map((w) => `${w.id}: ${Object.entries(r.diffs[w.id]).map(([e, d]) => `${e} ${d.toExponential(1)}`).join(", ")}`)
+    .join("; ");
+  lines.push(`Outputs checked against modelc's before timing (max abs diff): ${diffLine || "none"}.`, "");
+  for (const n of r.notes) lines.push(`- ${n}`);
+  if (r.notes.length) lines.push("");
+  if (r.extras) {
+    const { peak, compile } = r.extras;
+    const gemmT = r.times["gemm"]?.["modelc"];
+    const gemmG = gemmT?.length ? (2 * 512 ** 3) / percentile(gemmT, 50) / 1e3 : NaN;
+    const rel = peak.relaxed.error ? `relaxed SIMD: not measured (${peak.relaxed.error})` : `relaxed-SIMD FMA peak ${peak.relaxed.gflops.toFixed(1)} GFLOP/s median (best ${peak.relaxed.best.toFixed(1)})`;
+    lines.push("## Peak, compile time, sizes", "");
+    lines.push(
+      `Single-core wasm SIMD peak (12 independent f32x4 mul+add chains, bench/peak.js): ${peak.plain.gflops.toFixed(1)} GFLOP/s median (best ${peak.plain.best.toFixed(1)}); ${rel}. ` +
+        (Number.isFinite(gemmG) ? `modelc GEMM 512³: ${gemmG.toFixed(1)} GFLOP/s = ${((100 * gemmG) / peak.plain.gflops).toFixed(0)}% of the median plain peak (${((100 * gemmG) / peak.plain.best).toFixed(0)}% of the best).` : ""),
+      "",
+    );
+    const crow = compile.rows.map((/** @type {any} */ c) =>
+      c.error ? [basename(c.file), `error: ${c.error}`, "", ""] : [basename(c.file), `${c.ms.toFixed(0)} ms`, `${kb(c.code)} (${kb(c.codeGz)} gzip)`, `${kb(c.weights)} (${kb(c.weightsGz)} gzip)`],
+    );
+    lines.push(markdownTable(["model", "compile (SIMD + scalar; binaryen loaded)", "SIMD module without weights", "weights"], crow, [false, true, true, true]), "");
+    lines.push(`Runtime (dist/runtime/*.js, ${compile.runtime.files} files, unminified): ${kb(compile.runtime.bytes)}, ${kb(compile.runtime.gz)} gzip.`, "");
+  }
+  lines.push(`Whole run: ${r.seconds.toFixed(0)} s. Reproduce: \`npm ci && npm --prefix bench ci && npm run bench -- infer\`.`);
+  return lines.join("\n");
+}
