@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `modelc` command line: check | compile | run | inspect | train | eval, parsed with commander; each command is a
+// The `modelc` command line: check | compile | run | inspect | train | eval | export, parsed with commander; each command is a
 // function in cli/<name>.ts returning an exit code, imported only when that command runs (the front
 // end, ajv and binaryen are slow to load; --help and --version load none). Neighbours: cli/common.ts (io, errors), index.ts.
 
@@ -99,6 +99,7 @@ function program(io: CliIo, result: { code: number }): Command {
     .option("--seed <n>", "override the seed (init, split, shuffling, augmentation, dropout)", parseSeed)
     .option("--optimizer <name>", "override the optimizer: sgd | momentum | adam | adamw")
     .option("--resume", "continue from DIR/checkpoint.safetensors")
+    .option("--ablate <inputs>", "feed zeros for these model inputs (comma-separated) in training and evaluation", (v: string) => v.split(",").map((x) => x.trim()).filter((x) => x !== ""))
     .option("--heads <losses>", "train only these losses (comma-separated loss names)", parseNameList)
     .option("--freeze <layers>", "layers or param names (comma-separated) that get no update", parseNameList)
     .option("--trainable <layers>", "only these layers or params train (comma-separated)", parseNameList)
@@ -111,6 +112,19 @@ function program(io: CliIo, result: { code: number }): Command {
     .action(async (file: string, o: import("./train.js").TrainCommandOptions) => {
       const { trainCommand } = await import("./train.js");
       result.code = await trainCommand(file, o, io);
+    });
+  p.command("export")
+    .description("write a model as ONNX (opset 17, batch dimension \"N\") with its weights: a .model file, or a compiled artifact with --source")
+    .argument("<file>", ".model file, or NAME.wasm / NAME.manifest.json (then --source FILE.model)")
+    .option("--onnx", "ONNX format (the only one so far)")
+    .option("-o, --out <file.onnx>", "output file (default: NAME.onnx)")
+    .option("--weights <file>", "for a .model file: PyTorch state_dict as .safetensors (default: seeded PyTorch-style init)")
+    .option("--seed <n>", "initializer seed for a .model file without --weights", parseSeed, 0)
+    .option("--source <file.model>", "for an artifact: the .model file it was compiled from")
+    .option("--model <name>", "which model of the file (default: the first)")
+    .action(async (file: string, o: import("./export.js").ExportCommandOptions) => {
+      const { exportCommand } = await import("./export.js");
+      result.code = await exportCommand(file, o, io);
     });
   p.command("eval")
     .description("accuracy, cross-entropy loss and confusion matrix of a compiled classifier on labelled data")
@@ -139,6 +153,21 @@ function program(io: CliIo, result: { code: number }): Command {
     .action(async (artifact: string, o: import("./sample.js").SampleCommandOptions) => {
       const { sampleCommand } = await import("./sample.js");
       result.code = await sampleCommand(artifact, o, io);
+    });
+  p.command("attention")
+    .description("attention heatmap PNG of a model's multihead_attention layers (rows = queries, columns = keys), computed in float64")
+    .argument("<file>", ".model source file")
+    .option("--weights <file>", "PyTorch state_dict or modelc train checkpoint as .safetensors (default: seeded PyTorch-style init)")
+    .option("-i, --input <name=file.npy>", "a model input (repeat for each input; just FILE.npy for a one-input model); shape [B, ...] or one sample", collect)
+    .option("-o, --out <file.png>", "output PNG (FILE.<layer>.png per layer when there are several and no --layer)", "attention.png")
+    .option("--layer <name>", "which attention layer, e.g. layer.self_attn (default: every one)")
+    .option("--sample <k>", "which sample of the batch", parseSeed, 0)
+    .option("--head <k>", "one head instead of the mean over heads", parseSeed)
+    .option("--model <name>", "which model of the file (default: the first)")
+    .option("--seed <n>", "initializer seed when no --weights are given", parseSeed, 0)
+    .action(async (file: string, o: import("./attention.js").AttentionCommandOptions) => {
+      const { attentionCommand } = await import("./attention.js");
+      result.code = await attentionCommand(file, o, io);
     });
   return p;
 }
