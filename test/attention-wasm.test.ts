@@ -3,7 +3,8 @@
 // harness (which also checks nothing outside the outputs and scratch is written); padding_mask kernel.
 
 import { describe, expect, it } from "vitest";
-import { buildKernel, type CaseInput, type KernelCase } from "./kernel-harness.js";
+import { buildKernel, uniform as kuniform, type CaseInput, type KernelCase } from "./kernel-harness.js";
+import { mhaForward } from "../compiler/ir/ops/attention.js";
 import { runReference } from "../compiler/interp/reference.js";
 import { emitWasm } from "../compiler/backend/wasm/emit.js";
 import { initWeights } from "../compiler/weights/init.js";
@@ -136,6 +137,44 @@ describe("a compiled model: i32 token ids -> padding_mask -> cross-attention aft
       const e = relErr(y, want);
       note(`pipeline ${simd ? "simd" : "scalar"}`, e);
       expect(e).toBeLessThanOrEqual(TOL);
+    }
+  });
+});
+
+describe("large scores (hundreds): max-subtracted softmax stays finite and matches float64", () => {
+  it("SIMD + scalar, f32 mask with one fully masked sample", async () => {
+    const [E, L, S, B] = [8, 4, 6, 2];
+    const r = (n: number, seed: number, s: number): Float32Array => Float32Array.from(kuniform(n, seed), (v) => Math.fround(v * s));
+    const mask = Float32Array.from([0, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1]);
+    const kc: KernelCase = {
+      op: "multihead_attention",
+      attrs: { num_heads: 2, causal: false },
+      inputs: [
+        { shape: ["N", L, E], data: (b) => r(b * L * E, 11, 8) },
+        { shape: ["N", S, E], data: (b) => r(b * S * E, 12, 8) },
+        { shape: ["N", S], data: (b) => mask.subarray(0, b * S) },
+        { shape: [3 * E, E], kind: "param", data: () => r(3 * E * E, 13, 1) },
+        { shape: [3 * E], kind: "param", data: () => r(3 * E, 14, 1) },
+        { shape: [E, E], kind: "param", data: () => r(E * E, 15, 1) },
+        { shape: [E], kind: "param", data: () => r(E, 16, 1) },
+      ],
+    };
+    const data = kc.inputs.map((i) => i.data(B));
+    const ins = data.map((d, k) => ({ shape: kc.inputs[k]!.shape.map((s) => (s === "N" ? B : s)) as number[], data: Float64Array.from(d) }));
+    const f = mhaForward(ins, kc.attrs);
+    let maxScore = 0;
+    for (let k = 0; k < f.Q.length / E; k++) for (let j = 0; j < S; j++) {
+      let s = 0;
+      for (let c = 0; c < E / 2; c++) s += f.Q[k * E + c]! * f.K[(Math.floor(k / L) * S + j) * E + c]!;
+      maxScore = Math.max(maxScore, Math.abs(s) / 2);
+    }
+    expect(maxScore).toBeGreaterThan(100);
+    for (const simd of [true, false]) {
+      const km = await buildKernel(kc, simd, B);
+      const [y] = km.run(data, B);
+      expect(y!.every(Number.isFinite)).toBe(true);
+      note(`large scores ${simd ? "simd" : "scalar"}`, relErr(y!, f.y));
+      expect(relErr(y!, f.y)).toBeLessThanOrEqual(TOL);
     }
   });
 });
