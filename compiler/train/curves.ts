@@ -148,7 +148,7 @@ export function curvesSvg(history: History): string {
       points: history.epochs.filter((e) => e.weights?.[n] !== undefined).map((e) => [e.epoch, e.weights![n]!] as [number, number]),
     }));
     body.push(panel(70, 380, 330, 260, "Loss by name", "loss", xMax, byLoss));
-    body.push(weights.length > 0 ? panel(530, 380, 330, 260, "Loss weights", "weight", xMax, weights) : "");
+    body.push(weights.length > 0 ? panel(530, 380, 330, 260, "Loss weights", "weight", xMax, weights, undefined, "bottom") : "");
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
