@@ -179,6 +179,76 @@ async function compileStats() {
   return { rows, runtime: { bytes: runtime.length, gz: gzipSync(runtime, { level: 9 }).length, files: js.length } };
 }
 
+/**
+ * `modelc export --onnx` of every dsl-examples model with random weights (seeded, every tensor uniform in [-0.5, 0.5),
+ * running variances in [0.5, 1.5)), run in onnxruntime-node against modelc on 3 samples: max abs difference per output,
+ * or the reason the export or the run failed. Inputs: f32 uniform [-1, 1); i32 ids within the manifest's range.
+ */
+async function exportChecks() {
+  const { compile, checkSource, optimizeGraph, initWeights } = await import(dist("compiler/index.js"));
+  const { exportOnnx } = await import(dist("compiler/export/onnx.js"));
+  const { loadModel } = await import(dist("runtime/index.js"));
+  /** @type {any} */
+  const ort = (await import("onnxruntime-node")).default;
+  const rows = [];
+  for (const f of readdirSync(join(ROOT, "dsl-examples")).filter((x) => x.endsWith(".model")).sort()) {
+    const file = join(ROOT, "dsl-examples", f);
+    try {
+      const source = readFileSync(file, "utf8");
+      const graph = optimizeGraph(checkSource(source, file).graph, { mode: "infer" });
+      const weights = initWeights(graph, 1);
+      let k = 0;
+      for (const [name, t] of weights) {
+        const r = randomInput(t.data.length, 1000 + k++);
+        for (let i = 0; i < r.length; i++) t.data[i] = name.endsWith("running_var") ? 1 + r[i] / 2 : r[i] / 2;
+      }
+      let onnx;
+      try {
+        onnx = exportOnnx(graph, weights);
+      } catch (e) {
+        rows.push([f, `not exportable: ${e instanceof Error ? e.message.split(" (exportable")[0] : e}`]);
+        continue;
+      }
+      const r = await compile(source, { file, weights, simd: "simd" });
+      const model = await loadModel(r.artifact.files.get(`${r.artifact.manifest.name}.wasm`));
+      const B = 3;
+      /** @type {Record<string, Float32Array | Int32Array>} */
+      const ins = {};
+      /** @type {Record<string, any>} */
+      const feeds = {};
+      r.artifact.manifest.inputs.forEach((/** @type {any} */ i, /** @type {number} */ n) => {
+        const u = randomInput(B * i.elementsPerSample, 77 + n);
+        const shape = [B, ...i.shape.slice(1)];
+        if (i.dtype === "i32") {
+          const hi = i.range ? i.range[1] : 2;
+          const x = Int32Array.from(u, (v) => Math.min(hi - 1, Math.floor(((v + 1) / 2) * hi)));
+          ins[i.name] = x;
+          feeds[i.name] = new ort.Tensor("int32", x, shape);
+        } else {
+          ins[i.name] = u;
+          feeds[i.name] = new ort.Tensor("float32", u, shape);
+        }
+      });
+      const want = model.run(ins, { batch: B });
+      const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1 });
+      const got = await session.run(feeds);
+      const diffs = Object.keys(want).map((o) => {
+        let d = 0;
+        let s = 1;
+        for (let i = 0; i < want[o].length; i++) {
+          d = Math.max(d, Math.abs(want[o][i] - got[o].data[i]));
+          s = Math.max(s, Math.abs(want[o][i]));
+        }
+        return `${o} ${d.toExponential(1)} (of max ${fmt(s)})`;
+      });
+      rows.push([f, diffs.join(", ")]);
+    } catch (e) {
+      rows.push([f, `failed: ${e instanceof Error ? e.message.split("\n")[0] : e}`]);
+    }
+  }
+  return rows;
+}
+
 /** @param {number} n */
 const kb = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : `${(n / 1e3).toFixed(1)} KB`);
 
@@ -275,7 +345,7 @@ export async function inferSuite(argv) {
     }
     for (const p of procs.values()) await p.close();
 
-    const extras = options["no-extras"] === true ? undefined : { peak: await peaks(), compile: await compileStats() };
+    const extras = options["no-extras"] === true ? undefined : { peak: await peaks(), compile: await compileStats(), exports: await exportChecks() };
     const report = renderReport({ ready, notes, engines, times, cpu, diffs, unavailable, extras, rounds, roundMs, load: [load0, loadavg()[0]], seconds: (performance.now() - started) / 1000 });
     console.log("\n" + report);
     const date = new Date().toISOString().slice(0, 10);
@@ -292,7 +362,7 @@ export async function inferSuite(argv) {
 /**
  * The markdown report.
  * @param {{ready: (Workload & {label: string})[], notes: string[], engines: string[], times: Record<string, Record<string, number[]>>, cpu: Record<string, Record<string, number[]>>,
- *   diffs: Record<string, Record<string, number>>, unavailable: Record<string, Record<string, string>>, extras?: {peak: any, compile: any},
+ *   diffs: Record<string, Record<string, number>>, unavailable: Record<string, Record<string, string>>, extras?: {peak: any, compile: any, exports: string[][]},
  *   rounds: number, roundMs: number, load: number[], seconds: number}} r
  */
 function renderReport(r) {
@@ -364,6 +434,9 @@ function renderReport(r) {
     );
     lines.push(markdownTable(["model", "compile (SIMD + scalar; binaryen loaded)", "SIMD module without weights", "weights"], crow, [false, true, true, true]), "");
     lines.push(`Runtime (dist/runtime/*.js, ${compile.runtime.files} files, unminified): ${kb(compile.runtime.bytes)}, ${kb(compile.runtime.gz)} gzip.`, "");
+    lines.push("## `modelc export --onnx` of the examples in onnxruntime-node", "");
+    lines.push("Random weights, 3 samples; max |onnxruntime - modelc| per output (and the output's largest magnitude):", "");
+    lines.push(markdownTable(["example", "outputs"], r.extras.exports), "");
   }
   lines.push(`Whole run: ${r.seconds.toFixed(0)} s. Reproduce: \`npm ci && npm --prefix bench ci && npm run bench -- infer\`.`);
   return lines.join("\n");
