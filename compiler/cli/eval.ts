@@ -14,6 +14,7 @@ import { parseSafetensors } from "../weights/safetensors.js";
 import { parseJson } from "../train/checkpoint.js";
 import type { TrainDataSpec, TrainSplitSpec } from "../train/spec.js";
 import { EXIT_OK, UserError, readUserFile, table, type CliIo } from "./common.js";
+import { firstOutOfRange } from "../ir/ops/embedding.js";
 
 /** Options of `modelc eval` (CLI flags in brackets). */
 export interface EvalCommandOptions {
@@ -184,6 +185,12 @@ export async function evalCommand(artifact: string, options: EvalCommandOptions,
   for (const spec of model.inputs) {
     const f = inputField(ds, spec, config, label);
     inputs[spec.name] = spec.dtype === "i32" ? toI32(f) : toF32(f);
+    // Ids of an embedding: name the sample (Model.run would only know the position within a batch).
+    const bad = spec.range ? firstOutOfRange(inputs[spec.name]!.data, spec.shape.slice(1) as number[], spec.range[0], spec.range[1]) : undefined;
+    if (bad)
+      throw new UserError(
+        `input '${spec.name}': value ${bad.value} at [${bad.at.join(", ")}] is outside [${spec.range![0]}, ${spec.range![1]})${spec.rangeOf !== undefined ? ` (embedding '${spec.rangeOf}' has ${spec.range![1]} rows)` : ""}`,
+      );
   }
   const report: EvalReport = {
     ...evaluateClassifier((b, n) => model.run(b, { batch: n })[out.name] as Float32Array, inputs, labelField.data as Int32Array, classes, options.batchSize ?? 256),

@@ -16,7 +16,7 @@ import { emptyHistory, type EpochRecord, type History, type SplitMetrics } from 
 import { learningRate, lossWeight } from "./schedule.js";
 import { createAugmenter } from "./augment-batch.js";
 import type { TrainSpec, TrainingGraph } from "./spec.js";
-import { embeddingIdRanges } from "../ir/ops/embedding.js";
+import { embeddingIdRanges, firstOutOfRange, type IdRange } from "../ir/ops/embedding.js";
 
 /** Progress events, in order: start, (step* epoch)*, test, done. `epoch` indices are 0-based. */
 export type TrainProgress =
@@ -125,21 +125,12 @@ export function prepareData(tg: TrainingGraph, data: Dataset): Dataset {
 }
 
 /** TrainDataError at the first value of `data` outside `range` (index [sample, ...per-sample dims]). */
-function checkIds(field: string, input: string, data: ArrayLike<number>, shape: readonly number[], range: { lo: number; hi: number; weight: string }): void {
-  for (let k = 0; k < data.length; k++) {
-    const x = data[k]!;
-    if (x >= range.lo && x < range.hi) continue;
-    const at: number[] = [];
-    let rest = k;
-    for (let d = shape.length - 1; d >= 0; d--) {
-      at.unshift(rest % shape[d]!);
-      rest = Math.floor(rest / shape[d]!);
-    }
-    at.unshift(rest);
+function checkIds(field: string, input: string, data: ArrayLike<number>, shape: readonly number[], range: IdRange): void {
+  const bad = firstOutOfRange(data, shape, range.lo, range.hi);
+  if (bad)
     throw new TrainDataError(
-      `data field '${field}' for input '${input}': value ${x} at [${at.join(", ")}] is outside [${range.lo}, ${range.hi}) (embedding '${range.weight}' has ${range.hi} rows)`,
+      `data field '${field}' for input '${input}': value ${bad.value} at [${bad.at.join(", ")}] is outside [${range.lo}, ${range.hi}) (embedding '${range.weight}' has ${range.hi} rows)`,
     );
-  }
 }
 
 /** Per-loss contribution of one batch to a split average: a "sum" loss adds itself, others loss · batch. */

@@ -196,5 +196,25 @@ export function embeddingIdRanges(g: Graph): Map<string, IdRange> {
   return out;
 }
 
+/**
+ * The first value of `data` (samples of per-sample `shape`, batch-major) outside [lo, hi), with its index
+ * [sample, ...per-sample position], or undefined when all fit. For id checks of data fields (cli/eval.ts).
+ */
+export function firstOutOfRange(data: ArrayLike<number>, shape: readonly number[], lo: number, hi: number): { value: number; at: number[] } | undefined {
+  for (let k = 0; k < data.length; k++) {
+    const x = data[k]!;
+    if (x >= lo && x < hi) continue;
+    const at: number[] = [];
+    let rest = k;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      at.unshift(rest % shape[d]!);
+      rest = Math.floor(rest / shape[d]!);
+    }
+    at.unshift(rest);
+    return { value: x, at };
+  }
+  return undefined;
+}
+
 /** Token ops. */
 export const EMBEDDING_OPS: OpDef[] = [embedding, positional_encoding];
