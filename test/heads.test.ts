@@ -18,6 +18,7 @@ import type { TrainSpec } from "../compiler/train/spec.js";
 import { createWasmTrainBackend } from "../compiler/backend/wasm/train.js";
 import { initWeights } from "../compiler/weights/init.js";
 import { loadModel } from "../runtime/index.js";
+import { initFrom } from "../compiler/cli/train.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -146,7 +147,7 @@ describe("freeze / trainable / heads", () => {
     // frozen batchnorm runs in inference form: no batch statistics, no running-stat update
     expect(tg.graph.nodes.some((n) => n.op === "batchnorm_train")).toBe(false);
     const w0 = initWeights(graph, 0);
-    const be = createWasmTrainBackend(tg, w0, { simd: true });
+    const be = createWasmTrainBackend(tg, w0, { simd: true, optimize: false });
     const ds = addDerivedFields(data(), spec.derived);
     for (let step = 1; step <= 3; step++) {
       const sl = (f: string, k: number) => ds.fields[f]!.data.slice((step - 1) * 8 * k, step * 8 * k);
@@ -215,6 +216,36 @@ describe("freeze / trainable / heads", () => {
     expect(tg.metrics.map((m) => m.output)).toEqual(["cls", "odd"]);
     expect(() => applyTrainOverrides(spec, { heads: ["od"] })).toThrow("--heads: no loss named 'od'; did you mean 'odd'?");
     expect(() => applyTrainOverrides(spec, { freeze: ["a"], trainable: ["b"] })).toThrow("exclude each other");
+  });
+});
+
+describe("train section entries and --init", () => {
+  it("freeze / trainable / heads lower to the spec (names and strings)", () => {
+    const src = SOURCE.replace("    optimizer = adam(lr=0.05)", '    optimizer = adam(lr=0.05)\n    freeze = [trunk, "bn"]\n    heads = [odd]');
+    const { spec } = checked(src);
+    expect(spec.freeze).toEqual(["trunk", "bn"]);
+    expect(spec.heads).toEqual(["odd"]);
+    expect(spec.trainable).toBeUndefined();
+    const t = checked(SOURCE.replace("    optimizer = adam(lr=0.05)", "    optimizer = adam(lr=0.05)\n    trainable = [odd_head, odd_out]")).spec;
+    expect(t.trainable).toEqual(["odd_head", "odd_out"]);
+  });
+
+  it("initFrom takes same-named tensors, keeps the init for the rest, rejects other shapes", () => {
+    const { graph } = checked();
+    const init = initWeights(graph, 0);
+    const file = new Map([
+      ["trunk.weight", { dtype: "F32" as const, shape: [8, 4], data: new Float32Array(32).fill(0.5) }],
+      ["optim.trunk.weight.exp_avg", { dtype: "F32" as const, shape: [8, 4], data: new Float32Array(32) }],
+    ]);
+    const before = Float32Array.from(init.get("cls_head.weight")!.data);
+    const r = initFrom(init, file, "ck.safetensors");
+    expect(r.taken).toBe(1);
+    expect(r.missing).toContain("cls_head.weight");
+    expect(Array.from(init.get("trunk.weight")!.data)).toEqual(new Array(32).fill(0.5));
+    expect(Array.from(init.get("cls_head.weight")!.data)).toEqual(Array.from(before));
+    const bad = new Map([["trunk.weight", { dtype: "F32" as const, shape: [4, 8], data: new Float32Array(32) }]]);
+    expect(() => initFrom(initWeights(graph, 0), bad, "ck.safetensors")).toThrow("--init ck.safetensors: 'trunk.weight' is [4, 8] there, but the model needs [8, 4]");
+    expect(() => initFrom(initWeights(graph, 0), new Map(), "ck.safetensors")).toThrow("no tensor of the model is in the file");
   });
 });
 
