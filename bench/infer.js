@@ -29,6 +29,8 @@ options:
   --workloads a,b     workload ids (default all: mlp-b1,mlp-b64,cnn-b1,cnn-b64,gemm,transformer-b1)
   --rounds N          timed rounds per engine and workload, interleaved (default 12; --quick 4)
   --round-ms N        minimum milliseconds per round (default 120; --quick 60)
+  --warmup-ms N       warm-up per engine and workload, doubled for the first workload (default 1500; --quick 300):
+                      V8 tiers a large wasm module (onnxruntime-web's) up over seconds
   --quick             a fast look
   --no-extras         skip the peak, compile-time and size measurements
   --out FILE          results markdown (default bench/results/infer-DATE.md)`;
@@ -262,6 +264,7 @@ export async function inferSuite(argv) {
   const quick = options.quick === true;
   const rounds = Number(options.rounds ?? (quick ? 4 : 12));
   const roundMs = Number(options["round-ms"] ?? (quick ? 60 : 120));
+  const warmupMs = Number(options["warmup-ms"] ?? (quick ? 300 : 1500));
   const engines = String(options.engines ?? ENGINES.join(",")).split(",");
   const ids = String(options.workloads ?? WORKLOADS.map((w) => w.id).join(",")).split(",");
   if (!existsSync(join(ROOT, "dist/compiler/export/onnx.js"))) throw new Error("dist/ is missing or stale: run npm run build (npm run bench -- infer does)");
@@ -327,9 +330,9 @@ export async function inferSuite(argv) {
     const times = {};
     /** @type {Record<string, Record<string, number[]>>} workload -> engine -> CPU µs per call, one per round */
     const cpu = {};
-    for (const w of ready) {
+    for (const [wi, w] of ready.entries()) {
       const live = [...procs.keys()].filter((e) => !unavailable[e][w.id]);
-      for (const e of live) await procs.get(e)?.request({ cmd: "round", id: w.id, minMs: roundMs * 2, maxIters: 1e6 });
+      for (const e of live) await procs.get(e)?.request({ cmd: "round", id: w.id, minMs: wi === 0 ? 2 * warmupMs : warmupMs, maxIters: 1e6 });
       for (let r = 0; r < rounds; r++)
         for (let k = 0; k < live.length; k++) {
           const e = live[(k + r) % live.length];
@@ -346,7 +349,7 @@ export async function inferSuite(argv) {
     for (const p of procs.values()) await p.close();
 
     const extras = options["no-extras"] === true ? undefined : { peak: await peaks(), compile: await compileStats(), exports: await exportChecks() };
-    const report = renderReport({ ready, notes, engines, times, cpu, diffs, unavailable, extras, rounds, roundMs, load: [load0, loadavg()[0]], seconds: (performance.now() - started) / 1000 });
+    const report = renderReport({ ready, notes, engines, times, cpu, diffs, unavailable, extras, rounds, roundMs, warmupMs, load: [load0, loadavg()[0]], seconds: (performance.now() - started) / 1000 });
     console.log("\n" + report);
     const date = new Date().toISOString().slice(0, 10);
     const out = String(options.out ?? join(HERE, "results", `infer-${date}.md`));
@@ -363,14 +366,14 @@ export async function inferSuite(argv) {
  * The markdown report.
  * @param {{ready: (Workload & {label: string})[], notes: string[], engines: string[], times: Record<string, Record<string, number[]>>, cpu: Record<string, Record<string, number[]>>,
  *   diffs: Record<string, Record<string, number>>, unavailable: Record<string, Record<string, string>>, extras?: {peak: any, compile: any, exports: string[][]},
- *   rounds: number, roundMs: number, load: number[], seconds: number}} r
+ *   rounds: number, roundMs: number, warmupMs: number, load: number[], seconds: number}} r
  */
 function renderReport(r) {
   const lines = [];
   const date = new Date().toISOString().slice(0, 16).replace("T", " ");
   lines.push(`# modelc inference benchmark (${date} UTC)`, "");
   lines.push(
-    `Node ${process.version}, one thread per engine, µs per call from input array to output array: median (p90) over every call of ${r.rounds} interleaved rounds of ≥ ${r.roundMs} ms per engine, after a warm-up. ` +
+    `Node ${process.version}, one thread per engine, µs per call from input array to output array: median (p90) over every call of ${r.rounds} interleaved rounds of ≥ ${r.roundMs} ms per engine, after a warm-up of ${r.warmupMs} ms per engine and workload (twice that for the first). ` +
       `Load average ${r.load[0].toFixed(1)} before, ${r.load[1].toFixed(1)} after (2 cores). Ratio = modelc ÷ the best wasm peer (onnxruntime-web, tfjs-wasm); below 1 modelc is faster.`,
     "",
   );
@@ -400,7 +403,7 @@ function renderReport(r) {
     const best = peers.length ? Math.min(...peers) : NaN;
     return [w.id, ...shown.map((e) => fmt(med(e))), Number.isFinite(best) ? `${(med("modelc") / best).toFixed(2)}×` : "—"];
   });
-  lines.push("CPU µs per call (the engine process's CPU time, all threads, median over rounds; less sensitive to the machine's load):", "");
+  lines.push("CPU µs per call (the engine process's CPU time over a round ÷ calls, median over rounds; all threads, so V8's background tier-up compilation counts too; much less sensitive to the machine's load than wall time):", "");
   lines.push(markdownTable(["workload", ...shown, "modelc ÷ best wasm peer"], cpuRows, [false, ...shown.map(() => true), true]), "");
   const diffLine = r.ready
     .filter((w) => r.diffs[w.id])
