@@ -255,6 +255,20 @@ describe("modelc export --onnx (CLI)", () => {
     expect(fromArtifact.graph!.initializer!.map((t) => t.name)).toEqual(fromModel.graph!.initializer!.map((t) => t.name));
     fromArtifact.graph!.initializer!.forEach((t, i) => expect(sameF32(floats(t), floats(fromModel.graph!.initializer![i]!)), t.name).toBe(true));
     expect(fromArtifact.graph!.node!.map((n) => n.op_type)).toEqual(fromModel.graph!.node!.map((n) => n.op_type));
+
+    // --separate-weights: the manifest names NAME.weights.bin, read from beside it
+    const sep = join(tmp, "sep");
+    expect(await main(["compile", model, "-o", sep, "--seed", "4", "--no-simd", "--separate-weights"], bufferIo())).toBe(0);
+    const out3 = join(tmp, "mlp-sep.onnx");
+    expect(await main(["export", "--onnx", join(sep, "mnist_mlp.manifest.json"), "--source", model, "-o", out3], bufferIo())).toBe(0);
+    const fromSeparate = decodeOnnxModel(readFileSync(out3));
+    fromSeparate.graph!.initializer!.forEach((t, i) => expect(sameF32(floats(t), floats(fromModel.graph!.initializer![i]!)), t.name).toBe(true));
+
+    // an artifact with the wrong --source: the weights do not fit, and the problems are listed
+    const io4 = bufferIo();
+    expect(await main(["export", "--onnx", join(sep, "mnist_mlp.manifest.json"), "--source", join(ROOT, "dsl-examples/mnist-cnn.model"), "-o", join(tmp, "z.onnx")], io4)).toBe(1);
+    expect(io4.stderr.join("\n")).toMatch(/weights do not match the model/);
+    expect(existsSync(join(tmp, "z.onnx"))).toBe(false);
   });
 
   it("explains what is missing: --onnx, --source for an artifact; an unsupported op names it", async () => {
