@@ -286,6 +286,7 @@ export async function inferSuite(argv) {
       const msg = await p.next();
       if (msg.error) {
         console.log(`${e}: not available (${msg.error})`);
+        notes.push(`${e}: not available (${msg.error})`);
         unavailable[e] = Object.fromEntries(ready.map((w) => [w.id, msg.error]));
         await p.close();
         procs.delete(e);
