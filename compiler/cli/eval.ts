@@ -14,7 +14,7 @@ import { parseSafetensors } from "../weights/safetensors.js";
 import { parseJson } from "../train/checkpoint.js";
 import type { TrainDataSpec, TrainSplitSpec } from "../train/spec.js";
 import { EXIT_OK, UserError, readUserFile, table, type CliIo } from "./common.js";
-import { firstOutOfRange } from "../ir/ops/embedding.js";
+import { firstOutOfRange } from "../ir/id-ranges.js";
 
 /** Options of `modelc eval` (CLI flags in brackets). */
 export interface EvalCommandOptions {

@@ -16,7 +16,7 @@ import { emptyHistory, type EpochRecord, type History, type SplitMetrics } from 
 import { learningRate, lossWeight } from "./schedule.js";
 import { createAugmenter } from "./augment-batch.js";
 import type { TrainSpec, TrainingGraph } from "./spec.js";
-import { embeddingIdRanges, firstOutOfRange, type IdRange } from "../ir/ops/embedding.js";
+import { embeddingIdRanges, firstOutOfRange, type IdRange } from "../ir/id-ranges.js";
 
 /** Progress events, in order: start, (step* epoch)*, test, done. `epoch` indices are 0-based. */
 export type TrainProgress =

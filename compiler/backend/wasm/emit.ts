@@ -10,7 +10,7 @@ import { planMemory, type MemoryPlan } from "./plan.js";
 import { KERNELS } from "./kernels/index.js";
 import { denseWeightLayouts } from "./kernels/dense.js";
 import { packWeightTensor } from "../../../runtime/layout.js";
-import { embeddingIdRanges } from "../../ir/ops/embedding.js";
+import { embeddingIdRanges } from "../../ir/id-ranges.js";
 import type { KernelCtx } from "./kernels/context.js";
 
 /** First byte of the weights region (bytes below stay zero; address 0 is never a valid tensor). */
