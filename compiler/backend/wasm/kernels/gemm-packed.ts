@@ -7,8 +7,12 @@ import type { Expr, FOps, Fn, Local } from "../module.js";
 /** Columns per B panel (2 f32x4 lane groups): the width the micro-kernel reads and the packed layout's `panel`. */
 export const PANEL = 8;
 
-/** Rows per register block of the SIMD micro-kernel (MR x 8 accumulators: 12 of x86's 16 xmm registers). */
-export const PACKED_MR = 6;
+/**
+ * Rows per register block of the SIMD micro-kernel. V8 schedules a loop body's loads first, so all MR splatted A
+ * values, the 2 B lane groups and the MR x 2 accumulators are live at once: 4 rows use 14 of the 15 xmm registers
+ * V8 allocates on x64 (5 or 6 rows, or unrolling k, spill; measured slower).
+ */
+export const PACKED_MR = 4;
 
 /** Bytes of B kept in cache per column block (L2-sized slice: ncb columns x K rows). */
 const B_BLOCK_BYTES = 128 * 1024;
@@ -45,9 +49,12 @@ export function columnBlock(K: number, N: number): number {
   return Math.max(PANEL, Math.min(cols, Math.ceil(N / PANEL) * PANEL));
 }
 
-/** A call to the module's shared `gemm_packed` function (emitted on first use). */
+/**
+ * A call to the module's `gemm_packed_<lda>` function (emitted on first use; one per distinct A row stride, so the
+ * micro-kernel reads the block's rows at constant offsets from one pointer).
+ */
 export function emitPackedGemm(f: Fn, spec: PackedGemmSpec): Expr {
-  const name = f.mb.helper("gemm_packed", () => buildPackedGemm(f.mb.fn(11)));
+  const name = f.mb.helper(`gemm_packed_${spec.lda}`, () => buildPackedGemm(f.mb.fn(11), spec.lda, `gemm_packed_${spec.lda}`));
   const flags = (spec.bias ? GEMM_BIAS : 0) | (spec.relu ? GEMM_RELU : 0);
   return f.mb.call(name, [
     spec.M,
@@ -70,7 +77,6 @@ interface P {
   N: Local;
   K: Local;
   a: Local;
-  lda4: Local;
   b: Local;
   c: Local;
   ldc4: Local;
@@ -82,11 +88,16 @@ interface P {
   jc: Local;
   jend: Local;
   n8: Local;
-  pa: Local[];
+  /** Row pointers of C for the current row block. */
   pc: Local[];
-  ap: Local[];
+  /** A pointer of the block's first row (the base, and the one advanced over k), its end, the B pointer. */
+  pa: Local;
+  ap: Local;
+  aend: Local;
   bp: Local;
   k: Local;
+  /** A row stride in bytes (static: the function is specialized per lda). */
+  lda4: number;
 }
 
 /**
@@ -96,7 +107,7 @@ interface P {
  * two v128 loads per k). Rows past the last full block go one at a time; the last, narrower panel (N % 8
  * columns, its own row stride) by lane groups then scalars. Scalar modules use 1-row blocks.
  */
-function buildPackedGemm(f: Fn): void {
+function buildPackedGemm(f: Fn, lda: number, name: string): void {
   const p = (i: number): Local => f.param(i);
   const mr = f.v.lanes === 4 ? PACKED_MR : 1;
   const g: P = {
@@ -105,7 +116,7 @@ function buildPackedGemm(f: Fn): void {
     N: p(1),
     K: p(2),
     a: p(3),
-    lda4: p(4),
+    lda4: lda * 4,
     b: p(5),
     c: p(6),
     ldc4: p(7),
@@ -117,19 +128,19 @@ function buildPackedGemm(f: Fn): void {
     jc: f.local(),
     jend: f.local(),
     n8: f.local(),
-    pa: Array.from({ length: mr }, () => f.local()),
     pc: Array.from({ length: mr }, () => f.local()),
-    ap: Array.from({ length: mr }, () => f.local()),
+    pa: f.local(),
+    ap: f.local(),
+    aend: f.local(),
     bp: f.local(),
     k: f.local(),
   };
   const rowSetup = (rows: number): Expr[] => {
     const out: Expr[] = [
-      f.set(g.pa[0]!, f.add(f.get(g.a), f.mul(f.get(g.i), f.get(g.lda4)))),
+      f.set(g.pa, f.add(f.get(g.a), f.mulk(f.get(g.i), g.lda4))),
       f.set(g.pc[0]!, f.add(f.get(g.c), f.mul(f.get(g.i), f.get(g.ldc4)))),
     ];
-    for (let r = 1; r < rows; r++)
-      out.push(f.set(g.pa[r]!, f.add(f.get(g.pa[r - 1]!), f.get(g.lda4))), f.set(g.pc[r]!, f.add(f.get(g.pc[r - 1]!), f.get(g.ldc4))));
+    for (let r = 1; r < rows; r++) out.push(f.set(g.pc[r]!, f.add(f.get(g.pc[r - 1]!), f.get(g.ldc4))));
     return out;
   };
   const panels = (rows: number): Expr => f.forRange(g.j, f.get(g.jc), f.get(g.jend), [panelMicro(g, rows)], PANEL);
@@ -141,7 +152,7 @@ function buildPackedGemm(f: Fn): void {
   // Column blocks: jc = 0, ncb, 2 ncb, ... < n8 (the step is a run-time value: jc advances at the end of the body).
   const blocks = f.forRange(g.jc, f.i(0), f.sub(f.get(g.n8), f.i(1)), [...blockBody, f.set(g.jc, f.sub(f.add(f.get(g.jc), f.get(g.ncb)), f.i(1)))]);
   const body: Expr[] = [f.set(g.n8, f.m.i32.and(f.get(g.N), f.i(~(PANEL - 1)))), blocks, tailPanel(g)];
-  f.mb.addFunction("gemm_packed", f, 11, body);
+  f.mb.addFunction(name, f, 11, body);
 }
 
 /** acc = bias lanes (flags & BIAS) or 0, for `nv` lane groups of `o` at column j + colOff. */
@@ -173,37 +184,39 @@ function storeAcc(g: P, o: FOps, acc: Local[][], nv: number, col: () => Expr): E
   return f.if(f.and(f.get(g.flags), f.i(2)), st(true), st(false));
 }
 
-/** One rows x 8 block on the full panel at column j: B rows 32 bytes apart, k unrolled by 4. */
+/**
+ * One rows x 8 block on the full panel at column j: per k, the 2 B lane groups (32 bytes on) and one splatted A
+ * element per row (rows lda*4 bytes apart: constant offsets from one pointer); the A pointer is the loop counter.
+ */
 function panelMicro(g: P, rows: number): Expr {
   const f = g.f;
+  const m = f.m;
   const o = f.v;
   const nv = PANEL / o.lanes;
   const acc: Local[][] = Array.from({ length: rows }, () => Array.from({ length: nv }, () => f.local(o.type)));
   const bv = Array.from({ length: nv }, () => f.local(o.type));
   const av = f.local(o.type);
-  const step = (kk: number): Expr[] => {
-    const out: Expr[] = [];
-    for (let v = 0; v < nv; v++) out.push(f.set(bv[v]!, o.load(f.get(g.bp), (kk * PANEL + v * o.lanes) * 4)));
-    for (let r = 0; r < rows; r++) {
-      out.push(f.set(av, o.loadSplat(f.get(g.ap[r]!), kk * 4)));
-      for (let v = 0; v < nv; v++) out.push(f.set(acc[r]![v]!, o.add(f.get(acc[r]![v]!), o.mul(f.get(av), f.get(bv[v]!)))));
-    }
-    return out;
-  };
-  const advance = (kSteps: number): Expr[] => [
-    ...g.ap.slice(0, rows).map((ap) => f.set(ap, f.addk(f.get(ap), 4 * kSteps))),
-    f.set(g.bp, f.addk(f.get(g.bp), PANEL * 4 * kSteps)),
-  ];
+  const body: Expr[] = [];
+  for (let v = 0; v < nv; v++) body.push(f.set(bv[v]!, o.load(f.get(g.bp), v * o.lanes * 4)));
+  for (let r = 0; r < rows; r++) {
+    body.push(f.set(av, o.loadSplat(f.get(g.ap), r * g.lda4)));
+    for (let v = 0; v < nv; v++) body.push(f.set(acc[r]![v]!, o.add(f.get(acc[r]![v]!), o.mul(f.get(av), f.get(bv[v]!)))));
+  }
+  body.push(f.set(g.ap, f.addk(f.get(g.ap), 4)), f.set(g.bp, f.addk(f.get(g.bp), PANEL * 4)));
   const col = (): Expr => f.get(g.j);
+  const label = `gp${loopId++}`;
   return f.block([
     initAcc(g, o, acc, nv, col),
-    ...g.ap.slice(0, rows).map((ap, r) => f.set(ap, f.get(g.pa[r]!))),
+    f.set(g.ap, f.get(g.pa)),
+    f.set(g.aend, f.add(f.get(g.pa), f.mulk(f.get(g.K), 4))),
     f.set(g.bp, f.add(f.get(g.b), f.mul(f.get(g.j), f.mulk(f.get(g.K), 4)))),
-    f.forRange(g.k, f.i(0), f.get(g.K), [...step(0), ...step(1), ...step(2), ...step(3), ...advance(4)], 4),
-    f.forRange(g.k, null, f.get(g.K), [...step(0), ...advance(1)]),
+    // do { ... } while (ap < aend): K >= 1 always (a dense layer has at least one input feature)
+    m.loop(label, f.block([...body, m.br(label, m.i32.lt_u(f.get(g.ap), f.get(g.aend)))])),
     storeAcc(g, o, acc, nv, col),
   ]);
 }
+
+let loopId = 0;
 
 /**
  * The last panel when N % 8 != 0: w = N - n8 columns, B rows w*4 bytes apart; one row at a time, one lane
@@ -217,18 +230,18 @@ function tailPanel(g: P): Expr {
     const col = (): Expr => f.get(g.j);
     return f.block([
       initAcc(g, o, acc, 1, col),
-      f.set(g.ap[0]!, f.get(g.pa[0]!)),
+      f.set(g.ap, f.get(g.pa)),
       f.set(g.bp, f.add(f.add(f.get(g.b), f.mul(f.get(g.n8), f.mulk(f.get(g.K), 4))), f.mulk(f.sub(f.get(g.j), f.get(g.n8)), 4))),
       f.forRange(g.k, f.i(0), f.get(g.K), [
-        f.set(acc[0]![0]!, o.add(f.get(acc[0]![0]!), o.mul(o.loadSplat(f.get(g.ap[0]!)), o.load(f.get(g.bp))))),
-        f.set(g.ap[0]!, f.addk(f.get(g.ap[0]!), 4)),
+        f.set(acc[0]![0]!, o.add(f.get(acc[0]![0]!), o.mul(o.loadSplat(f.get(g.ap)), o.load(f.get(g.bp))))),
+        f.set(g.ap, f.addk(f.get(g.ap), 4)),
         f.set(g.bp, f.add(f.get(g.bp), f.get(w4))),
       ]),
       storeAcc(g, o, acc, 1, col),
     ]);
   };
   const rowBody: Expr[] = [
-    f.set(g.pa[0]!, f.add(f.get(g.a), f.mul(f.get(g.i), f.get(g.lda4)))),
+    f.set(g.pa, f.add(f.get(g.a), f.mulk(f.get(g.i), g.lda4))),
     f.set(g.pc[0]!, f.add(f.get(g.c), f.mul(f.get(g.i), f.get(g.ldc4)))),
     f.set(g.j, f.get(g.n8)),
   ];
