@@ -4,7 +4,6 @@
 
 import type { Graph, Node } from "../../ir/types.js";
 import { elementsPerSample } from "../../ir/graph.js";
-import { attentionScratchElems } from "./kernels/attention.js";
 
 /** Where one value lives: value `v` of a batch B is at activationBase + offsetPerSample * B. */
 export interface ValuePlacement {
@@ -62,6 +61,26 @@ export function convScratchElems(g: Graph, n: Node): number {
   const pad = n.attrs["padding"] as number[];
   const direct = kh === 1 && kw === 1 && stride.every((s) => s === 1) && pad.every((p) => p === 0);
   return direct ? 0 : x[1]! * kh! * kw! * y[2]! * y[3]!;
+}
+
+/**
+ * Scratch pieces (f32 elements each, in kernel order) of multihead_attention (W_in^T [E, 3E], W_out^T [E, E],
+ * Q [L, E], KV [S, 2E], O [L, E], one score row [S]) or multihead_attention_grad (W_in^T, Q, KV, O, dO, dQ,
+ * dKV, the P and dP rows); [] for other ops. kernels/attention*.ts place them with scratchPieces.
+ */
+export function attentionScratchPieces(g: Graph, n: Node): number[] {
+  if (n.op !== "multihead_attention" && n.op !== "multihead_attention_grad") return [];
+  const skip = n.op === "multihead_attention_grad" ? 1 : 0;
+  const [L, E] = g.values[n.inputs[skip]!]!.type.shape.slice(1) as [number, number];
+  const S = g.values[n.inputs[skip + 1]!]!.type.shape[1] as number;
+  return n.op === "multihead_attention"
+    ? [3 * E * E, E * E, L * E, 2 * S * E, L * E, S]
+    : [3 * E * E, L * E, 2 * S * E, L * E, L * E, L * E, 2 * S * E, S, S];
+}
+
+/** Scratch elements of an attention node: its pieces, each rounded up to 16 bytes (0 for other ops). */
+export function attentionScratchElems(g: Graph, n: Node): number {
+  return attentionScratchPieces(g, n).reduce((a, s) => a + Math.ceil(s / 4) * 4, 0);
 }
 
 /**

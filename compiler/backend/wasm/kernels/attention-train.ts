@@ -9,6 +9,7 @@ import { emitGemmAcc } from "./gemm-acc.js";
 import type { Kernel } from "./context.js";
 import type { Fn } from "../module.js";
 import { attendSample, attnGeom, axpy, dot, probsRow, scratchPieces, transposeInto } from "./attention.js";
+import { attentionScratchPieces } from "../plan.js";
 
 /** dst[c] += sum over `rows` rows of src[r][c] (row-major, `width` columns); src / dst byte addresses. */
 function colSums(f: Fn, src: () => Expr, dst: () => Expr, rows: number, width: number): Expr {
@@ -39,7 +40,7 @@ export const multiheadAttentionGradKernel: Kernel = (ctx) => {
   const { E, L, S, d } = a;
   const gId = node.inputs[0]!;
   const [dq, dkv, dWin, dbin, dWo, dbo] = node.outputs as [string, string, string, string, string, string];
-  const offs = scratchPieces([3 * E * E, L * E, 2 * S * E, L * E, L * E, L * E, 2 * S * E, S, S]);
+  const offs = scratchPieces(attentionScratchPieces(ctx.g, node));
   const L_ = (): Local => f.local();
   const [n, winT, Q, KV, O, dO, dQ, dKV, P, dP, src, h, i, j] = [L_(), L_(), L_(), L_(), L_(), L_(), L_(), L_(), L_(), L_(), L_(), L_(), L_(), L_()];
   const [s, t, p, ds] = [f.local(F32), f.local(F32), f.local(F32), f.local(F32)];

@@ -8,6 +8,7 @@ import { F32 } from "../module.js";
 import { exp } from "../math.js";
 import { emitGemm } from "./gemm.js";
 import { sampleDims, type Kernel, type KernelCtx } from "./context.js";
+import { attentionScratchPieces } from "../plan.js";
 
 /** Static geometry of a multihead_attention(_grad) node. */
 export interface AttnGeom {
@@ -39,19 +40,6 @@ export function attnGeom(g: Graph, n: Node, skip = 0): AttnGeom {
   const geo: AttnGeom = { L, S, E, H, d: E / H, causal: n.attrs["causal"] === true, q: ins[0]!, kv: ins[1]!, win, bin, wo, bo };
   if (nAct === 3) geo.mask = { id: ins[2]!, i32: g.values[ins[2]!]!.type.dtype === "i32" };
   return geo;
-}
-
-/**
- * Batch-independent scratch elements (f32) of a multihead_attention node (forward: W_in^T [E, 3E], W_out^T
- * [E, E], Q [L, E], KV [S, 2E], O [L, E], one score row [S]) or of multihead_attention_grad (W_in^T, Q,
- * KV, O, dO, dQ [L, E] each, dKV [S, 2E], two rows [S]); 0 for other ops. Each piece is 16-byte aligned.
- */
-export function attentionScratchElems(g: Graph, n: Node): number {
-  if (n.op !== "multihead_attention" && n.op !== "multihead_attention_grad") return 0;
-  const a = attnGeom(g, n, n.op === "multihead_attention_grad" ? 1 : 0);
-  const al = (x: number): number => Math.ceil(x / 4) * 4;
-  if (n.op === "multihead_attention") return al(3 * a.E * a.E) + al(a.E * a.E) + 2 * al(a.L * a.E) + al(2 * a.S * a.E) + al(a.S);
-  return al(3 * a.E * a.E) + 4 * al(a.L * a.E) + 2 * al(2 * a.S * a.E) + 2 * al(a.S);
 }
 
 /** Allocate consecutive 16-aligned f32 pieces of the scratch region: returns byte offsets. */
@@ -222,7 +210,7 @@ export const multiheadAttentionKernel: Kernel = (ctx) => {
   const { f, node } = ctx;
   const a = attnGeom(ctx.g, node);
   const E = a.E;
-  const [offWin, offWo, offQ, offKV, offO, offRow] = scratchPieces([3 * E * E, E * E, a.L * E, 2 * a.S * E, a.L * E, a.S]);
+  const [offWin, offWo, offQ, offKV, offO, offRow] = scratchPieces(attentionScratchPieces(ctx.g, node));
   const [n, winT, woT, Q, KV, O, row, src] = [f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local()];
   return [
     f.set(winT, f.addk(ctx.scratch(), offWin!)),

@@ -33,7 +33,7 @@ import { reparameterizeGradKernel, reparameterizeTrainKernel } from "./cvae.js";
 import { embeddingGradKernel, positionalEncodingGradKernel } from "./embedding.js";
 import { conv2dGradInputKernel, conv2dGradWeightKernel, convGradScratchBytes, denseGradInputKernel, denseGradWeightKernel } from "./grad-linear.js";
 import { avgpoolGradKernel, maxpoolGradKernel } from "./grad-pool.js";
-import { attentionScratchElems } from "./attention.js";
+import { attentionScratchElems } from "../plan.js";
 import { multiheadAttentionGradKernel } from "./attention-train.js";
 import { adamUpdateKernel, adamwUpdateKernel, globalNormKernel, momentumKernel, scaleKernel, sgdKernel } from "./optim.js";
 
