@@ -10,7 +10,7 @@ import { optimizeGraph } from "./passes/pipeline.js";
 import { HeadSelectionError, selectHeads } from "./passes/select-heads.js";
 import { bindWeights } from "./weights/bind.js";
 import { initWeights } from "./weights/init.js";
-import { readSafetensors } from "./weights/safetensors.js";
+import { parseSafetensors } from "./weights/safetensors.js";
 import { compilerVersion } from "./io/version.js";
 import type { Manifest } from "../runtime/manifest.js";
 
@@ -122,7 +122,10 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   if (options.weights instanceof Uint8Array) {
     let loaded;
     try {
-      loaded = readSafetensors(options.weights);
+      const parsed = parseSafetensors(options.weights);
+      loaded = parsed.tensors;
+      // A modelc training checkpoint also holds optimizer state (`optim.*`): not model weights.
+      if (parsed.metadata["format"]?.startsWith("modelc-checkpoint/")) loaded = new Map([...loaded].filter(([name]) => !name.startsWith("optim.")));
     } catch (e) {
       diagnostics.push(diag("E0601", `cannot read the weights: ${(e as Error).message}`));
       return { diagnostics, graph };
