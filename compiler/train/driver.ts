@@ -159,10 +159,16 @@ function meanLosses(tg: TrainingGraph, sums: Record<string, number>, samples: nu
   return { loss, losses };
 }
 
-/** Total loss of one batch (Σ weight · loss). */
-function totalLoss(tg: TrainingGraph, losses: Record<string, number>, weights: Record<string, number>): number {
+/**
+ * Total loss of one batch per sample (Σ weight · loss, a "sum" loss ÷ batch), so the step curve and the
+ * progress line share the epoch means' scale (a VAE's summed ELBO would otherwise be batch times larger).
+ */
+function totalLoss(tg: TrainingGraph, spec: TrainSpec, losses: Record<string, number>, weights: Record<string, number>, batch: number): number {
   let s = 0;
-  for (const l of tg.losses) s += weights[l.name]! * losses[l.name]!;
+  for (const l of tg.losses) {
+    const sum = spec.losses.find((x) => x.name === l.name)?.attrs["reduction"] === "sum";
+    s += (weights[l.name]! * losses[l.name]!) / (sum ? batch : 1);
+  }
   return s;
 }
 
@@ -289,7 +295,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const lr = learningRate(spec.schedule, spec.optimizer.lr, { epoch, batch, stepsPerEpoch, epochs: spec.epochs });
       const step = state.step + 1;
       const losses = backend.trainStep(b.batch, byInput(tg, b.fields), { lr, step, seed: spec.seed, lossWeights });
-      const loss = totalLoss(tg, losses, lossWeights);
+      const loss = totalLoss(tg, spec, losses, lossWeights, b.batch);
       contribution(tg, spec, losses, b.batch, state.partial.sums);
       state.partial.samples += b.batch;
       state.step = step;

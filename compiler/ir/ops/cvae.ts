@@ -23,6 +23,7 @@ export const random_normal: OpDef = {
   doc: "Seeded standard normal samples, one row of `size` per sample seed",
   semantics: "torch.randn(size) per sample (counter-based Box-Muller stream, not PyTorch's)",
   arity: 1,
+  inputs: [{ name: "seed", doc: "[N] i32, one RNG seed per sample (e.g. `input seed: i32[]`)" }],
   args: [{ name: "size", kind: "int", doc: "numbers per sample (>= 1)" }],
   normalize: (a) => {
     const size = a["size"] as number;
@@ -68,6 +69,10 @@ export const reparameterize: OpDef = {
   doc: "VAE sample mu + exp(logvar / 2) * eps in training (eps ~ N(0, 1), seeded); mu at inference",
   semantics: "Kingma & Welling 2014 reparameterization (torch: mu + torch.exp(0.5 * logvar) * torch.randn_like(mu))",
   arity: 2,
+  inputs: [
+    { name: "mu", doc: "[N, ...] f32 mean of q(z | x)" },
+    { name: "logvar", doc: "[N, ...] f32 log-variance, same shape" },
+  ],
   args: [],
   infer: (inputs) => {
     inferPair("reparameterize", inputs[0]!, inputs[1]!);
