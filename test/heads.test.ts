@@ -19,6 +19,7 @@ import { createWasmTrainBackend } from "../compiler/backend/wasm/train.js";
 import { initWeights } from "../compiler/weights/init.js";
 import { loadModel } from "../runtime/index.js";
 import { initFrom } from "../compiler/cli/train.js";
+import { writeSafetensors } from "../compiler/weights/safetensors.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -280,6 +281,20 @@ describe("compile --heads", () => {
     // the other head keeps both inputs
     const b = await compile(TWO, { simd: "simd", heads: ["b"] });
     expect(b.graph!.inputs.map((i) => i.name)).toEqual(["x", "extra"]);
+  });
+
+  it("--weights may be a modelc training checkpoint (optim.* tensors are not weights)", async () => {
+    const g = checkSource(TWO, "two.model").graph!;
+    const w = initWeights(g, 3);
+    const ck = new Map<string, { shape: number[]; data: Float32Array }>([...w].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+    ck.set("optim.head_a.weight.exp_avg", { shape: [3, 8], data: new Float32Array(24) });
+    const bytes = writeSafetensors(ck, { format: "modelc-checkpoint/1" });
+    const r = await compile(TWO, { simd: "simd", weights: bytes, heads: ["a"] });
+    expect(r.diagnostics).toEqual([]);
+    expect(Array.from(r.weights!.get("head_a.weight")!.data)).toEqual(Array.from(w.get("head_a.weight")!.data));
+    // without the checkpoint marker an extra tensor is still an E0601 error
+    const plain = await compile(TWO, { simd: "simd", weights: writeSafetensors(ck) });
+    expect(plain.diagnostics.map((d) => d.code)).toEqual(["E0601"]);
   });
 
   it("an unknown head is an E0810 diagnostic listing the outputs", async () => {
