@@ -12,7 +12,9 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { mnistVqaDataset } from "../compiler/data/vqa.js";
+import { mnistVqaDataset, VQA_QUESTIONS } from "../compiler/data/vqa.js";
+import type { Dataset } from "../compiler/data/dataset.js";
+import { loadModel } from "../runtime/index.js";
 import { splitDataset } from "../compiler/data/split.js";
 import { checkSource } from "../compiler/check.js";
 
@@ -59,17 +61,37 @@ function runVariant(v: Variant, model: string, out: string, epochs: string | und
   });
 }
 
-/** Majority-answer rate on the test split the trainer uses (same data seed, split and seed as the model's train section). */
-function chanceBaseline(model: string): { chance: number; yes: number; samples: number } {
+/** The test split the trainer uses (same data seed, split sizes and seed as the model's train section). */
+function testSplit(model: string): Dataset {
   const checked = checkSource(readFileSync(model, "utf8"), model);
   const spec = checked.train;
   if (!spec || spec.data.source !== "mnist_vqa") throw new Error(`${model}: expected a train section with data = mnist_vqa(...)`);
   const ds = mnistVqaDataset({ seed: spec.data.seed ?? 0 });
-  const test = splitDataset(ds, { train: spec.split.train, validation: spec.split.validation, test: spec.split.test }, spec.seed).test;
+  return splitDataset(ds, { train: spec.split.train, validation: spec.split.validation, test: spec.split.test }, spec.seed).test;
+}
+
+/** Majority-answer rate on the test split. */
+function chanceBaseline(test: Dataset): { chance: number; yes: number; samples: number } {
   const answer = test.fields["answer"]!.data;
   let yes = 0;
   for (let i = 0; i < test.count; i++) yes += answer[i]!;
   return { chance: Math.max(yes, test.count - yes) / test.count, yes: yes / test.count, samples: test.count };
+}
+
+/** Test accuracy of the trained full model's artifact (DIR/full/mnist_vqa.wasm) per question family. */
+async function perFamily(dir: string, test: Dataset): Promise<Record<string, { correct: number; total: number }>> {
+  const m = await loadModel(join(dir, "mnist_vqa.wasm"));
+  const out = m.run({ image: test.fields["image"]!.data as Float32Array, question: test.fields["question"]!.data as Int32Array });
+  const logits = out["logits"]!;
+  const res: Record<string, { correct: number; total: number }> = {};
+  for (let i = 0; i < test.count; i++) {
+    const fam = VQA_QUESTIONS[test.fields["question_id"]!.data[i]!]!.family;
+    const r = (res[fam] ??= { correct: 0, total: 0 });
+    const pred = logits[2 * i + 1]! > logits[2 * i]! ? 1 : 0;
+    r.total++;
+    if (pred === test.fields["answer"]!.data[i]) r.correct++;
+  }
+  return res;
 }
 
 function pct(x: number | undefined): string {
@@ -87,7 +109,8 @@ async function main(): Promise<void> {
     { name: "question-only", ablate: "image" },
   ];
   const variants = all.filter((v) => !only || only.includes(v.name));
-  const base = chanceBaseline(model);
+  const test = testSplit(model);
+  const base = chanceBaseline(test);
   const reuse = process.argv.includes("--reuse");
   const runs = variants.map((v) => async () => {
     if (!(reuse && existsSync(join(out, v.name, "metrics.json")))) v.seconds = await runVariant(v, model, out, epochs);
@@ -106,6 +129,14 @@ async function main(): Promise<void> {
       `| ${v.name} | ${v.ablate ? `${v.ablate === "image" ? "question" : "image"} (zeros for ${v.ablate})` : "image + question"} | ${pct(v.accuracy)} | ${v.loss?.toFixed(4) ?? "—"} | ${pct(base.chance)} | ${v.epochs ?? "—"} | ${v.seconds?.toFixed(0) ?? "—"} s |`,
     ),
   ];
+  const full = variants.find((v) => v.name === "full" && v.accuracy !== undefined);
+  const fam = full ? await perFamily(join(out, "full"), test) : undefined;
+  if (fam)
+    rows.push(
+      "",
+      `full model, test accuracy per question family (artifact ${join(out, "full", "mnist_vqa.wasm").replace(ROOT + "/", "")}): ` +
+        Object.entries(fam).map(([k, r]) => `${k} ${pct(r.correct / r.total)} of ${r.total}`).join(", "),
+    );
   const text = [
     `VQA ablation: ${model.replace(ROOT + "/", "")}, test split ${base.samples} held-out digits (yes ${pct(base.yes)}; chance = majority answer ${pct(base.chance)})`,
     "",
@@ -115,7 +146,7 @@ async function main(): Promise<void> {
   console.log("\n" + text);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "ablation.md"), text);
-  writeFileSync(join(out, "ablation.json"), JSON.stringify({ model, baseline: base, variants }, null, 1) + "\n");
+  writeFileSync(join(out, "ablation.json"), JSON.stringify({ model, baseline: base, variants, ...(fam ? { perFamily: fam } : {}) }, null, 1) + "\n");
   console.log(`wrote ${join(out, "ablation.md")} and ${join(out, "ablation.json")}`);
 }
 
