@@ -32,7 +32,7 @@ describe("op table", () => {
         "add", "avgpool2d", "batchnorm", "concat", "conv2d", "dense", "dropout", "embedding", "flatten", "gelu",
         "global_avgpool2d", "layernorm", "leaky_relu", "maxpool2d", "mul", "positional_encoding", "relu", "reshape", "sigmoid", "softmax", "tanh",
         "transpose", "mean", "gated_sum",
-        "multihead_attention", "padding_mask",
+        "multihead_attention", "padding_mask", "random_normal", "reparameterize",
       ].sort(),
     );
   });
