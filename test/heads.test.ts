@@ -91,6 +91,15 @@ describe("derived data fields", () => {
     expect(() => addDerivedFields(neg, spec.derived)).toThrow("field 'parity': 'label' of sample 0 is -3, outside the relabel table [0, 3)");
     expect(() => addDerivedFields(ds, [{ name: "q", op: "mod", source: "nope", divisor: 2 }])).toThrow("no data field 'nope'");
   });
+
+  it("a derived field may read an earlier one; its class count checks the relabel table (npz: fields unknown until read)", () => {
+    const ok = SOURCE.replace("    field big = greater(label, 0)", "    field big = greater(label, 0)\n    field twice = relabel(m2, [1, 0])");
+    expect(checked(ok).spec.derived!.at(-1)).toEqual({ name: "twice", op: "relabel", source: "m2", table: [1, 0] });
+    const bad = SOURCE.replace("    field big = greater(label, 0)", "    field big = greater(label, 0)\n    field twice = relabel(m2, [1, 0, 1])");
+    const r = checkSource(bad, "mt.model");
+    expect(r.diagnostics.map((d) => `${d.code} ${d.loc?.line}:${d.loc?.col}`)).toEqual(["E0806 11:31"]);
+    expect(r.diagnostics[0]!.message).toBe("relabel: the table has 3 entries, but field 'm2' has 2 classes (0..1)");
+  });
 });
 
 describe("loss weight schedules", () => {

@@ -14,8 +14,8 @@ import { DATA_SOURCES, DERIVED_FIELDS, MNIST_FIELDS, VQA_FIELDS, describeExpr, v
 export class TrainDataLowerer extends TrainCallChecker {
   /** Fields of the data source when knowable (mnist, npy), with their per-sample types when known. */
   protected knownFields?: Map<string, KnownField | undefined>;
-  /** Derived fields defined so far (`field NAME = ...`). */
-  protected derivedNames = new Set<string>();
+  /** Derived fields defined so far (`field NAME = ...`) and their class counts. */
+  protected derivedNames = new Map<string, number>();
   protected fields: Record<string, string> = {};
 
   constructor(
@@ -151,7 +151,8 @@ export class TrainDataLowerer extends TrainCallChecker {
     }
     const field = this.fields[src.name] ?? src.name;
     let classes: number | undefined;
-    if (this.knownFields || this.derivedNames.has(field)) {
+    if (this.derivedNames.has(field)) classes = this.derivedNames.get(field);
+    else if (this.knownFields) {
       if (!this.knownFields?.has(field)) {
         this.unknownField(field, src.loc);
         return undefined;
@@ -183,7 +184,7 @@ export class TrainDataLowerer extends TrainCallChecker {
       out = { name: name.text, op: "greater", source: field, threshold: b.values["threshold"] as number };
       newClasses = 2;
     }
-    this.derivedNames.add(name.text);
+    this.derivedNames.set(name.text, newClasses);
     this.knownFields?.set(name.text, { dtype: "i32", shape: [], classes: newClasses });
     return out;
   }
