@@ -70,8 +70,8 @@ function randomInput(n, seed) {
  * @param {string} dir @param {string[]} ids
  */
 async function prepare(dir, ids) {
-  const { checkSource, optimizeGraph, initWeights, writeSafetensors } = await import(dist("compiler/index.js"));
-  const { exportOnnx } = await import(dist("compiler/export/onnx.js"));
+  const { checkSource, initWeights, writeSafetensors } = await import(dist("compiler/index.js"));
+  const { exportOnnx, onnxGraph } = await import(dist("compiler/export/onnx.js"));
   /** @type {(Workload & {label: string})[]} */
   const ready = [];
   /** @type {string[]} */
@@ -88,7 +88,7 @@ async function prepare(dir, ids) {
       notes.push(`${w.label}: skipped, ${w.model} does not check: ${errors.map((/** @type {{message: string}} */ d) => d.message).join("; ")}`);
       continue;
     }
-    const graph = optimizeGraph(checked.graph, { mode: "infer" });
+    const graph = onnxGraph(checked.graph);
     const weights = initWeights(graph, 0);
     const input = graph.inputs[0];
     const inputShape = graph.values[input.value].type.shape.slice(1);
@@ -187,8 +187,8 @@ async function compileStats() {
  * or the reason the export or the run failed. Inputs: f32 uniform [-1, 1); i32 ids within the manifest's range.
  */
 async function exportChecks() {
-  const { compile, checkSource, optimizeGraph, initWeights } = await import(dist("compiler/index.js"));
-  const { exportOnnx } = await import(dist("compiler/export/onnx.js"));
+  const { compile, checkSource, initWeights } = await import(dist("compiler/index.js"));
+  const { exportOnnx, onnxGraph } = await import(dist("compiler/export/onnx.js"));
   const { loadModel } = await import(dist("runtime/index.js"));
   /** @type {any} */
   const ort = (await import("onnxruntime-node")).default;
@@ -197,7 +197,7 @@ async function exportChecks() {
     const file = join(ROOT, "dsl-examples", f);
     try {
       const source = readFileSync(file, "utf8");
-      const graph = optimizeGraph(checkSource(source, file).graph, { mode: "infer" });
+      const graph = onnxGraph(checkSource(source, file).graph);
       const weights = initWeights(graph, 1);
       let k = 0;
       for (const [name, t] of weights) {

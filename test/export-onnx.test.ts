@@ -6,10 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { OnnxExportError, ONNX_OPSET, exportOnnx } from "../compiler/export/onnx.js";
+import { OnnxExportError, ONNX_OPSET, exportOnnx, onnxGraph } from "../compiler/export/onnx.js";
 import { decodeOnnxModel, type OnnxGraphObject, type OnnxNodeObject, type OnnxTensorObject, type OnnxValueInfoObject } from "../compiler/export/onnx-schema.js";
 import { checkSource } from "../compiler/check.js";
-import { optimizeGraph } from "../compiler/passes/pipeline.js";
 import { initWeights } from "../compiler/weights/init.js";
 import { runReference } from "../compiler/interp/reference.js";
 import { erf } from "../compiler/ir/ops/erf.js";
@@ -24,7 +23,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function graphOf(path: string): Graph {
   const r = checkSource(readFileSync(path, "utf8"), path);
   if (!r.graph) throw new Error(`${path} does not check`);
-  return optimizeGraph(r.graph, { mode: "infer" });
+  return onnxGraph(r.graph);
 }
 
 /** Seeded weights with every tensor random (so running statistics and LayerNorm affine are not trivial). */
@@ -216,7 +215,7 @@ describe("exportOnnx: semantics (float64 evaluation of the decoded graph vs the 
   for (const [name, source] of cases)
     it(`${name}: within 1e-6 of runReference`, () => {
       const r = checkSource(source, `${name}.model`);
-      const g = optimizeGraph(r.graph!, { mode: "infer" });
+      const g = onnxGraph(r.graph!);
       const w = randomWeights(g, 5);
       const inName = g.inputs[0]!.name;
       const per = (g.values[g.inputs[0]!.value]!.type.shape.slice(1) as number[]).reduce((p, d) => p * d, 1);

@@ -5,14 +5,13 @@ import { basename, dirname, join } from "node:path";
 import { existsSync } from "node:fs";
 import { checkSource } from "../check.js";
 import { hasErrors } from "../diagnostics.js";
-import { optimizeGraph } from "../passes/pipeline.js";
 import { bindWeights } from "../weights/bind.js";
 import { initWeights } from "../weights/init.js";
 import { readSafetensors } from "../weights/safetensors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { compilerVersion } from "../io/version.js";
 import type { Graph, WeightMap } from "../ir/types.js";
-import { OnnxExportError, exportOnnx } from "../export/onnx.js";
+import { OnnxExportError, exportOnnx, onnxGraph } from "../export/onnx.js";
 import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
 import type { Manifest } from "../../runtime/manifest.js";
 import { ModelcRuntimeError } from "../../runtime/errors.js";
@@ -35,12 +34,12 @@ export interface ExportCommandOptions {
   source?: string;
 }
 
-/** The optimized inference graph of a .model file, or UserError-worthy diagnostics (printed; undefined returned). */
+/** The inference graph of a .model file to export (onnxGraph), or undefined after printing its diagnostics. */
 async function graphOf(file: string, model: string | undefined, io: CliIo): Promise<Graph | undefined> {
   const source = await readUserText(file, "model file");
   const r = checkSource(source, file, model !== undefined ? { model } : {});
   if (printDiagnostics(io, r.diagnostics, { [file]: source }) || !r.graph || hasErrors(r.diagnostics)) return undefined;
-  return optimizeGraph(r.graph, { mode: "infer" });
+  return onnxGraph(r.graph);
 }
 
 /**

@@ -5,6 +5,8 @@
 import type { Graph, Node, TensorType, ValueInfo, WeightMap } from "../ir/types.js";
 import { ONNX_ATTR, ONNX_DTYPE, modelProtoType } from "./onnx-schema.js";
 import { SEQ_LOWERINGS } from "./onnx-seq.js";
+import { removeDropout } from "../passes/remove-dropout.js";
+import { eliminateDeadCode } from "../passes/dce.js";
 
 /** The ONNX opset modelc writes (LayerNormalization needs 17; GELU is written as its Erf/Tanh composition). */
 export const ONNX_OPSET = 17;
@@ -272,6 +274,23 @@ const LOWERINGS: Record<string, Lowering> = {
   ...SEQ_LOWERINGS,
 };
 
+/**
+ * The graph to export from a lowered (checkSource) graph: only the portable inference passes, dropout/train-only
+ * removal and dead-code elimination, not the whole optimizeGraph pipeline: backend fusions and folds belong to
+ * modelc's kernels (onnxruntime does its own), and a folded weight would no longer be the state_dict tensor.
+ * Pure: returns a new graph.
+ */
+export function onnxGraph(lowered: Graph): Graph {
+  let g = removeDropout(structuredClone(lowered));
+  for (let k = 0; k < 10; k++) {
+    const next = eliminateDeadCode(g);
+    const same = JSON.stringify(next) === JSON.stringify(g);
+    g = next;
+    if (same) break;
+  }
+  return g;
+}
+
 /** The modelc ops exportOnnx can write. */
 export function onnxExportableOps(): string[] {
   return Object.keys(LOWERINGS).sort();
@@ -283,7 +302,7 @@ function valueInfo(name: string, t: TensorType, what: string): object {
 }
 
 /**
- * Write `graph` (an inference graph after optimizeGraph(mode "infer")) with `weights` (state_dict names, PyTorch
+ * Write `graph` (an inference graph: onnxGraph(lowered), or optimizeGraph(mode "infer") while that adds no fused ops) with `weights` (state_dict names, PyTorch
  * layouts, as compile() binds them) as ONNX ModelProto bytes: opset 17, IR version 8, inputs and outputs by their
  * modelc names with the batch dimension symbolic "N" (f32 -> FLOAT, i32 -> INT32), parameters as initializers
  * under their state_dict names (raw little-endian f32), intermediate shapes in value_info. Semantics of each
