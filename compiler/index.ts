@@ -95,6 +95,18 @@ export function flopsPerSample(graph: Graph): number {
 }
 
 /**
+ * `loaded` without the tensors of params that the declared model has but its optimized inference graph does
+ * not (a VAE's logvar layer once reparameterize compiles to mu, a head left out): a training checkpoint or a
+ * PyTorch state_dict of the whole model then binds without "extra" errors.
+ */
+function withoutDeadParams<T>(loaded: ReadonlyMap<string, T>, declared: Graph, optimized: Graph): Map<string, T> {
+  const names = (g: Graph) => new Set(Object.values(g.values).filter((v) => v.kind === "param" || v.kind === "state").map((v) => v.name ?? v.id));
+  const live = names(optimized);
+  const dead = [...names(declared)].filter((n) => !live.has(n));
+  return new Map([...loaded].filter(([name]) => !dead.includes(name)));
+}
+
+/**
  * Compile a `.model` source to an artifact: checkSource -> optimizeGraph(infer) -> weights (bind
  * the given ones, or initWeights(seed)) -> emitWasm (SIMD and/or scalar) -> buildArtifact.
  * User errors (syntax, names, shapes, weights that do not fit) are diagnostics, and stop the
@@ -130,7 +142,7 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
       diagnostics.push(diag("E0601", `cannot read the weights: ${(e as Error).message}`));
       return { diagnostics, graph };
     }
-    const bound = bindWeights(full, loaded);
+    const bound = bindWeights(full, withoutDeadParams(loaded, checked.graph, full));
     diagnostics.push(...bound.diagnostics);
     if (!bound.weights) return { diagnostics, graph };
     weights = bound.weights;
