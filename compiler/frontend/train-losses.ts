@@ -25,7 +25,23 @@ export class TrainLossLowerer extends TrainDataLowerer {
     if (!io || !w) return undefined;
     const op = b.callee as TrainLossSpec["op"];
     if (!this.checkLossShapes(op, io, attrs as Record<string, AttrValue>, call!)) return undefined;
+    if (op === "cross_entropy" && !this.checkClassCount("cross_entropy", io, call!)) return undefined;
     return { name: e.name?.text ?? "loss", op, input: io.input, target: io.target, ...(op === "gaussian_kl" ? { targetValue: true } : {}), attrs, ...w };
+  }
+
+  /**
+   * Class indices against class scores: a target field whose class count is known (mnist `label`: 10, a
+   * derived field) must not have more classes than the scores [N, C] have columns (E0809).
+   */
+  protected checkClassCount(fn: string, io: { input: string; target: string; targetType?: TensorType }, call: CallExpr): boolean {
+    if (!this.graph || !io.targetType || io.targetType.dtype !== "i32") return true;
+    const classes = this.knownFields?.get(this.fields[io.target] ?? io.target)?.classes;
+    const t = this.graph.values[io.input]!.type;
+    const c = t.shape[1];
+    if (classes === undefined || t.shape.length !== 2 || typeof c !== "number" || classes <= c) return true;
+    this.err("E0809", `${fn}: target '${io.target}' has ${classes} classes (0..${classes - 1}), but the scores have ${c} columns`, call.loc,
+      `give the head ${classes} outputs, e.g. dense(${classes})`, valueLoc(this.graph, io.input, `scores ${showShape(t.shape)} came from here`));
+    return false;
   }
 
   /** Checked loss weights by their expression (bind -> checkExprArg -> lossWeight). */
@@ -101,6 +117,7 @@ export class TrainLossLowerer extends TrainDataLowerer {
       this.err("E0809", bad, call!.loc, undefined, valueLoc(this.graph, io.input, `input ${showShape(t.shape)} ${t.dtype} came from here`));
       return undefined;
     }
+    if (!this.checkClassCount("accuracy", io, call!)) return undefined;
     return { kind: "accuracy", input: io.input, target: io.target };
   }
 
