@@ -199,6 +199,34 @@ describe("freeze / trainable / heads", () => {
     expect(worst).toBeLessThan(1e-6);
   });
 
+  it("wasm training through a frozen batchnorm equals the float64 reference (1e-5)", () => {
+    const { graph, spec } = checked();
+    const s: TrainSpec = { ...spec, freeze: ["bn"], optimizer: { kind: "sgd", lr: 0.5 } };
+    const tg = buildTrainingGraph(graph, s, fieldTypes);
+    const w = initWeights(graph, 2);
+    w.set("bn.running_mean", { shape: [8], data: Float32Array.from({ length: 8 }, (_, i) => 0.05 * i - 0.2) });
+    w.set("bn.running_var", { shape: [8], data: Float32Array.from({ length: 8 }, (_, i) => 0.6 + 0.1 * i) });
+    const ds = addDerivedFields(data(), spec.derived);
+    const fields = { x: ds.fields["x"]!.data.slice(0, 40), label: ds.fields["label"]!.data.slice(0, 10), parity: ds.fields["parity"]!.data.slice(0, 10) };
+    const wasm = createWasmTrainBackend(tg, w, { simd: true, optimize: false });
+    const refB = new ReferenceTrainBackend(tg, w);
+    const lw = { lossWeights: { cls: 1, odd: 0.25 } };
+    const lossW = wasm.trainStep(10, fields, { lr: 0.5, step: 1, seed: 0, ...lw });
+    const lossR = refB.trainStep(10, fields, { lr: 0.5, step: 1, seed: 0, ...lw });
+    expect(Math.abs(lossW["odd"]! - lossR["odd"]!)).toBeLessThan(1e-5);
+    const a = wasm.readTensors();
+    const b = refB.readTensors();
+    let worst = 0;
+    for (const name of ["trunk.weight", "trunk.bias", "cls_head.weight", "odd_out.weight"]) {
+      const x = a.get(name)!.data;
+      const y = b.get(name)!.data;
+      for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / Math.max(1, Math.abs(y[i]!)));
+    }
+    expect(worst).toBeLessThan(1e-5);
+    expect(Array.from(a.get("trunk.weight")!.data)).not.toEqual(Array.from(w.get("trunk.weight")!.data));
+    expect(Array.from(a.get("bn.running_var")!.data)).toEqual(Array.from(w.get("bn.running_var")!.data));
+  });
+
   it("trainable is the complement; unknown names and both at once are errors", () => {
     const { graph, spec } = checked();
     const frozen = frozenParams(graph, { trainable: ["odd_head", "odd_out"] });
