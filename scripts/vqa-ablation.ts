@@ -112,6 +112,13 @@ async function main(): Promise<void> {
   const test = testSplit(model);
   const base = chanceBaseline(test);
   const reuse = process.argv.includes("--reuse");
+  // Wall times of reused variants come from the previous ablation.json, when there is one.
+  const prevFile = join(out, "ablation.json");
+  const prev = reuse && existsSync(prevFile) ? (JSON.parse(readFileSync(prevFile, "utf8")) as { variants: Variant[] }).variants : [];
+  for (const v of variants) {
+    const s = prev.find((p) => p.name === v.name)?.seconds;
+    if (s !== undefined) v.seconds = s;
+  }
   const runs = variants.map((v) => async () => {
     if (!(reuse && existsSync(join(out, v.name, "metrics.json")))) v.seconds = await runVariant(v, model, out, epochs);
     const m = JSON.parse(readFileSync(join(out, v.name, "metrics.json"), "utf8")) as { epochs: number; test: { loss: number; metrics: { accuracy: number } } };
