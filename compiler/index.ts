@@ -147,7 +147,7 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
     if (!bound.weights) return { diagnostics, graph };
     weights = bound.weights;
   } else if (options.weights instanceof Map) {
-    const bound = bindWeights(full, options.weights);
+    const bound = bindWeights(full, withoutDeadParams(options.weights, checked.graph, full));
     diagnostics.push(...bound.diagnostics);
     if (!bound.weights) return { diagnostics, graph };
     weights = bound.weights;

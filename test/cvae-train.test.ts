@@ -16,6 +16,8 @@ import { loadMnist, MNIST_PIXELS } from "../compiler/data/mnist.js";
 import { main } from "../compiler/cli/main.js";
 import { bufferIo } from "../compiler/cli/common.js";
 import { gridSize } from "../compiler/io/png-grid.js";
+import { compile } from "../compiler/index.js";
+import { loadModel } from "../runtime/index.js";
 
 /** A small CVAE (latent 4) in the shape of dsl-examples/mnist-cvae.model. */
 const CVAE = (recon = "sum", kl = "sum") => `
@@ -111,6 +113,30 @@ describe("CVAE training steps (wasm training module, SIMD + scalar)", () => {
       expect(mean(tail.map((h) => h.recon))).toBeLessThan(0.8 * mean(head.map((h) => h.recon)));
       expect(mean(tail.map((h) => h.kl))).toBeLessThan(0.8 * mean(head.map((h) => h.kl)));
     }, 60_000);
+});
+
+describe("generator module: compile --heads generated", () => {
+  it("binds a whole-model state_dict (logvar layer included), keeps only label and seed, same samples as the full module", async () => {
+    const r = checkSource(CVAE(), "t.model");
+    const weights = initWeights(r.graph!, 1);
+    expect([...weights.keys()]).toContain("fc_logvar.weight");
+    const build = async (heads?: string[]) => {
+      const c = await compile(CVAE(), { file: "t.model", weights, simd: "simd", ...(heads ? { heads } : {}) });
+      expect(c.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+      return loadModel(c.artifact!.files.get("small_cvae.wasm") as Uint8Array);
+    };
+    const [full, gen] = [await build(), await build(["generated"])];
+    expect(gen.inputs.map((i) => i.name)).toEqual(["label", "seed"]);
+    expect(gen.outputs.map((o) => o.name)).toEqual(["generated"]);
+    const label = Int32Array.of(0, 3, 9, 3);
+    const seed = Int32Array.of(5, 6, 7, 6);
+    const a = gen.run({ label, seed })["generated"] as Float32Array;
+    const b = full.run({ image: new Float32Array(4 * 784), label, seed })["generated"] as Float32Array;
+    expect(Array.from(a)).toEqual(Array.from(b));
+    // rows 1 and 3: same label and seed -> same image; row 0 differs
+    expect(Array.from(a.subarray(784, 1568))).toEqual(Array.from(a.subarray(3 * 784, 4 * 784)));
+    expect(Array.from(a.subarray(0, 784))).not.toEqual(Array.from(a.subarray(784, 1568)));
+  }, 60_000);
 });
 
 describe("modelc sample", () => {
