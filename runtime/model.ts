@@ -88,11 +88,9 @@ export class Model {
     try {
       this.runFn(batch);
     } catch (e) {
+      // Embedding kernels trap (unreachable) on an id outside their table (inputs with a range are checked above).
       const msg = (e as Error).message;
-      // Embedding kernels trap (unreachable) on an id outside the table; inputs were checked above, so
-      // such an id was computed inside the model.
-      const hint = /unreachable/.test(msg) && this.manifest.inputs.some((s) => s.range) ? " (an embedding id outside its table)" : "";
-      throw new ModelcRuntimeError("trap", `model "${this.name}" trapped while running batch ${batch}: ${msg}${hint}`);
+      throw new ModelcRuntimeError("trap", `model "${this.name}" trapped while running batch ${batch}: ${msg}${/unreachable/.test(msg) ? " (an embedding id outside its table?)" : ""}`);
     }
     buf = this.memory.buffer; // the module may have grown memory itself: never reuse a stale buffer
     const out: RunOutputs = {};
@@ -182,16 +180,10 @@ function checkRange(s: IoSpec, v: ArrayLike<number>): void {
   for (let k = 0; k < v.length; k++) {
     const x = v[k]!;
     if (x >= lo && x < hi) continue;
-    const dims = s.shape.slice(1) as number[];
     const at: number[] = [];
-    let rest = k;
-    for (let d = dims.length - 1; d >= 0; d--) {
-      at.unshift(rest % dims[d]!);
-      rest = Math.floor(rest / dims[d]!);
-    }
-    at.unshift(rest);
-    const table = s.rangeOf !== undefined ? ` (embedding '${s.rangeOf}' has ${hi} rows)` : "";
-    throw new ModelcRuntimeError("bad-value", `input '${s.name}': value ${x} at [${at.join(", ")}] is outside [${lo}, ${hi})${table}`);
+    for (const d of (s.shape.slice(1) as number[]).reverse()) at.unshift(k % d), (k = Math.floor(k / d));
+    const table = s.rangeOf ? ` (embedding '${s.rangeOf}' has ${hi} rows)` : "";
+    throw new ModelcRuntimeError("bad-value", `input '${s.name}': value ${x} at [${[k, ...at].join(", ")}] is outside [${lo}, ${hi})${table}`);
   }
 }
 
