@@ -270,6 +270,20 @@ describe("modelc export --onnx (CLI)", () => {
     expect(existsSync(join(tmp, "z.onnx"))).toBe(false);
   });
 
+  it("--heads exports only those outputs (and the params and inputs they need)", async () => {
+    const zoo = join(ROOT, "test/fixtures/onnx-zoo.model");
+    const out = join(tmp, "zoo-raw.onnx");
+    expect(await main(["export", "--onnx", zoo, "--heads", "raw", "-o", out], bufferIo())).toBe(0);
+    const graph = decodeOnnxModel(readFileSync(out)).graph!;
+    expect(graph.output!.map((o) => o.name)).toEqual(["raw"]);
+    expect(graph.input!.map((i) => i.name)).toEqual(["image"]);
+    // the params of the kept branch (other initializers are constants of the lowering, named "layer/op/...")
+    expect(graph.initializer!.map((t) => t.name!).filter((n) => !n.includes("/")).sort()).toEqual(["b1.bias", "b1.running_mean", "b1.running_var", "b1.weight", "c1.bias", "c1.weight"]);
+    const io = bufferIo();
+    expect(await main(["export", "--onnx", zoo, "--heads", "nope", "-o", join(tmp, "n.onnx")], io)).toBe(1);
+    expect(io.stderr.join("\n")).toMatch(/has no output 'nope' \(outputs: logits, probs, raw\)/);
+  });
+
   it("explains what is missing: --onnx, --source for an artifact; an unsupported op names it", async () => {
     const model = join(ROOT, "dsl-examples/mnist-mlp.model");
     const io = bufferIo();

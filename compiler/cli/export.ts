@@ -11,6 +11,9 @@ import { readSafetensors } from "../weights/safetensors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { compilerVersion } from "../io/version.js";
 import type { Graph, WeightMap } from "../ir/types.js";
+import { paramValues } from "../ir/graph.js";
+import { HeadSelectionError, selectHeads } from "../passes/select-heads.js";
+import type { LoadedTensor } from "../weights/bind.js";
 import { OnnxExportError, exportOnnx, onnxGraph } from "../export/onnx.js";
 import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
 import type { Manifest } from "../../runtime/manifest.js";
@@ -32,14 +35,31 @@ export interface ExportCommandOptions {
   model?: string;
   /** [--source FILE.model] for an artifact: the .model file it was compiled from (artifacts carry weights, not the graph). */
   source?: string;
+  /** [--heads a,b] export only these outputs (passes/select-heads.ts); their branches' params only. */
+  heads?: string[];
 }
 
-/** The inference graph of a .model file to export (onnxGraph), or undefined after printing its diagnostics. */
-async function graphOf(file: string, model: string | undefined, io: CliIo): Promise<Graph | undefined> {
+/**
+ * The inference graph of a .model file to export (onnxGraph, after selectHeads with --heads) and the param names of
+ * the whole model, or undefined after printing its diagnostics. Throws UserError for an unknown head.
+ */
+async function graphOf(file: string, options: ExportCommandOptions, io: CliIo): Promise<{ graph: Graph; allParams: Set<string> } | undefined> {
   const source = await readUserText(file, "model file");
-  const r = checkSource(source, file, model !== undefined ? { model } : {});
+  const r = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
   if (printDiagnostics(io, r.diagnostics, { [file]: source }) || !r.graph || hasErrors(r.diagnostics)) return undefined;
-  return onnxGraph(r.graph);
+  const allParams = new Set(paramValues(r.graph).map((v) => v.name ?? v.id));
+  try {
+    return { graph: onnxGraph(options.heads ? selectHeads(r.graph, options.heads) : r.graph), allParams };
+  } catch (e) {
+    if (e instanceof HeadSelectionError) throw new UserError(e.message);
+    throw e;
+  }
+}
+
+/** `loaded` without the tensors of params the model has but the exported graph dropped (other heads, dead code). */
+function keepUsed<T extends LoadedTensor>(loaded: ReadonlyMap<string, T>, graph: Graph, allParams: ReadonlySet<string>): Map<string, T> {
+  const used = new Set(paramValues(graph).map((v) => v.name ?? v.id));
+  return new Map([...loaded].filter(([name]) => used.has(name) || !allParams.has(name)));
 }
 
 /**
@@ -101,15 +121,17 @@ export async function exportCommand(file: string, options: ExportCommandOptions,
       throw new UserError(`${file} is a compiled artifact: it carries the weights but not the graph; pass --source FILE.model (the file it was compiled from)`);
     if (options.weights !== undefined) throw new UserError("--weights is for a .model file; an artifact's own weights are exported");
     const art = await artifactWeights(file);
-    graph = await graphOf(options.source, options.model, io);
-    if (!graph) return EXIT_USER;
-    const bound = bindWeights(graph, art.weights);
+    const g = await graphOf(options.source, options, io);
+    if (!g) return EXIT_USER;
+    graph = g.graph;
+    const bound = bindWeights(graph, keepUsed(art.weights, graph, g.allParams));
     if (printDiagnostics(io, bound.diagnostics, {}) || !bound.weights) throw new UserError(`${file}: its weights do not fit the graph of ${options.source}`);
     weights = bound.weights;
   } else {
     if (options.source !== undefined) throw new UserError("--source is for an artifact; FILE is already a .model file");
-    graph = await graphOf(file, options.model, io);
-    if (!graph) return EXIT_USER;
+    const g = await graphOf(file, options, io);
+    if (!g) return EXIT_USER;
+    graph = g.graph;
     if (options.weights !== undefined) {
       let loaded;
       try {
@@ -119,7 +141,7 @@ export async function exportCommand(file: string, options: ExportCommandOptions,
         throw new UserError(`cannot read the weights '${options.weights}': ${(e as Error).message}`);
       }
       const source = await readUserText(file, "model file");
-      const bound = bindWeights(graph, loaded);
+      const bound = bindWeights(graph, keepUsed(loaded, graph, g.allParams));
       if (printDiagnostics(io, bound.diagnostics, { [file]: source }) || !bound.weights) return EXIT_USER;
       weights = bound.weights;
     } else weights = initWeights(graph, options.seed ?? 0);

@@ -121,6 +121,7 @@ function program(io: CliIo, result: { code: number }): Command {
     .option("--weights <file>", "for a .model file: PyTorch state_dict as .safetensors (default: seeded PyTorch-style init)")
     .option("--seed <n>", "initializer seed for a .model file without --weights", parseSeed, 0)
     .option("--source <file.model>", "for an artifact: the .model file it was compiled from")
+    .option("--heads <names>", "export only these outputs (comma-separated), e.g. a model whose other head has no ONNX form", parseNameList)
     .option("--model <name>", "which model of the file (default: the first)")
     .action(async (file: string, o: import("./export.js").ExportCommandOptions) => {
       const { exportCommand } = await import("./export.js");
