@@ -78,9 +78,9 @@ function chanceBaseline(test: Dataset): { chance: number; yes: number; samples: 
   return { chance: Math.max(yes, test.count - yes) / test.count, yes: yes / test.count, samples: test.count };
 }
 
-/** Test accuracy of the trained full model's artifact (DIR/full/mnist_vqa.wasm) per question family. */
-async function perFamily(dir: string, test: Dataset): Promise<Record<string, { correct: number; total: number }>> {
-  const m = await loadModel(join(dir, "mnist_vqa.wasm"));
+/** Test accuracy of the trained full model's artifact (DIR/full/NAME.wasm) per question family. */
+async function perFamily(dir: string, name: string, test: Dataset): Promise<Record<string, { correct: number; total: number }>> {
+  const m = await loadModel(join(dir, `${name}.wasm`));
   const out = m.run({ image: test.fields["image"]!.data as Float32Array, question: test.fields["question"]!.data as Int32Array });
   const logits = out["logits"]!;
   const res: Record<string, { correct: number; total: number }> = {};
@@ -137,11 +137,12 @@ async function main(): Promise<void> {
     ),
   ];
   const full = variants.find((v) => v.name === "full" && v.accuracy !== undefined);
-  const fam = full ? await perFamily(join(out, "full"), test) : undefined;
+  const name = checkSource(readFileSync(model, "utf8"), model).graph!.name;
+  const fam = full ? await perFamily(join(out, "full"), name, test) : undefined;
   if (fam)
     rows.push(
       "",
-      `full model, test accuracy per question family (artifact ${join(out, "full", "mnist_vqa.wasm").replace(ROOT + "/", "")}): ` +
+      `full model, test accuracy per question family (artifact ${join(out, "full", `${name}.wasm`).replace(ROOT + "/", "")}): ` +
         Object.entries(fam).map(([k, r]) => `${k} ${pct(r.correct / r.total)} of ${r.total}`).join(", "),
     );
   const text = [
