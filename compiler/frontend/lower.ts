@@ -142,6 +142,8 @@ class Lowerer {
   private readonly layerSigs = new Map<string, string>();
   /** Full param/state name -> value id: a shared layer's second call reuses its params. */
   private readonly paramIds = new Map<string, string>();
+  /** Layer names (and block-instance prefixes) whose repeated calls were accepted as shared. */
+  private readonly sharedLayers = new Set<string>();
   /** Model-level tensor bindings (name -> value id), filled by lowerModelDecl. */
   readonly bindings: Record<string, string> = {};
 
@@ -404,6 +406,7 @@ class Lowerer {
       const prev = ctx.namer.taken.get(full);
       if (prev) {
         if (sig !== undefined && this.layerSigs.get(full) === sig) {
+          this.sharedLayers.add(full);
           onShare?.();
           return full;
         }
@@ -446,14 +449,15 @@ class Lowerer {
    */
   private param(name: string, shape: number[], init: Parameters<GraphBuilder["param"]>[2], kind: "param" | "state", loc: SourceLoc): string {
     const prev = this.paramIds.get(name);
-    if (prev !== undefined) {
+    const shared = [...this.sharedLayers].some((l) => name.startsWith(`${l}.`));
+    if (prev !== undefined && shared) {
       const have = this.b.typeOf(prev).shape;
       if (showShape(have) !== showShape(shape))
         throw new OpTypeError(`shared layer: '${name}' is ${showShape(have)} from its first call, this call needs ${showShape(shape)}`);
       return prev;
     }
     const id = this.b.param(name, shape, init, kind, loc);
-    this.paramIds.set(name, id);
+    if (prev === undefined) this.paramIds.set(name, id);
     return id;
   }
 
