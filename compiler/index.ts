@@ -162,7 +162,7 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   const embedWeights = options.embedWeights ?? true;
   // The graph the backend sees must be valid IR; a failure here is a compiler bug, not a user error.
   const { validateGraph } = await import("./ir/validate.js");
-  const problems = validateGraph(graph);
+  const problems = validateGraph(graph, { schema: false });
   if (problems.length) throw new Error(`internal: invalid IR after optimization:\n  ${problems.slice(0, 10).join("\n  ")}`);
   const { emitWasm } = await import("./backend/wasm/emit.js");
   const { buildArtifact } = await import("./artifact/build.js");
@@ -177,6 +177,7 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
     flopsPerSample: flopsPerSample(graph),
     ops: graph.nodes.length,
     weights: embedWeights ? "embedded" : "file",
+    check: "runtime",
   });
   return { diagnostics, graph, weights, artifact };
 }

@@ -380,15 +380,9 @@ export class ModuleBuilder {
    */
   finish(opts: FinishOptions): Uint8Array {
     const m = this.mod;
-    m.setMemory(
-      opts.initialPages,
-      65536,
-      "memory",
-      opts.segments.map((s) => ({ offset: m.i32.const(s.offset), data: s.data, passive: false })),
-      false,
-      false,
-      MEM,
-    );
+    // Segments (the weights: up to megabytes) do not go through binaryen: the data section is appended to its
+    // binary (appendDataSection), which spares copying them into binaryen's heap, validating and re-emitting them.
+    m.setMemory(opts.initialPages, 65536, "memory", [], false, false, MEM);
     if (!m.validate()) {
       m.dispose();
       throw new Error("wasm backend: invalid module (binaryen validation failed; its messages are on stderr)");
@@ -400,8 +394,54 @@ export class ModuleBuilder {
     }
     const bytes = m.emitBinary();
     m.dispose();
-    return bytes;
+    return opts.segments.length ? appendDataSection(bytes, opts.segments) : bytes;
   }
+}
+
+/** Unsigned / signed LEB128 bytes of a non-negative / any 32-bit integer. */
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
+    out.push(b | 0x80);
+  }
+}
+
+/**
+ * `wasm` (a binaryen binary without a data section; its last non-custom section is the code section) with a
+ * data section (id 11) of active segments for memory 0 appended: per segment flags 0, offset `i32.const o; end`,
+ * then the bytes. Valid after the code section (custom sections may sit anywhere); no DataCount section is
+ * needed since no memory.init / data.drop refers to the segments.
+ */
+export function appendDataSection(wasm: Uint8Array, segments: Segment[]): Uint8Array {
+  const heads = segments.map((s) => [0, 0x41, ...sleb(s.offset), 0x0b, ...uleb(s.data.length)]);
+  const body = uleb(segments.length).length + heads.reduce((a, h, i) => a + h.length + segments[i]!.data.length, 0);
+  const size = uleb(body);
+  const out = new Uint8Array(wasm.length + 1 + size.length + body);
+  out.set(wasm);
+  let p = wasm.length;
+  const put = (b: ArrayLike<number>): void => {
+    out.set(b, p);
+    p += b.length;
+  };
+  put([11, ...size, ...uleb(segments.length)]);
+  segments.forEach((s, i) => {
+    put(heads[i]!);
+    put(s.data);
+  });
+  return out;
 }
 
 /** Features of every module; SIMD modules add SIMD128. */
