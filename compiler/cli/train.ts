@@ -18,6 +18,7 @@ import { ReferenceTrainBackend, type TrainBackend } from "../train/backend.js";
 import { CheckpointError } from "../train/checkpoint.js";
 import { SplitError } from "../data/split.js";
 import { fieldTypes, loadTrainData, TrainDataLoadError } from "../train/data.js";
+import { AblateError, ablateInputs } from "../train/ablate.js";
 import { train, TrainDataError, type TrainResult } from "../train/driver.js";
 import { barReporter, formatMetrics, lineReporter, type ProgressReporter } from "../train/progress.js";
 import type { TrainSpec, TrainingGraph } from "../train/spec.js";
@@ -42,6 +43,8 @@ export interface TrainCommandOptions {
   optimizer?: string;
   /** [--resume] continue from DIR/checkpoint.safetensors. Default false. */
   resume?: boolean;
+  /** [--ablate a,b] feed zeros for these model inputs in training, validation and test (train/ablate.ts). */
+  ablate?: string[];
   /** [--heads a,b] train only these losses; [--freeze x,y] / [--trainable x]: which layers train (spec/training.md §1). */
   heads?: string[];
   freeze?: string[];
@@ -178,7 +181,11 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
   if (!env.signal) process.on("SIGINT", onSigint);
   try {
     if (options.init !== undefined && options.resume) throw new UserError("--init and --resume exclude each other (--resume continues from DIR/checkpoint.safetensors)");
-    const data = addDerivedData(await loadTrainData(spec.data, dirname(file)), spec);
+    let data = addDerivedData(await loadTrainData(spec.data, dirname(file)), spec);
+    if (options.ablate !== undefined) {
+      data = ablateInputs(data, graph, spec, options.ablate);
+      io.out(`ablated (zeros in training and evaluation): ${options.ablate.join(", ")}`);
+    }
     const tg = buildTrainingGraph(graph, spec, fieldTypes(data));
     const init = initWeights(graph, spec.seed);
     if (options.init !== undefined) {
@@ -196,7 +203,7 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
       ...(reporter ? { onProgress: reporter.onProgress } : {}),
     });
   } catch (e) {
-    if (e instanceof TrainDataLoadError || e instanceof TrainSpecError || e instanceof TrainDataError || e instanceof CheckpointError || e instanceof SplitError || e instanceof TrainSelectionError)
+    if (e instanceof TrainDataLoadError || e instanceof AblateError || e instanceof TrainSpecError || e instanceof TrainDataError || e instanceof CheckpointError || e instanceof SplitError || e instanceof TrainSelectionError)
       throw new UserError(e.message);
     throw e;
   } finally {
@@ -212,6 +219,7 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
       options.lr !== undefined ? `--lr ${options.lr}` : "",
       options.seed !== undefined ? `--seed ${options.seed}` : "",
       options.optimizer !== undefined ? `--optimizer ${options.optimizer}` : "",
+      options.ablate !== undefined ? `--ablate ${options.ablate.join(",")}` : "",
       options.heads !== undefined ? `--heads ${options.heads.join(",")}` : "",
       options.freeze !== undefined ? `--freeze ${options.freeze.join(",")}` : "",
       options.trainable !== undefined ? `--trainable ${options.trainable.join(",")}` : "",
