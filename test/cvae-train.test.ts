@@ -18,6 +18,8 @@ import { bufferIo } from "../compiler/cli/common.js";
 import { gridSize } from "../compiler/io/png-grid.js";
 import { compile } from "../compiler/index.js";
 import { loadModel } from "../runtime/index.js";
+import { train } from "../compiler/train/driver.js";
+import { mlpSpec, setup, synthetic } from "./train.helpers.js";
 
 /** A small CVAE (latent 4) in the shape of dsl-examples/mnist-cvae.model. */
 const CVAE = (recon = "sum", kl = "sum") => `
@@ -113,6 +115,24 @@ describe("CVAE training steps (wasm training module, SIMD + scalar)", () => {
       expect(mean(tail.map((h) => h.recon))).toBeLessThan(0.8 * mean(head.map((h) => h.recon)));
       expect(mean(tail.map((h) => h.kl))).toBeLessThan(0.8 * mean(head.map((h) => h.kl)));
     }, 60_000);
+});
+
+describe("driver: per-step loss of a sum-reduced loss", () => {
+  const dir = mkdtempSync(join(tmpdir(), "modelc-sumloss-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it("is per sample (÷ batch), on the epoch means' scale (a summed ELBO would be batch times larger)", async () => {
+    const spec = mlpSpec({ epochs: 1 });
+    spec.losses = spec.losses.map((l) => ({ ...l, attrs: { ...l.attrs, reduction: "sum" } }));
+    const { tg, backend } = setup(spec);
+    const r = await train({ graph: tg, spec, backend, data: synthetic(), outDir: dir });
+    const steps = r.history.steps.map((s) => s.loss);
+    const mean = steps.reduce((a, x) => a + x, 0) / steps.length;
+    // 3 classes at init: about ln 3 = 1.1 per sample (batch 5 summed would be ~5.5)
+    expect(steps[0]!).toBeGreaterThan(0.5);
+    expect(steps[0]!).toBeLessThan(2);
+    const epochMean = r.history.epochs[0]!.train.loss;
+    expect(Math.abs(mean - epochMean) / epochMean).toBeLessThan(0.1);
+  });
 });
 
 describe("generator module: compile --heads generated", () => {

@@ -7,7 +7,7 @@ export interface StepRecord {
   step: number;
   /** Position in epochs: epoch index + (batch + 1) / steps per epoch (the end of epoch 1 is 1.0). */
   x: number;
-  /** Total training loss of the batch (Σ weight · loss), before the update. */
+  /** Total training loss of the batch per sample (Σ weight · loss, a "sum" loss ÷ batch), before the update. */
   loss: number;
   /** Learning rate used. */
   lr: number;
