@@ -30,9 +30,12 @@ const BIAS_NONE = 0;
 const BIAS_COL = 1;
 const BIAS_ROW = 2;
 
-/** A call to the module's shared `gemm` function (emitted on first use). */
+/**
+ * A call to the module's `gemm_<lda>` function (emitted on first use; one per distinct A row stride, so the
+ * micro-kernel reads a block's A rows at constant offsets from one pointer).
+ */
 export function emitGemm(f: Fn, spec: GemmSpec): Expr {
-  const name = f.mb.helper("gemm", () => buildGemm(f.mb.fn(11)));
+  const name = f.mb.helper(`gemm_${spec.lda}`, () => buildGemm(f.mb.fn(11), spec.lda, `gemm_${spec.lda}`));
   const mode = !spec.bias ? BIAS_NONE : spec.bias.along === "col" ? BIAS_COL : BIAS_ROW;
   return f.mb.call(name, [
     spec.M,
@@ -78,7 +81,7 @@ interface G {
  * broadcasts one A element per row, so accumulators stay in locals (registers). Tails: columns by
  * single lane groups then scalars, rows one at a time — any M, N, K work.
  */
-function buildGemm(f: Fn): void {
+function buildGemm(f: Fn, lda: number, name: string): void {
   const p = (i: number): Local => f.param(i);
   const g: G = {
     f,
@@ -100,8 +103,8 @@ function buildGemm(f: Fn): void {
     pbk: f.local(),
     k: f.local(),
   };
-  const body = blockLoops(f, { ...g, aRow4: g.lda4 }, (rows, o, nv) => micro(g, rows, o, nv));
-  f.mb.addFunction("gemm", f, 11, body);
+  const body = blockLoops(f, { ...g, aRow4: g.lda4 }, (rows, o, nv) => micro(g, rows, o, nv, lda * 4));
+  f.mb.addFunction(name, f, 11, body);
 }
 
 /** What blockLoops needs: sizes, A / C bases and row strides (bytes), loop counters, row pointers. */
@@ -150,8 +153,8 @@ export function blockLoops(f: Fn, g: BlockLoopLocals, micro: (rows: number, o: F
   ];
 }
 
-/** The micro-kernel: `rows` x (`nv` lane groups of `o`) block at row i, column j. */
-function micro(g: G, rows: number, o: FOps, nv: number): Expr {
+/** The micro-kernel: `rows` x (`nv` lane groups of `o`) block at row i, column j; A rows `lda4` bytes apart. */
+function micro(g: G, rows: number, o: FOps, nv: number, lda4: number): Expr {
   const f = g.f;
   const gw = o.lanes * 4; // bytes per lane group
   const acc: Local[][] = [];
@@ -174,7 +177,7 @@ function micro(g: G, rows: number, o: FOps, nv: number): Expr {
   const body: Expr[] = [];
   for (let v = 0; v < nv; v++) body.push(f.set(bv[v]!, o.load(f.get(g.pbk), v * gw)));
   for (let r = 0; r < rows; r++) {
-    body.push(f.set(av, o.splat(f.s.load(f.add(f.get(g.pa[r]!), f.get(k4))))));
+    body.push(f.set(av, o.loadSplat(f.add(f.get(g.pa[0]!), f.get(k4)), r * lda4)));
     for (let v = 0; v < nv; v++) body.push(f.set(acc[r]![v]!, o.add(f.get(acc[r]![v]!), o.mul(f.get(av), f.get(bv[v]!)))));
   }
   body.push(f.set(g.pbk, f.add(f.get(g.pbk), f.get(g.ldb4))));
