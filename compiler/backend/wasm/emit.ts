@@ -9,6 +9,7 @@ import { ModuleBuilder, type Expr } from "./module.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import { KERNELS } from "./kernels/index.js";
 import { denseWeightLayouts } from "./kernels/dense.js";
+import { fuseDenseRelu } from "../../passes/fuse-dense-relu.js";
 import { packWeightTensor } from "../../../runtime/layout.js";
 import { embeddingIdRanges } from "../../ir/id-ranges.js";
 import type { KernelCtx } from "./kernels/context.js";
@@ -88,7 +89,9 @@ class WeightRegion {
  * Errors: "wasm backend: no kernel for op X"; "wasm backend: missing weight NAME" / shape mismatch;
  * "wasm backend: invalid module ..." when binaryen validation fails (a backend bug).
  */
-export function emitWasm(graph: Graph, weights: WeightMap, options: EmitOptions): EmitResult {
+export function emitWasm(input: Graph, weights: WeightMap, options: EmitOptions): EmitResult {
+  // Backend lowering: relu after a dense goes into the GEMM epilogue (passes/fuse-dense-relu.ts).
+  const graph = fuseDenseRelu(input);
   const plan = planMemory(graph);
   const region = new WeightRegion();
   const valueOffset = new Map<string, number>();
