@@ -46,6 +46,10 @@ const CASES: Record<string, Omit<KernelCase, "op">[]> = {
     { attrs: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1 }, inputs: [f32In(P, 1), f32In(P, 2), f32In(P, 3), f32In(P, 4, 0, 1), s1(0.1), s1(3)], alias: { 0: 0, 1: 2, 2: 3 } },
   ],
   scale: [{ attrs: {}, inputs: [f32In(X, 1), s1(0.3)], alias: { 0: 0 } }],
+  reparameterize_grad: [
+    { attrs: {}, inputs: [f32In(X, 1), f32In(X, 2, -2, 2), f32In(X, 3)], alias: { 0: 0 } },
+    { attrs: {}, inputs: [f32In(X, 1), f32In(X, 2, -2, 2), f32In(X, 3)], alias: { 0: 2 } },
+  ],
 };
 
 describe("in-place safe kernels", () => {
