@@ -1,8 +1,12 @@
 // Single-core wasm SIMD peak (independent f32x4 mul+add chains) and modelc's GEMM 512x512x512 as a fraction
-// of it: `node dist/scripts/gemm-peak.js [--size 512] [--rounds 7]`. Neighbours: backend/wasm/module.ts (builds the peak module), compiler/index.ts (compiles the GEMM model); bench/ reuses measurePeak/measureGemm.
+// of it: `node dist/scripts/gemm-peak.js [--size 512] [--rounds 7]`; relaxed-SIMD FMA:
+// `node --experimental-wasm-relaxed-simd dist/scripts/gemm-peak.js --relaxed`. Neighbours: backend/wasm/module.ts (builds the peak module), compiler/index.ts (compiles the GEMM model); bench/ reuses measurePeak/measureGemm.
 
 import { ModuleBuilder, type Expr, type Local } from "../compiler/backend/wasm/module.js";
-import { compile } from "../compiler/index.js";
+import { emitWasm } from "../compiler/backend/wasm/emit.js";
+import { check } from "../compiler/index.js";
+import { optimizeGraph } from "../compiler/passes/pipeline.js";
+import { initWeights } from "../compiler/weights/init.js";
 
 /**
  * One timing over `rounds` rounds: median and best wall-clock microseconds per call, median CPU-time
@@ -48,8 +52,8 @@ export function timing(fn: () => void, flops: number, rounds: number, minMs: num
  * add, 8 flops per chain and iteration) `iters` times; m and c are loaded from memory so nothing folds.
  * Built without binaryen's optimizer (the loop is already minimal).
  */
-async function peakModule(chains: number): Promise<(iters: number) => void> {
-  const mb = new ModuleBuilder(true);
+async function peakModule(chains: number, relaxed: boolean): Promise<(iters: number) => void> {
+  const mb = new ModuleBuilder(true, relaxed);
   const f = mb.fn(1);
   const v = f.v;
   const acc: Local[] = Array.from({ length: chains }, () => f.local(v.type));
@@ -57,7 +61,7 @@ async function peakModule(chains: number): Promise<(iters: number) => void> {
   const i = f.local();
   const init: Expr[] = [f.set(m, v.load(f.i(16))), f.set(c, v.load(f.i(32)))];
   acc.forEach((a, k) => init.push(f.set(a, v.load(f.i(48 + 16 * k)))));
-  const body = acc.map((a) => f.set(a, v.add(v.mul(f.get(a), f.get(m)), f.get(c))));
+  const body = acc.map((a) => f.set(a, v.madd(f.get(a), f.get(m), f.get(c))));
   let sum = f.get(acc[0]!);
   for (const a of acc.slice(1)) sum = v.add(sum, f.get(a));
   mb.addFunction("peak", f, 1, [...init, f.forRange(i, f.i(0), f.get(f.param(0)), body), v.store(f.i(1024), sum)], "peak");
@@ -69,12 +73,15 @@ async function peakModule(chains: number): Promise<(iters: number) => void> {
   return instance.exports["peak"] as (iters: number) => void;
 }
 
-/** Plain-SIMD peak: the best over 8, 10 and 12 chains (x86 has 16 xmm registers; more chains spill). */
-export async function measurePeak(rounds = 7): Promise<Timing & { chains: number }> {
+/**
+ * Peak: the best over 8, 10 and 12 chains (x86 has 16 xmm registers; more chains spill). `relaxed`: the chains
+ * use f32x4.relaxed_madd (Node 20: run with --experimental-wasm-relaxed-simd).
+ */
+export async function measurePeak(rounds = 7, relaxed = false): Promise<Timing & { chains: number }> {
   const iters = 1 << 20;
   let best: (Timing & { chains: number }) | undefined;
   for (const chains of [8, 10, 12]) {
-    const peak = await peakModule(chains);
+    const peak = await peakModule(chains, relaxed);
     const t = timing(() => peak(iters), iters * chains * 8, rounds, 100);
     if (!best || t.gflops > best.gflops) best = { ...t, chains };
   }
@@ -83,15 +90,16 @@ export async function measurePeak(rounds = 7): Promise<Timing & { chains: number
 
 /**
  * modelc's GEMM: a `dense(size, bias=false)` model with constant (seeded) weights on a [size, size] input
- * batch, compiled SIMD-only and run through the module's `run(batch)` directly (no runtime copies).
- * 2 * size^3 flops per call.
+ * batch, the SIMD module (what compile() emits; `relaxed`: with relaxed-SIMD FMA) run through its `run(batch)`
+ * directly (no runtime copies). 2 * size^3 flops per call.
  */
-export async function measureGemm(size = 512, rounds = 7): Promise<Timing> {
+export async function measureGemm(size = 512, rounds = 7, relaxed = false): Promise<Timing> {
   const src = `model gemm {\n  input x: f32[${size}]\n  output y = x -> fc: dense(${size}, bias=false)\n}\n`;
-  const r = await compile(src, { simd: "simd" });
-  if (!r.artifact) throw new Error(`gemm-peak: the GEMM model did not compile: ${r.diagnostics.map((d) => d.message).join("; ")}`);
-  const m = r.artifact.manifest;
-  const wasm = r.artifact.files.get(`${m.name}.wasm`) as Uint8Array;
+  const c = check(src, "gemm.model");
+  if (!c.graph) throw new Error(`gemm-peak: the GEMM model did not compile: ${c.diagnostics.map((d) => d.message).join("; ")}`);
+  const g = optimizeGraph(c.graph, { mode: "infer" });
+  const m = emitWasm(g, initWeights(g, 0), { simd: true, embedWeights: true, relaxed });
+  const wasm = m.wasm;
   // Asynchronous compilation, as runtime/load.ts does: V8 then tiers the hot code up to TurboFan (a module
   // compiled synchronously with `new WebAssembly.Module` can stay on the baseline compiler, about 7x slower here).
   const instance = await WebAssembly.instantiate(await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>));
@@ -112,14 +120,16 @@ async function main(): Promise<void> {
   };
   const size = arg("--size", 512);
   const rounds = arg("--rounds", 7);
-  const peak = await measurePeak(rounds);
-  const gemm = await measureGemm(size, rounds);
-  const peak2 = await measurePeak(rounds);
+  const relaxed = argv.includes("--relaxed");
+  const peak = await measurePeak(rounds, relaxed);
+  const gemm = await measureGemm(size, rounds, relaxed);
+  const peak2 = await measurePeak(rounds, relaxed);
   const p = peak.gflops > peak2.gflops ? peak : peak2;
   const pct = (a: number, b: number): string => `${((100 * a) / b).toFixed(0)}%`;
-  console.log(`wasm SIMD peak (${p.chains} f32x4 mul+add chains): ${p.gflops.toFixed(1)} GFLOP/s wall, ${p.cpuGflops.toFixed(1)} GFLOP/s CPU time`);
+  const kind = relaxed ? "relaxed-SIMD f32x4.relaxed_madd" : "f32x4 mul+add";
+  console.log(`wasm SIMD peak (${p.chains} ${kind} chains): ${p.gflops.toFixed(1)} GFLOP/s wall, ${p.cpuGflops.toFixed(1)} GFLOP/s CPU time`);
   console.log(
-    `modelc GEMM ${size}^3: median ${gemm.medianUs.toFixed(0)} us (best ${gemm.minUs.toFixed(0)} us, CPU ${gemm.cpuUs.toFixed(0)} us), ` +
+    `modelc GEMM ${size}^3${relaxed ? " (relaxed FMA)" : ""}: median ${gemm.medianUs.toFixed(0)} us (best ${gemm.minUs.toFixed(0)} us, CPU ${gemm.cpuUs.toFixed(0)} us), ` +
       `${gemm.gflops.toFixed(1)} GFLOP/s wall = ${pct(gemm.gflops, p.gflops)} of peak, ${gemm.cpuGflops.toFixed(1)} GFLOP/s CPU = ${pct(gemm.cpuGflops, p.cpuGflops)}`,
   );
 }

@@ -7,6 +7,7 @@ import type { Graph } from "../compiler/ir/types.js";
 import { planMemory } from "../compiler/backend/wasm/plan.js";
 import { emitWasm } from "../compiler/backend/wasm/emit.js";
 import { readWeightTensor } from "../runtime/layout.js";
+import binaryen from "binaryen";
 import { ModuleBuilder, usesSimd, type Expr, type FOps, type Fn } from "../compiler/backend/wasm/module.js";
 import * as math from "../compiler/backend/wasm/math.js";
 import { erf as erf64 } from "../compiler/ir/ops/erf.js";
@@ -113,6 +114,27 @@ describe("emitWasm", () => {
     expect(WebAssembly.validate(v.wasm)).toBe(true);
     expect(usesSimd(s.wasm)).toBe(false);
     expect(usesSimd(v.wasm)).toBe(true);
+  });
+
+  it("relaxed: the dense GEMM uses f32x4.relaxed_madd; same layout; within 1e-5 of the plain build where the host runs it", async () => {
+    const g = chain();
+    const w = randomWeights(g);
+    const v = emitWasm(g, w, { simd: true, embedWeights: true });
+    const r = emitWasm(g, w, { simd: true, embedWeights: true, relaxed: true });
+    expect(r.memory).toEqual(v.memory);
+    expect(r.weights.blob).toEqual(v.weights.blob);
+    const text = (m: Uint8Array): string => {
+      const mod = binaryen.readBinary(m);
+      mod.setFeatures(binaryen.Features.All);
+      const t = mod.emitText();
+      mod.dispose();
+      return t;
+    };
+    expect(text(r.wasm)).toContain("f32x4.relaxed_madd");
+    expect(text(v.wasm)).not.toContain("relaxed");
+    if (!WebAssembly.validate(r.wasm)) return; // Node 20 without --experimental-wasm-relaxed-simd
+    const x = randomInputs(g, 7, 5);
+    expect(maxAbsDiff((await load(r)).run(x, 7)["y"]!, (await load(v)).run(x, 7)["y"]!)).toBeLessThanOrEqual(1e-5);
   });
 
   it("SIMD and scalar builds share one layout (one manifest describes both)", () => {

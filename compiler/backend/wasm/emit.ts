@@ -31,6 +31,12 @@ export interface EmitOptions {
    * merge-blocks, reorder-locals, coalesce-locals) saved under 1% size for 60-750 ms: not used.
    */
   optimize?: boolean;
+  /**
+   * SIMD modules only: use relaxed-SIMD fused multiply-add (f32x4.relaxed_madd) in the dense GEMM. Experimental:
+   * the artifact and runtime do not yet carry or select such a module (Node 20 needs
+   * --experimental-wasm-relaxed-simd); results may differ from the plain module in the last bit. Default false.
+   */
+  relaxed?: boolean;
 }
 
 /** What the backend produced: the binary and the layout the manifest records. */
@@ -121,7 +127,7 @@ export function emitWasm(input: Graph, weights: WeightMap, options: EmitOptions)
       valueData.set(v.id, data);
     }
 
-  const mb = new ModuleBuilder(options.simd);
+  const mb = new ModuleBuilder(options.simd, options.simd && options.relaxed === true);
   const calls: Expr[] = [];
   const runFn = mb.fn(1);
   graph.nodes.forEach((node, idx) => {

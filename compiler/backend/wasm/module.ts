@@ -36,6 +36,8 @@ export interface FOps {
   splat(s: Expr): Expr;
   /** Load one f32 from byte address `ptr + off` into every lane (SIMD: v128.load32_splat; scalar: f32.load). */
   loadSplat(ptr: Expr, off?: number): Expr;
+  /** a * b + c: mul then add, or f32x4.relaxed_madd in relaxed-SIMD modules (ModuleBuilder `relaxed`). */
+  madd(a: Expr, b: Expr, c: Expr): Expr;
   /** A constant in every lane. */
   c(x: number): Expr;
   add(a: Expr, b: Expr): Expr;
@@ -82,7 +84,7 @@ export class Fn {
     private readonly params: number[],
   ) {
     this.s = scalarOps(mb.mod);
-    this.v = mb.simd ? simdOps(mb.mod) : this.s;
+    this.v = mb.simd ? simdOps(mb.mod, mb.relaxed) : this.s;
   }
 
   get m(): binaryen.Module {
@@ -257,6 +259,7 @@ function scalarOps(m: binaryen.Module): FOps {
     store: (p, v, off = 0) => f.store(off, 4, p, v, MEM),
     splat: (s) => s,
     loadSplat: (p, off = 0) => f.load(off, 4, p, MEM),
+    madd: (a, b, c) => f.add(f.mul(a, b), c),
     c: (x) => f.const(Math.fround(x)),
     add: (a, b) => f.add(a, b),
     sub: (a, b) => f.sub(a, b),
@@ -278,7 +281,13 @@ function scalarOps(m: binaryen.Module): FOps {
   };
 }
 
-function simdOps(m: binaryen.Module): FOps {
+/** f32x4.relaxed_madd(a, b, c) = a * b + c: binaryen.js has no wrapper method, so through its C API (the op id is exported). */
+function relaxedMadd(m: binaryen.Module, a: Expr, b: Expr, c: Expr): Expr {
+  const api = binaryen as unknown as { _BinaryenSIMDTernary(mod: number, op: number, a: Expr, b: Expr, c: Expr): Expr; RelaxedMaddVecF32x4: number };
+  return api._BinaryenSIMDTernary(m.ptr, api.RelaxedMaddVecF32x4, a, b, c);
+}
+
+function simdOps(m: binaryen.Module, relaxed: boolean): FOps {
   const f = m.f32x4;
   const lane = (v: () => Expr, k: number): Expr => f.extract_lane(v(), k as unknown as Expr);
   const signMask = (): Expr => m.i32x4.splat(m.i32.const(0x80000000 | 0));
@@ -289,6 +298,9 @@ function simdOps(m: binaryen.Module): FOps {
     store: (p, v, off = 0) => m.v128.store(off, 4, p, v, MEM),
     splat: (s) => f.splat(s),
     loadSplat: (p, off = 0) => m.v128.load32_splat(off, 4, p, MEM),
+    madd: relaxed
+      ? (a, b, c) => relaxedMadd(m, a, b, c)
+      : (a, b, c) => f.add(f.mul(a, b), c),
     c: (x) => f.splat(m.f32.const(Math.fround(x))),
     add: (a, b) => f.add(a, b),
     sub: (a, b) => f.sub(a, b),
@@ -333,9 +345,17 @@ export interface FinishOptions {
 export class ModuleBuilder {
   readonly mod: binaryen.Module;
 
-  constructor(readonly simd: boolean) {
+  /**
+   * `relaxed` (SIMD modules only) adds the relaxed-SIMD feature: `FOps.madd` becomes f32x4.relaxed_madd (a fused
+   * multiply-add on hosts with FMA; results may differ from mul-then-add in the last bit).
+   */
+  constructor(
+    readonly simd: boolean,
+    readonly relaxed = false,
+  ) {
     this.mod = new binaryen.Module();
-    this.mod.setFeatures(simd ? BASE_FEATURES | binaryen.Features.SIMD128 : BASE_FEATURES);
+    const f = simd ? BASE_FEATURES | binaryen.Features.SIMD128 : BASE_FEATURES;
+    this.mod.setFeatures(simd && relaxed ? f | binaryen.Features.RelaxedSIMD : f);
   }
 
   /** A new function body builder with i32 params. */

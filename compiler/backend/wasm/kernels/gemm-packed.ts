@@ -200,7 +200,7 @@ function panelMicro(g: P, rows: number): Expr {
   for (let v = 0; v < nv; v++) body.push(f.set(bv[v]!, o.load(f.get(g.bp), v * o.lanes * 4)));
   for (let r = 0; r < rows; r++) {
     body.push(f.set(av, o.loadSplat(f.get(g.ap), r * g.lda4)));
-    for (let v = 0; v < nv; v++) body.push(f.set(acc[r]![v]!, o.add(f.get(acc[r]![v]!), o.mul(f.get(av), f.get(bv[v]!)))));
+    for (let v = 0; v < nv; v++) body.push(f.set(acc[r]![v]!, o.madd(f.get(av), f.get(bv[v]!), f.get(acc[r]![v]!))));
   }
   body.push(f.set(g.ap, f.addk(f.get(g.ap), 4)), f.set(g.bp, f.addk(f.get(g.bp), PANEL * 4)));
   const col = (): Expr => f.get(g.j);
@@ -233,7 +233,7 @@ function tailPanel(g: P): Expr {
       f.set(g.ap, f.get(g.pa)),
       f.set(g.bp, f.add(f.add(f.get(g.b), f.mul(f.get(g.n8), f.mulk(f.get(g.K), 4))), f.mulk(f.sub(f.get(g.j), f.get(g.n8)), 4))),
       f.forRange(g.k, f.i(0), f.get(g.K), [
-        f.set(acc[0]![0]!, o.add(f.get(acc[0]![0]!), o.mul(o.loadSplat(f.get(g.ap)), o.load(f.get(g.bp))))),
+        f.set(acc[0]![0]!, o.madd(o.loadSplat(f.get(g.ap)), o.load(f.get(g.bp)), f.get(acc[0]![0]!))),
         f.set(g.ap, f.addk(f.get(g.ap), 4)),
         f.set(g.bp, f.add(f.get(g.bp), f.get(w4))),
       ]),
