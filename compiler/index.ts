@@ -10,7 +10,7 @@ import { optimizeGraph } from "./passes/pipeline.js";
 import { HeadSelectionError, selectHeads } from "./passes/select-heads.js";
 import { bindWeights } from "./weights/bind.js";
 import { initWeights } from "./weights/init.js";
-import { parseSafetensors } from "./weights/safetensors.js";
+import { parseWeightsFile, withoutUnusedParams } from "./weights/load.js";
 import { compilerVersion } from "./io/version.js";
 import type { Manifest } from "../runtime/manifest.js";
 
@@ -95,18 +95,6 @@ export function flopsPerSample(graph: Graph): number {
 }
 
 /**
- * `loaded` without the tensors of params that the declared model has but its optimized inference graph does
- * not (a VAE's logvar layer once reparameterize compiles to mu, a head left out): a training checkpoint or a
- * PyTorch state_dict of the whole model then binds without "extra" errors.
- */
-function withoutDeadParams<T>(loaded: ReadonlyMap<string, T>, declared: Graph, optimized: Graph): Map<string, T> {
-  const names = (g: Graph) => new Set(Object.values(g.values).filter((v) => v.kind === "param" || v.kind === "state").map((v) => v.name ?? v.id));
-  const live = names(optimized);
-  const dead = [...names(declared)].filter((n) => !live.has(n));
-  return new Map([...loaded].filter(([name]) => !dead.includes(name)));
-}
-
-/**
  * Compile a `.model` source to an artifact: checkSource -> optimizeGraph(infer) -> weights (bind
  * the given ones, or initWeights(seed)) -> emitWasm (SIMD and/or scalar) -> buildArtifact.
  * User errors (syntax, names, shapes, weights that do not fit) are diagnostics, and stop the
@@ -125,7 +113,7 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
       graph = optimizeGraph(selectHeads(checked.graph, options.heads), { mode: "infer" });
     } catch (e) {
       if (!(e instanceof HeadSelectionError)) throw e;
-      diagnostics.push(diag("E0810", e.message));
+      diagnostics.push(diag("E0810", e.message, undefined, e.hint ? { hint: e.hint } : {}));
       return { diagnostics, graph: full };
     }
   }
@@ -134,20 +122,18 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   if (options.weights instanceof Uint8Array) {
     let loaded;
     try {
-      const parsed = parseSafetensors(options.weights);
-      loaded = parsed.tensors;
-      // A modelc training checkpoint also holds optimizer state (`optim.*`): not model weights.
-      if (parsed.metadata["format"]?.startsWith("modelc-checkpoint/")) loaded = new Map([...loaded].filter(([name]) => !name.startsWith("optim.")));
+      // a training checkpoint's optimizer state (`optim.*`) is left out
+      loaded = parseWeightsFile(options.weights);
     } catch (e) {
       diagnostics.push(diag("E0601", `cannot read the weights: ${(e as Error).message}`));
       return { diagnostics, graph };
     }
-    const bound = bindWeights(full, withoutDeadParams(loaded, checked.graph, full));
+    const bound = bindWeights(full, withoutUnusedParams(loaded, checked.graph, full));
     diagnostics.push(...bound.diagnostics);
     if (!bound.weights) return { diagnostics, graph };
     weights = bound.weights;
   } else if (options.weights instanceof Map) {
-    const bound = bindWeights(full, withoutDeadParams(options.weights, checked.graph, full));
+    const bound = bindWeights(full, withoutUnusedParams(options.weights, checked.graph, full));
     diagnostics.push(...bound.diagnostics);
     if (!bound.weights) return { diagnostics, graph };
     weights = bound.weights;

@@ -2,7 +2,7 @@
 // float64 evaluator of the dense/activation node types against the reference interpreter, and the CLI.
 // Neighbours: compiler/export/onnx.ts, compiler/cli/export.ts; bench/ compares the same files in onnxruntime.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import { OnnxExportError, ONNX_OPSET, exportOnnx, onnxGraph } from "../compiler/
 import { decodeOnnxModel, type OnnxGraphObject, type OnnxNodeObject, type OnnxTensorObject, type OnnxValueInfoObject } from "../compiler/export/onnx-schema.js";
 import { checkSource } from "../compiler/check.js";
 import { initWeights } from "../compiler/weights/init.js";
+import { parseSafetensors, writeSafetensors } from "../compiler/weights/safetensors.js";
 import { runReference } from "../compiler/interp/reference.js";
 import { erf } from "../compiler/ir/ops/erf.js";
 import { main } from "../compiler/cli/main.js";
@@ -282,6 +283,66 @@ describe("modelc export --onnx (CLI)", () => {
     const io = bufferIo();
     expect(await main(["export", "--onnx", zoo, "--heads", "nope", "-o", join(tmp, "n.onnx")], io)).toBe(1);
     expect(io.stderr.join("\n")).toMatch(/has no output 'nope' \(outputs: logits, probs, raw\)/);
+  });
+
+  it("--weights may be a training checkpoint: optim.* is not weights, its params are the initializers", { timeout: 120_000 }, async () => {
+    const dir = join(tmp, "ck");
+    let a = 5;
+    const r = (): number => ((a = (Math.imul(a, 1103515245) + 12345) >>> 0) / 4294967296);
+    const rows = ["a,b,c,d,y"];
+    for (let i = 0; i < 40; i++) rows.push(`${[r(), r(), r(), r()].map((v) => (2 * v - 1).toFixed(4)).join(",")},${i % 3}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "d.csv"), rows.join("\n") + "\n");
+    const model = join(dir, "m.model");
+    writeFileSync(
+      model,
+      `model mlp {\n  input features: f32[4]\n  output logits = features -> fc1: dense(6) -> relu -> fc2: dense(3)\n  train {\n    data = csv("d.csv", label="y")\n    split = [30, 5, 5]\n    loss = cross_entropy(logits, y)\n    optimizer = adam(lr=0.05)\n    batch_size = 8\n    epochs = 1\n  }\n}\n`,
+    );
+    const out = join(dir, "out");
+    expect(await main(["train", model, "-o", out, "--backend", "reference", "--progress", "none", "--no-simd"], bufferIo())).toBe(0);
+    const ck = parseSafetensors(new Uint8Array(readFileSync(join(out, "checkpoint.safetensors"))));
+    expect([...ck.tensors.keys()].some((k) => k.startsWith("optim."))).toBe(true);
+    const io = bufferIo();
+    const onnx = join(dir, "mlp.onnx");
+    expect(await main(["export", "--onnx", model, "-o", onnx, "--weights", join(out, "checkpoint.safetensors")], io), io.stderr.join("\n")).toBe(0);
+    const inits = decodeOnnxModel(readFileSync(onnx)).graph!.initializer!;
+    const params = [...ck.tensors.keys()].filter((k) => !k.startsWith("optim."));
+    expect(inits.map((t) => t.name!).sort()).toEqual(params.sort());
+    for (const t of inits) expect(sameF32(floats(t), ck.tensors.get(t.name!)!.data as Float32Array), t.name).toBe(true);
+  });
+
+  it("--heads with a checkpoint of the whole model: the other heads' and dead params are dropped (mnist-cvae, recon)", async () => {
+    const file = join(ROOT, "dsl-examples/mnist-cvae.model");
+    const declared = checkSource(readFileSync(file, "utf8"), file).graph!;
+    const w = randomWeights(declared, 11);
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name, t] of w) {
+      tensors.set(name, { shape: t.shape, data: t.data });
+      tensors.set(`optim.${name}.exp_avg`, { shape: t.shape, data: new Float32Array(t.data.length) });
+      tensors.set(`optim.${name}.exp_avg_sq`, { shape: t.shape, data: new Float32Array(t.data.length) });
+    }
+    expect(w.has("fc_logvar.weight")).toBe(true);
+    const ck = join(tmp, "cvae-ck.safetensors");
+    writeFileSync(ck, writeSafetensors(tensors, { format: "modelc-checkpoint/1" }));
+    const io = bufferIo();
+    const out = join(tmp, "cvae-recon.onnx");
+    expect(await main(["export", "--onnx", file, "--heads", "recon", "--weights", ck, "-o", out], io), io.stderr.join("\n")).toBe(0);
+    const graph = decodeOnnxModel(readFileSync(out)).graph!;
+    expect(graph.output!.map((o) => o.name)).toEqual(["recon"]);
+    const named = graph.initializer!.filter((t) => !t.name!.includes("/"));
+    expect(named.map((t) => t.name).sort()).toEqual(["cond.weight", "dec.fc1.bias", "dec.fc1.weight", "dec.fc2.bias", "dec.fc2.weight", "dec.fc3.bias", "dec.fc3.weight", "enc1.bias", "enc1.weight", "enc2.bias", "enc2.weight", "fc_mu.bias", "fc_mu.weight"]);
+    for (const t of named) expect(sameF32(floats(t), w.get(t.name!)!.data), t.name).toBe(true);
+    // without the checkpoint marker, optim.* tensors are still reported as not weights of the model
+    writeFileSync(ck, writeSafetensors(tensors));
+    const io2 = bufferIo();
+    expect(await main(["export", "--onnx", file, "--heads", "recon", "--weights", ck, "-o", join(tmp, "cvae-bad.onnx")], io2)).toBe(1);
+    expect(io2.stderr.join("\n")).toMatch(/extra +optim\.cond\.weight\.exp_avg /);
+  });
+
+  it("--heads with a near miss suggests the output", async () => {
+    const io = bufferIo();
+    expect(await main(["export", "--onnx", join(ROOT, "dsl-examples/mnist-cvae.model"), "--heads", "recn", "-o", join(tmp, "h.onnx")], io)).toBe(1);
+    expect(io.stderr.join("\n")).toMatch(/has no output 'recn' \(outputs: recon, generated\); did you mean 'recon'\?/);
   });
 
   it("explains what is missing: --onnx, --source for an artifact; an unsupported op names it", async () => {

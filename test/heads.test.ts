@@ -22,7 +22,11 @@ import { initFrom } from "../compiler/cli/train.js";
 import { writeSafetensors } from "../compiler/weights/safetensors.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { main } from "../compiler/cli/main.js";
+import { bufferIo } from "../compiler/cli/common.js";
+
+const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
 
 /** A 4 -> 8 -> bn -> two heads model: `cls` (3 classes) and `odd` (2 classes) on one trunk. */
 const SOURCE = `model mt {
@@ -334,9 +338,17 @@ describe("compile --heads", () => {
     expect(plain.diagnostics.map((d) => d.code)).toEqual(["E0601"]);
   });
 
-  it("an unknown head is an E0810 diagnostic listing the outputs", async () => {
-    const r = await compile(TWO, { simd: "simd", heads: ["c"] });
+  it("an unknown head is an E0810 diagnostic listing the outputs, with a 'did you mean' hint for a near name", async () => {
+    const r = await compile(TWO, { simd: "simd", heads: ["nope"] });
     expect(r.artifact).toBeUndefined();
-    expect(r.diagnostics.map((d) => [d.code, d.message])).toEqual([["E0810", "--heads: model 'two' has no output 'c' (outputs: a, b)"]]);
+    expect(r.diagnostics.map((d) => [d.code, d.message, d.hint])).toEqual([["E0810", "--heads: model 'two' has no output 'nope' (outputs: a, b)", undefined]]);
+    const near = await compile(TWO, { simd: "simd", heads: ["c"] });
+    expect(near.diagnostics.map((d) => [d.code, d.hint])).toEqual([["E0810", "did you mean one of 'a', 'b'?"]]);
+  });
+
+  it("modelc compile --heads parityy: the same hint as train --heads", async () => {
+    const io = bufferIo();
+    expect(await main(["compile", join(ROOT, "dsl-examples/mnist-multitask.model"), "--heads", "parityy", "-o", join(tmpdir(), "modelc-heads-never")], io)).toBe(1);
+    expect(io.stderr.join("\n")).toMatch(/has no output 'parityy' \(outputs: digit, parity, bigger\)\n\s*= hint: did you mean 'parity'\?/);
   });
 });

@@ -1,5 +1,6 @@
 // `modelc export --onnx FILE -o model.onnx`: a model (a .model file with --weights/--seed, or a compiled artifact
-// with --source) as an ONNX file. Neighbours: export/onnx.ts (the conversion), cli/compile.ts (same weight options).
+// with --source) as an ONNX file. Neighbours: export/onnx.ts (the conversion), cli/compile.ts (same weight options;
+// weights/load.ts reads --weights for both: a state_dict or a training checkpoint).
 
 import { basename, dirname, join } from "node:path";
 import { existsSync } from "node:fs";
@@ -7,13 +8,11 @@ import { checkSource } from "../check.js";
 import { hasErrors } from "../diagnostics.js";
 import { bindWeights } from "../weights/bind.js";
 import { initWeights } from "../weights/init.js";
-import { readSafetensors } from "../weights/safetensors.js";
+import { parseWeightsFile, withoutUnusedParams } from "../weights/load.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { compilerVersion } from "../io/version.js";
 import type { Graph, WeightMap } from "../ir/types.js";
-import { paramValues } from "../ir/graph.js";
 import { HeadSelectionError, selectHeads } from "../passes/select-heads.js";
-import type { LoadedTensor } from "../weights/bind.js";
 import { OnnxExportError, exportOnnx, onnxGraph } from "../export/onnx.js";
 import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
 import type { Manifest } from "../../runtime/manifest.js";
@@ -27,7 +26,7 @@ export interface ExportCommandOptions {
   onnx?: boolean;
   /** [-o FILE] output file. Default: NAME.onnx in the current directory. */
   out?: string;
-  /** [--weights W.safetensors] for a .model file: PyTorch state_dict; default seeded init. */
+  /** [--weights W.safetensors] for a .model file: PyTorch state_dict or modelc training checkpoint; default seeded init. */
   weights?: string;
   /** [--seed N] initializer seed for a .model file without --weights. Default 0. */
   seed?: number;
@@ -40,26 +39,19 @@ export interface ExportCommandOptions {
 }
 
 /**
- * The inference graph of a .model file to export (onnxGraph, after selectHeads with --heads) and the param names of
+ * The inference graph of a .model file to export (onnxGraph, after selectHeads with --heads) and the declared graph of
  * the whole model, or undefined after printing its diagnostics. Throws UserError for an unknown head.
  */
-async function graphOf(file: string, options: ExportCommandOptions, io: CliIo): Promise<{ graph: Graph; allParams: Set<string> } | undefined> {
+async function graphOf(file: string, options: ExportCommandOptions, io: CliIo): Promise<{ graph: Graph; declared: Graph } | undefined> {
   const source = await readUserText(file, "model file");
   const r = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
   if (printDiagnostics(io, r.diagnostics, { [file]: source }) || !r.graph || hasErrors(r.diagnostics)) return undefined;
-  const allParams = new Set(paramValues(r.graph).map((v) => v.name ?? v.id));
   try {
-    return { graph: onnxGraph(options.heads ? selectHeads(r.graph, options.heads) : r.graph), allParams };
+    return { graph: onnxGraph(options.heads ? selectHeads(r.graph, options.heads) : r.graph), declared: r.graph };
   } catch (e) {
-    if (e instanceof HeadSelectionError) throw new UserError(e.message);
+    if (e instanceof HeadSelectionError) throw new UserError(e.hint ? `${e.message}; ${e.hint}` : e.message);
     throw e;
   }
-}
-
-/** `loaded` without the tensors of params the model has but the exported graph dropped (other heads, dead code). */
-function keepUsed<T extends LoadedTensor>(loaded: ReadonlyMap<string, T>, graph: Graph, allParams: ReadonlySet<string>): Map<string, T> {
-  const used = new Set(paramValues(graph).map((v) => v.name ?? v.id));
-  return new Map([...loaded].filter(([name]) => used.has(name) || !allParams.has(name)));
 }
 
 /**
@@ -124,7 +116,7 @@ export async function exportCommand(file: string, options: ExportCommandOptions,
     const g = await graphOf(options.source, options, io);
     if (!g) return EXIT_USER;
     graph = g.graph;
-    const bound = bindWeights(graph, keepUsed(art.weights, graph, g.allParams));
+    const bound = bindWeights(graph, withoutUnusedParams(art.weights, g.declared, graph));
     if (printDiagnostics(io, bound.diagnostics, {}) || !bound.weights) throw new UserError(`${file}: its weights do not fit the graph of ${options.source}`);
     weights = bound.weights;
   } else {
@@ -135,13 +127,14 @@ export async function exportCommand(file: string, options: ExportCommandOptions,
     if (options.weights !== undefined) {
       let loaded;
       try {
-        loaded = readSafetensors(await readUserFile(options.weights, "weights file"));
+        // as `modelc compile`: a training checkpoint's optimizer state (`optim.*`) is left out
+        loaded = parseWeightsFile(await readUserFile(options.weights, "weights file"));
       } catch (e) {
         if (e instanceof UserError) throw e;
         throw new UserError(`cannot read the weights '${options.weights}': ${(e as Error).message}`);
       }
       const source = await readUserText(file, "model file");
-      const bound = bindWeights(graph, keepUsed(loaded, graph, g.allParams));
+      const bound = bindWeights(graph, withoutUnusedParams(loaded, g.declared, graph));
       if (printDiagnostics(io, bound.diagnostics, { [file]: source }) || !bound.weights) return EXIT_USER;
       weights = bound.weights;
     } else weights = initWeights(graph, options.seed ?? 0);

@@ -4,10 +4,14 @@
 import type { Graph } from "../ir/types.js";
 import { cloneGraph } from "./clone.js";
 import { eliminateDeadCode } from "./dce.js";
+import { didYouMean } from "../frontend/scope.js";
 
-/** `--heads` naming something that is not an output (message lists the outputs). */
+/** `--heads` naming something that is not an output (message lists the outputs; `hint`: "did you mean 'x'?"). */
 export class HeadSelectionError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(message);
     this.name = "HeadSelectionError";
   }
@@ -16,12 +20,14 @@ export class HeadSelectionError extends Error {
 /**
  * `g` with only the outputs named in `heads` (in the graph's order), dead code removed (eliminateDeadCode)
  * and then every graph input that no kept node or output reads removed too. Returns a new graph.
- * Errors: HeadSelectionError for an unknown output name or an empty list.
+ * Errors: HeadSelectionError for an unknown output name (with a "did you mean" hint for a near one, as
+ * `train --heads` gives) or an empty list.
  */
 export function selectHeads(g: Graph, heads: readonly string[]): Graph {
   if (heads.length === 0) throw new HeadSelectionError("--heads: the list is empty; name at least one output");
   const names = g.outputs.map((o) => o.name);
-  for (const h of heads) if (!names.includes(h)) throw new HeadSelectionError(`--heads: model '${g.name}' has no output '${h}' (outputs: ${names.join(", ")})`);
+  for (const h of heads)
+    if (!names.includes(h)) throw new HeadSelectionError(`--heads: model '${g.name}' has no output '${h}' (outputs: ${names.join(", ")})`, didYouMean(h, names));
   const out = cloneGraph(g);
   out.outputs = out.outputs.filter((o) => heads.includes(o.name));
   const pruned = eliminateDeadCode(out);
