@@ -5,6 +5,7 @@
 import type { Attrs, DType, Graph, SourceLoc, TensorType } from "../ir/types.js";
 import { GraphBuilder, showShape } from "../ir/graph.js";
 import { OPS } from "../ir/ops/index.js";
+import { MHA_QKV_HINT } from "../ir/ops/attention.js";
 import { OpArgError, OpDTypeError, OpTypeError, type OpDef } from "../ir/ops/def.js";
 import { diag, hasErrors, type Diagnostic, type RelatedLoc } from "../diagnostics.js";
 import type { BlockDecl, CallExpr, Expr, ModelDecl, ModelFile, Statement } from "./ast.js";
@@ -344,6 +345,14 @@ class Lowerer {
       // Fewer tensors than inputs: report the missing input(s) at the call.
       this.err("E0402", `${name}: expects ${arity} tensor input${arity === 1 ? "" : "s"}, got ${nIn}`, e.loc, {
         hint: required === 1 ? `pipe a tensor into it: x -> ${name}(...)` : undefined,
+      });
+      return { kind: "poison", loc: e.loc };
+    }
+    if (def.inputs && nIn > inSlots.length) {
+      // A tensor where the op's arguments start (PyTorch's (query, key, value, mask) to multihead_attention).
+      const names = inSlots.map((s) => s.name).join(", ");
+      this.err("E0405", `${name}: too many tensor inputs: takes at most ${inSlots.length} (${names}), got ${nIn}`, positional[inSlots.length]!.loc, {
+        ...(def.name === "multihead_attention" ? { hint: MHA_QKV_HINT } : {}),
       });
       return { kind: "poison", loc: e.loc };
     }

@@ -5,7 +5,7 @@ import type { AttrValue, SourceLoc } from "../ir/types.js";
 import { diag, type Diagnostic, type DiagnosticCode, type RelatedLoc } from "../diagnostics.js";
 import type { CallExpr, Expr, NameRef, TrainEntry } from "./ast.js";
 import { didYouMean } from "./scope.js";
-import { FUNCTIONS, KIND_NAMES, describeExpr, literal, showParam, type BoundCall } from "./train-functions.js";
+import { FUNCTIONS, KIND_NAMES, describeExpr, literal, showParam, type BoundCall, type ParamKind } from "./train-functions.js";
 
 /** Base of the train-section lowerers: collects diagnostics and binds calls to FUNCTIONS. */
 export class TrainCallChecker {
@@ -103,7 +103,9 @@ export class TrainCallChecker {
       const v = literal(p.kind, g.e);
       if (v === undefined) {
         ok = false;
-        this.err("E0403", `${fn}: argument '${p.name}' expects ${KIND_NAMES[p.kind]}, got ${describeExpr(g.e)}`, g.loc);
+        const bad = badListItem(p.kind, g.e);
+        if (bad) this.err("E0403", `${fn}: argument '${p.name}' expects ${KIND_NAMES[p.kind]}; ${bad.what}`, bad.loc);
+        else this.err("E0403", `${fn}: argument '${p.name}' expects ${KIND_NAMES[p.kind]}, got ${describeExpr(g.e)}`, g.loc);
         continue;
       }
       const bad =
@@ -150,4 +152,17 @@ export class TrainCallChecker {
     const out = items.map(item);
     return out.every((x) => x !== undefined) ? (out as T[]) : undefined;
   }
+}
+
+/**
+ * For a list given where a list of ints/numbers is expected: its first wrong element ("element 8 is 1.5,
+ * not an int", 1-based) and where it is; undefined when `e` is not such a list.
+ */
+function badListItem(kind: ParamKind, e: Expr): { what: string; loc: SourceLoc } | undefined {
+  if ((kind !== "ints" && kind !== "floats") || e.kind !== "list") return undefined;
+  const i = e.items.findIndex((x) => x.kind !== "number" || (kind === "ints" && !x.isInt));
+  if (i < 0) return undefined;
+  const x = e.items[i]!;
+  const got = x.kind === "number" ? `${x.value}` : describeExpr(x);
+  return { what: `element ${i + 1} is ${got}, not ${kind === "ints" ? "an int" : "a number"}`, loc: x.loc };
 }

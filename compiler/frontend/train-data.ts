@@ -17,6 +17,8 @@ export class TrainDataLowerer extends TrainCallChecker {
   /** Derived fields defined so far (`field NAME = ...`) and their class counts. */
   protected derivedNames = new Map<string, number>();
   protected fields: Record<string, string> = {};
+  /** Derived fields whose definition had an error: known (no E0808 at their uses) but not offered in hints. */
+  protected poisonedFields = new Set<string>();
 
   constructor(
     protected readonly graph: Graph | undefined,
@@ -133,9 +135,20 @@ export class TrainDataLowerer extends TrainCallChecker {
   /**
    * `field NAME = relabel(src, [..]) | mod(src, k) | greater(src, t)`: an i32 class field derived from the
    * i32 field `src` (a data field or an earlier derived field). Where the source's classes are known
-   * (mnist label: 10) the relabel table must have one entry per class. Registers NAME as a known field.
+   * (mnist label: 10) the relabel table must have one entry per class. Registers NAME as a known field;
+   * when its definition is wrong, as a poisoned field (type unknown) so that its uses report nothing more.
    */
   protected derivedField(e: TrainEntry): TrainDerivedField | undefined {
+    const out = this.derivedFieldSpec(e);
+    const name = e.name!.text;
+    if (!out && this.knownFields && !this.knownFields.has(name) && !this.graph?.inputs.some((i) => i.name === name)) {
+      this.knownFields.set(name, undefined);
+      this.poisonedFields.add(name);
+    }
+    return out;
+  }
+
+  private derivedFieldSpec(e: TrainEntry): TrainDerivedField | undefined {
     const name = e.name!;
     const call = this.asCall(e.value, "derived field", DERIVED_FIELDS, "relabel(label, [0, 1, 0, 1, 0, 1, 0, 1, 0, 1])");
     const b = call && this.bind(call);
@@ -190,7 +203,7 @@ export class TrainDataLowerer extends TrainCallChecker {
   }
 
   protected unknownField(field: string, loc: SourceLoc): void {
-    const known = [...(this.knownFields?.keys() ?? [])];
+    const known = [...(this.knownFields?.keys() ?? [])].filter((k) => !this.poisonedFields.has(k));
     this.err("E0808", `unknown data field '${field}'`, loc, didYouMean(field, known) ?? `the data provides ${known.map((k) => `'${k}'`).join(", ")}`);
   }
 
@@ -208,7 +221,7 @@ export class TrainDataLowerer extends TrainCallChecker {
       }
     }
     if (!this.knownFields) return;
-    const known = [...this.knownFields.keys()];
+    const known = [...this.knownFields.keys()].filter((k) => !this.poisonedFields.has(k));
     // Inputs no loss or metric needs (a CVAE's generation seed) are not fed in training (train/prune.ts).
     const r = lossReads(reads.filter((x) => "input" in x) as Parameters<typeof lossReads>[0], []);
     const unfed = unfedInputs(this.graph, r.refs, reads.map((x) => x.target));

@@ -18,6 +18,10 @@ export interface MhaGeom {
   causal: boolean;
 }
 
+/** Hint for PyTorch's (query, key, value) calling convention, here or in the frontend (too many tensor inputs). */
+export const MHA_QKV_HINT =
+  "modelc's multihead_attention takes (query, key_value, key_padding_mask): key and value are one tensor; pass multihead_attention(q, kv, num_heads=...)";
+
 /**
  * Check the activation types of multihead_attention (query [N, L, E] f32, key_value [N, S, E] f32,
  * key_padding_mask? [N, S] i32/f32) and the divisibility of E by `num_heads`; returns the geometry.
@@ -35,6 +39,14 @@ export function mhaGeom(op: string, acts: readonly TensorType[], attrs: Attrs): 
     throw new OpTypeError(`${op}: key_value ${showShape(kv.shape)} does not match query ${showShape(q.shape)} (expected [N, S, ${E}])`, undefined, 1);
   const S = staticDim(op, kv, 1, 1);
   if (mask) {
+    // PyTorch's (query, key, value): the value lands in the key_padding_mask slot.
+    const likeQuery = mask.shape.length === q.shape.length && mask.shape.every((d, i) => d === q.shape[i]);
+    if (mask.shape.length === 3 && (mask.dtype === "f32" || likeQuery))
+      throw new OpTypeError(
+        `${op}: the third input is the key_padding_mask [N, ${S}], got ${mask.dtype} ${showShape(mask.shape)}: a separate value, as in PyTorch's (query, key, value)?`,
+        MHA_QKV_HINT,
+        2,
+      );
     if (mask.dtype !== "i32" && mask.dtype !== "f32")
       throw new OpDTypeError(`${op}: key_padding_mask must be i32 or f32, got ${mask.dtype}`, undefined, 2);
     if (mask.shape.length !== 2 || mask.shape[1] !== S || mask.shape[0] !== q.shape[0])
