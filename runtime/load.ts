@@ -78,11 +78,11 @@ export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string,
     const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     instance = await WebAssembly.instantiate(module, {});
   } catch (e) {
-    throw new ModelcRuntimeError("instantiate", `cannot instantiate model "${manifest.name}" (${simd ? "SIMD" : "scalar"} build): ${(e as Error).message}`);
+    throw new ModelcRuntimeError("instantiate", `cannot instantiate model '${manifest.name}' (${simd ? "SIMD" : "scalar"} build): ${(e as Error).message}`);
   }
   const { memory, run } = instance.exports as { memory?: unknown; run?: unknown };
   if (!(memory instanceof WebAssembly.Memory) || typeof run !== "function")
-    throw new ModelcRuntimeError("instantiate", `model "${manifest.name}" does not follow the modelc ABI: expected exports "memory" (Memory) and "run" (function)`);
+    throw new ModelcRuntimeError("instantiate", `model '${manifest.name}' does not follow the modelc ABI: expected exports 'memory' (Memory) and 'run' (function)`);
   if (weights) {
     const end = manifest.weights.offset + weights.length;
     if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
@@ -100,9 +100,9 @@ function pickFile(m: Manifest, want: ModuleVariant, mode: string, hostSimd: bool
   if (file !== undefined) return file;
   if (want === "simd" && mode === "auto") return have === undefined ? m.modules.scalar : undefined; // no SIMD build: scalar is fine
   if (want === "simd")
-    throw new ModelcRuntimeError("no-module", `simd: "force" was requested but artifact "${m.name}" has no SIMD build (manifest.modules.simd)`);
+    throw new ModelcRuntimeError("no-module", `simd: "force" was requested but artifact '${m.name}' has no SIMD build (manifest.modules.simd)`);
   const why = mode === "off" ? `simd: "off" was requested` : `this host's WebAssembly lacks SIMD (v128)`;
-  throw new ModelcRuntimeError(hostSimd ? "no-module" : "no-simd", `${why} but artifact "${m.name}" has no scalar build (manifest.modules.scalar)`);
+  throw new ModelcRuntimeError(hostSimd ? "no-module" : "no-simd", `${why} but artifact '${m.name}' has no scalar build (manifest.modules.scalar)`);
 }
 
 /** Which build a file is, from its name, for modules without a `modelc.variant` section. */
@@ -121,7 +121,7 @@ async function loadWeights(m: Manifest, given: LoadOptions["weights"], loc: Loca
   else if (loc) bytes = await readLocation(sibling(loc, file));
   else
     throw new ModelcRuntimeError("weights",
-      `model "${m.name}" has weights in a separate file (${file}); pass options.weights when loading from bytes`);
+      `model '${m.name}' has weights in a separate file (${file}); pass options.weights when loading from bytes`);
   if (bytes.length !== m.weights.bytes)
     throw new ModelcRuntimeError("weights", `weights file ${file}: expected ${m.weights.bytes} bytes, got ${bytes.length}`);
   const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;

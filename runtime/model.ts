@@ -69,14 +69,14 @@ export class Model {
     if (typeof inputs !== "object" || inputs === null)
       throw new ModelcRuntimeError("bad-source", `run(inputs): inputs must be an object keyed by input name, got ${describeValue(inputs)}`);
     const specs = this.inputs;
-    const names = specs.map((s) => `"${s.name}"`).join(", ") || "(none)";
+    const names = specs.map((s) => `'${s.name}'`).join(", ") || "(none)";
     for (const key of Object.keys(inputs))
       if (!specs.some((s) => s.name === key))
-        throw new ModelcRuntimeError("unknown-input", `unknown input "${key}"; valid inputs of model "${this.name}": ${names}`);
+        throw new ModelcRuntimeError("unknown-input", `unknown input '${key}'; valid inputs of model '${this.name}': ${names}`);
     for (const s of specs) {
       const v = inputs[s.name];
       if (v === undefined)
-        throw new ModelcRuntimeError("missing-input", `missing input "${s.name}" (expected ${arrayName(s)} of shape ${showShape(s)})`);
+        throw new ModelcRuntimeError("missing-input", `missing input '${s.name}' (expected ${arrayName(s)} of shape ${showShape(s)})`);
       checkDType(s, v);
     }
     const batch = this.batchOf(inputs, options.batch);
@@ -90,7 +90,7 @@ export class Model {
     } catch (e) {
       // Embedding kernels trap (unreachable) on an id outside their table (inputs with a range are checked above).
       const msg = (e as Error).message;
-      throw new ModelcRuntimeError("trap", `model "${this.name}" trapped while running batch ${batch}: ${msg}${/unreachable/.test(msg) ? " (an embedding id outside its table?)" : ""}`);
+      throw new ModelcRuntimeError("trap", `model '${this.name}' trapped while running batch ${batch}: ${msg}${/unreachable/.test(msg) ? " (an embedding id outside its table?)" : ""}`);
     }
     buf = this.memory.buffer; // the module may have grown memory itself: never reuse a stale buffer
     const out: RunOutputs = {};
@@ -107,7 +107,7 @@ export class Model {
         const len = inputs[s.name]!.length;
         if (len !== given * s.elementsPerSample)
           throw new ModelcRuntimeError("bad-length",
-            `input "${s.name}": expected ${given * s.elementsPerSample} elements (batch ${given} x ${s.elementsPerSample} per sample, shape ${showShape(s)}), got ${len}`);
+            `input '${s.name}': expected ${given * s.elementsPerSample} elements (batch ${given} x ${s.elementsPerSample} per sample, shape ${showShape(s)}), got ${len}`);
       }
       return given;
     }
@@ -118,18 +118,18 @@ export class Model {
       if (s.elementsPerSample === 0) continue;
       if (len % s.elementsPerSample !== 0)
         throw new ModelcRuntimeError("bad-length",
-          `input "${s.name}": expected a multiple of ${s.elementsPerSample} elements per sample (shape ${showShape(s)}), got ${len}`);
+          `input '${s.name}': expected a multiple of ${s.elementsPerSample} elements per sample (shape ${showShape(s)}), got ${len}`);
       const b = len / s.elementsPerSample;
       if (batch === undefined) {
         batch = b;
         from = s.name;
       } else if (b !== batch)
         throw new ModelcRuntimeError("bad-length",
-          `input "${s.name}": expected ${batch * s.elementsPerSample} elements (batch ${batch}, as given by input "${from}"), got ${len} (batch ${b}); all inputs must have the same batch`);
+          `input '${s.name}': expected ${batch * s.elementsPerSample} elements (batch ${batch}, as given by input '${from}'), got ${len} (batch ${b}); all inputs must have the same batch`);
     }
     if (batch === undefined) return 1;
     if (batch < 1)
-      throw new ModelcRuntimeError("bad-batch", `batch must be an integer >= 1, got 0 (input "${from}" is empty)`);
+      throw new ModelcRuntimeError("bad-batch", `batch must be an integer >= 1, got 0 (input '${from}' is empty)`);
     return batch;
   }
 
@@ -162,12 +162,12 @@ function checkDType(s: IoSpec, v: unknown): void {
       const ok = typeof x === "number" && (s.dtype === "f32" || (Number.isInteger(x) && x >= -2147483648 && x <= 2147483647));
       if (!ok)
         throw new ModelcRuntimeError("bad-dtype",
-          `input "${s.name}": expected ${s.dtype === "f32" ? "numbers" : "32-bit integers"} (dtype ${s.dtype}), got ${JSON.stringify(x) ?? typeof x} at index ${i}`);
+          `input '${s.name}': expected ${s.dtype === "f32" ? "numbers" : "32-bit integers"} (dtype ${s.dtype}), got ${JSON.stringify(x) ?? typeof x} at index ${i}`);
     }
     return;
   }
   if (got !== arrayName(s))
-    throw new ModelcRuntimeError("bad-dtype", `input "${s.name}": expected ${arrayName(s)} (dtype ${s.dtype}) or number[], got ${got}`);
+    throw new ModelcRuntimeError("bad-dtype", `input '${s.name}': expected ${arrayName(s)} (dtype ${s.dtype}) or number[], got ${got}`);
 }
 
 /**

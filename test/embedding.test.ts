@@ -160,7 +160,7 @@ describe("i32 inputs and embedding through compile + runtime", () => {
     expect(e2.message).toBe("input 'bias_id': value -1 at [1] is outside [0, 4) (embedding 'cls_bias.weight' has 4 rows)");
     const e3 = err(() => model.run({ tokens: new Float32Array(12), bias_id: Int32Array.from([0, 1]) }));
     expect(e3.code).toBe("bad-dtype");
-    expect(e3.message).toContain('input "tokens": expected Int32Array (dtype i32)');
+    expect(e3.message).toContain("input 'tokens': expected Int32Array (dtype i32)");
   });
 });
 
@@ -357,7 +357,7 @@ describe("out-of-range ids: kernel trap and training data check", () => {
     } as const;
     const m = new RuntimeModel(manifest as never, instance.exports["memory"] as WebAssembly.Memory, instance.exports["run"] as (b: number) => void, true);
     const withRange = new RuntimeModel({ ...manifest, inputs: res.inputs } as never, instance.exports["memory"] as WebAssembly.Memory, instance.exports["run"] as (b: number) => void, true);
-    expect(() => m.run({ ids: Int32Array.from(bad) })).toThrow(/model "emb" trapped while running batch 3: unreachable/);
+    expect(() => m.run({ ids: Int32Array.from(bad) })).toThrow(/model 'emb' trapped while running batch 3: unreachable/);
     expect(() => withRange.run({ ids: Int32Array.from(bad) })).toThrow("input 'ids': value -1 at [0, 4] is outside [0, 7) (embedding 'emb.weight' has 7 rows)");
   });
 

@@ -241,35 +241,35 @@ describe("Model.run validation", () => {
   it("unknown input names the input and the valid names", () => {
     const e = caught(() => model.run({ x: x2, k: k2, img: x2 }));
     expect(e.code).toBe("unknown-input");
-    expect(e.message).toBe('unknown input "img"; valid inputs of model "affine": "x", "k"');
+    expect(e.message).toBe("unknown input 'img'; valid inputs of model 'affine': 'x', 'k'");
   });
   it("missing input names it with its dtype and shape", () => {
     const e = caught(() => model.run({ x: x2 }));
     expect(e.code).toBe("missing-input");
-    expect(e.message).toBe('missing input "k" (expected Int32Array of shape [N, 1])');
+    expect(e.message).toBe("missing input 'k' (expected Int32Array of shape [N, 1])");
   });
   it("wrong dtype names the input, expected and given array types", () => {
     const a = caught(() => model.run({ x: new Float64Array(8) as unknown as Float32Array, k: k2 }));
-    expect([a.code, a.message]).toEqual(["bad-dtype", 'input "x": expected Float32Array (dtype f32) or number[], got Float64Array']);
+    expect([a.code, a.message]).toEqual(["bad-dtype", "input 'x': expected Float32Array (dtype f32) or number[], got Float64Array"]);
     const b = caught(() => model.run({ x: x2, k: new Float32Array(2) }));
-    expect(b.message).toBe('input "k": expected Int32Array (dtype i32) or number[], got Float32Array');
+    expect(b.message).toBe("input 'k': expected Int32Array (dtype i32) or number[], got Float32Array");
     const c = caught(() => model.run({ x: x2, k: [1, 2.5] }));
-    expect(c.message).toBe('input "k": expected 32-bit integers (dtype i32), got 2.5 at index 1');
+    expect(c.message).toBe("input 'k': expected 32-bit integers (dtype i32), got 2.5 at index 1");
     const d = caught(() => model.run({ x: "abc" as unknown as number[], k: k2 }));
-    expect(d.message).toBe('input "x": expected Float32Array (dtype f32) or number[], got string');
+    expect(d.message).toBe("input 'x': expected Float32Array (dtype f32) or number[], got string");
   });
   it("length not a multiple of elementsPerSample", () => {
     const e = caught(() => model.run({ x: new Float32Array(7), k: k2 }));
-    expect([e.code, e.message]).toEqual(["bad-length", 'input "x": expected a multiple of 4 elements per sample (shape [N, 4]), got 7']);
+    expect([e.code, e.message]).toEqual(["bad-length", "input 'x': expected a multiple of 4 elements per sample (shape [N, 4]), got 7"]);
   });
   it("inputs disagreeing on the batch", () => {
     const e = caught(() => model.run({ x: x2, k: new Int32Array(3) }));
     expect(e.code).toBe("bad-length");
-    expect(e.message).toBe('input "k": expected 2 elements (batch 2, as given by input "x"), got 3 (batch 3); all inputs must have the same batch');
+    expect(e.message).toBe("input 'k': expected 2 elements (batch 2, as given by input 'x'), got 3 (batch 3); all inputs must have the same batch");
   });
   it("length not matching an explicit batch", () => {
     const e = caught(() => model.run({ x: x2, k: k2 }, { batch: 3 }));
-    expect(e.message).toBe('input "x": expected 12 elements (batch 3 x 4 per sample, shape [N, 4]), got 8');
+    expect(e.message).toBe("input 'x': expected 12 elements (batch 3 x 4 per sample, shape [N, 4]), got 8");
   });
   it("batch < 1 or not an integer", () => {
     for (const [batch, got] of [[0, "0"], [-1, "-1"], [1.5, "1.5"], [NaN, "NaN"]] as const) {
@@ -277,7 +277,7 @@ describe("Model.run validation", () => {
       expect([e.code, e.message]).toEqual(["bad-batch", `batch must be an integer >= 1, got ${got}`]);
     }
     const e = caught(() => model.run({ x: new Float32Array(0), k: new Int32Array(0) }));
-    expect(e.message).toBe('batch must be an integer >= 1, got 0 (input "x" is empty)');
+    expect(e.message).toBe("batch must be an integer >= 1, got 0 (input 'x' is empty)");
   });
   it("non-finite inputs are data; number[] inputs work; explicit batch works", () => {
     const out = model.run({ x: [NaN, Infinity, -Infinity, 1], k: [2147483647] }, { batch: 1 });
