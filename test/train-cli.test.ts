@@ -31,6 +31,28 @@ const MODEL = `model mlp {
 }
 `;
 
+// Two heads on one hidden layer: the class and whether it is > 0 (a derived field), the second weighted 0.5.
+const HEADS_MODEL = `model two {
+  input features: f32[4]
+  let h = features -> fc1: dense(12) -> relu
+  output logits = h -> cls_head: dense(3)
+  output big = h -> big_head: dense(2)
+
+  train {
+    data = csv("d.csv", label="y")
+    split = [40, 10, 10]
+    field pos = greater(y, 0)
+    loss cls = cross_entropy(logits, y)
+    loss big = cross_entropy(big, pos, weight=0.5)
+    optimizer = adam(lr=0.05)
+    batch_size = 8
+    epochs = 2
+    seed = 3
+    metrics = [accuracy(logits, y), accuracy(big, pos)]
+  }
+}
+`;
+
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "modelc-train-cli-"));
   let a = 9;
@@ -43,6 +65,8 @@ beforeAll(() => {
   }
   writeFileSync(join(dir, "d.csv"), rows.join("\n") + "\n");
   writeFileSync(join(dir, "m.model"), MODEL);
+  writeFileSync(join(dir, "heads.model"), HEADS_MODEL);
+  writeFileSync(join(dir, "sgd.model"), MODEL.replace("adam(lr=0.05)", "sgd(lr=0.05)"));
   writeFileSync(join(dir, "plain.model"), "model p {\n  input x: f32[2]\n  output y = x -> dense(2)\n}\n");
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -113,6 +137,69 @@ describe("modelc train / eval", () => {
     expect(Number(meta["step"])).toBe(steps);
     expect(Number(meta["epoch"]) * 40 + Number(meta["batch"])).toBe(steps);
     expect(existsSync(join(out, "mlp.nosimd.wasm"))).toBe(false);
+  });
+
+  it("a diverging run (NaN loss) stops with exit 1, names epoch, step and loss, keeps the last finite checkpoint, writes no artifact", { timeout: 120_000 }, async () => {
+    const file = join(dir, "sgd.model");
+    const out = join(dir, "diverge");
+    const args = ["train", file, "-o", out, "--backend", "reference", "--progress", "lines", "--no-simd"];
+    const io1 = bufferIo();
+    expect(await main([...args, "--lr", "1e30"], io1)).toBe(1);
+    const err1 = io1.stderr.join("\n");
+    expect(err1).toMatch(/training diverged in epoch 1, step \d+ of 5 .*(loss 'loss' is (NaN|-?Infinity)|non-finite).*no checkpoint was written.*Lower the learning rate \(now 1e\+30; --lr\) or add clip_grad_norm/);
+    expect(existsSync(join(out, "checkpoint.safetensors"))).toBe(false);
+    expect(existsSync(join(out, "mlp.nosimd.wasm"))).toBe(false);
+    expect(existsSync(join(out, "metrics.json"))).toBe(false);
+
+    // a good epoch, then a resumed run that diverges: the checkpoint stays the good one, no artifact
+    const out2 = join(dir, "diverge2");
+    const args2 = ["train", file, "-o", out2, "--backend", "reference", "--progress", "lines", "--no-simd"];
+    expect(await main([...args2, "--epochs", "1"], bufferIo())).toBe(0);
+    const before = readFileSync(join(out2, "checkpoint.safetensors"));
+    rmSync(join(out2, "mlp.nosimd.wasm"));
+    const io2 = bufferIo();
+    expect(await main([...args2, "--epochs", "3", "--lr", "1e30", "--resume"], io2)).toBe(1);
+    expect(io2.stderr.join("\n")).toMatch(/training diverged in epoch 2, step \d+ of 5 .*checkpoint.safetensors keeps the last finite weights \(end of epoch 1, step 5\)/);
+    expect(readFileSync(join(out2, "checkpoint.safetensors")).equals(before)).toBe(true);
+    expect(existsSync(join(out2, "mlp.nosimd.wasm"))).toBe(false);
+  });
+
+  it("--resume keeps the run's --ablate / --heads (restored when omitted, refused when different); one weighted head keeps its named columns", { timeout: 240_000 }, async () => {
+    const file = join(dir, "heads.model");
+    const out = join(dir, "resume-sel");
+    const base = ["train", file, "-o", out, "--backend", "reference", "--progress", "lines", "--no-simd"];
+    const ac = new AbortController();
+    ac.abort();
+    expect(await trainCommand(file, { out, backend: "reference", progress: "lines", simd: false, ablate: ["features"], heads: ["big"] }, bufferIo(), { signal: ac.signal })).toBe(EXIT_INTERRUPTED);
+    const config = JSON.parse(JSON.parse(parseSafetensors(new Uint8Array(readFileSync(join(out, "checkpoint.safetensors")))).metadata["config"]!));
+    expect([config.ablate, config.heads, config.freeze, config.trainable]).toEqual([["features"], ["big"], null, null]);
+
+    // other heads / freeze: the selection is named, --init suggested, exit 1
+    const io1 = bufferIo();
+    expect(await main([...base, "--heads", "cls", "--freeze", "fc1", "--resume"], io1)).toBe(1);
+    expect(io1.stderr.join("\n")).toMatch(/the checkpoint's run trained heads big with nothing frozen; this run asks for heads cls with freeze fc1\. .*use --init .*checkpoint\.safetensors \(not --resume\)/);
+    expect(io1.stderr.join("\n")).not.toMatch(/unexpected tensor/);
+    // no ablation asked while the run had one
+    const io2 = bufferIo();
+    expect(await main([...base, "--ablate", "", "--resume"], io2)).toBe(1);
+
+    // flags omitted: taken from the checkpoint, said on one line
+    const io3 = bufferIo();
+    expect(await main([...base, "--resume"], io3)).toBe(0);
+    const text = io3.stdout.join("\n");
+    expect(text).toMatch(/^resuming with the checkpoint's --ablate features --heads big \(not given on the command line; /m);
+    expect(text).toMatch(/^ablated \(zeros in training and evaluation\): features$/m);
+    // one active head with weight 0.5: weighted total, the head's own (unweighted) loss by name, its weight
+    const line = io3.stdout.find((l) => l.startsWith("epoch 2/2"))!;
+    const m = /train weighted loss (\d\.\d{4}) {2}train big (\d\.\d{4}) .*val weighted loss (\d\.\d{4}) {2}val big (\d\.\d{4}) .*weights big 0\.5/.exec(line);
+    expect(m, line).not.toBeNull();
+    expect(Number(m![1])).toBeCloseTo(0.5 * Number(m![2]), 3);
+    const metrics = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8"));
+    expect([metrics.config.ablate, metrics.config.heads]).toEqual([["features"], ["big"]]);
+    expect(metrics.validation.losses.big).toBeCloseTo(Number(m![4]), 3);
+    expect(metrics.loss_weights).toEqual({ big: 0.5 });
+    const header = readFileSync(join(out, "curves.csv"), "utf8").split("\n")[0];
+    expect(header).toBe("epoch,step,lr,train_loss,train_big,val_loss,val_big,val_accuracy(logits),val_accuracy(big),weight_big");
   });
 
   it("usage errors", async () => {

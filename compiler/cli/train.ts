@@ -15,17 +15,17 @@ import { initWeights } from "../weights/init.js";
 import { applyTrainOverrides } from "../frontend/lower-train.js";
 import { buildTrainingGraph, TrainSpecError } from "../train/build.js";
 import { ReferenceTrainBackend, type TrainBackend } from "../train/backend.js";
-import { CheckpointError } from "../train/checkpoint.js";
+import { CHECKPOINT_FILE, CheckpointError, readCheckpointConfig } from "../train/checkpoint.js";
 import { SplitError } from "../data/split.js";
 import { fieldTypes, loadTrainData, TrainDataLoadError } from "../train/data.js";
 import { AblateError, ablateInputs } from "../train/ablate.js";
-import { train, TrainDataError, type TrainResult } from "../train/driver.js";
+import { type RunConfig, sameList, train, TrainDataError, TrainDivergedError, type TrainResult } from "../train/driver.js";
 import { barReporter, formatMetrics, lineReporter, type ProgressReporter } from "../train/progress.js";
 import type { TrainSpec, TrainingGraph } from "../train/spec.js";
 import { EXIT_OK, EXIT_USER, UserError, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
 import { addDerivedFields } from "../data/derived.js";
 import type { Dataset } from "../data/dataset.js";
-import { TrainSelectionError } from "../train/heads.js";
+import { activeLosses, TrainSelectionError } from "../train/heads.js";
 import { readSafetensors, type SafetensorsTensor } from "../weights/safetensors.js";
 
 /** Exit code of a run stopped by SIGINT after writing its checkpoint (128 + SIGINT, as shells report it). */
@@ -141,6 +141,46 @@ export function initFrom(init: WeightMap, file: ReadonlyMap<string, SafetensorsT
 }
 
 /**
+ * For --resume: the spec and ablation of the run that wrote `ckpt` where this run leaves them open. An
+ * omitted --ablate takes the checkpoint's; omitted --heads, or --freeze and --trainable both omitted, take
+ * the checkpoint's selection. `said`: one line naming what was taken (when it changes anything). Settings
+ * given that differ are refused later by the driver (train/driver.ts checkResumeConfig). Errors:
+ * CheckpointError (no or unreadable checkpoint).
+ */
+async function restoreRunSettings(ckpt: string, spec: TrainSpec, options: TrainCommandOptions): Promise<{ spec: TrainSpec; ablate: string[] | undefined; said?: string }> {
+  let saved: Partial<RunConfig>;
+  try {
+    saved = JSON.parse(await readCheckpointConfig(ckpt)) as Partial<RunConfig>;
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`${ckpt}: checkpoint metadata 'config' is not JSON`);
+  }
+  const out: TrainSpec = structuredClone(spec);
+  const taken: string[] = [];
+  let ablate = options.ablate;
+  if (ablate === undefined && saved.ablate && saved.ablate.length > 0) {
+    ablate = [...saved.ablate];
+    taken.push(`--ablate ${ablate.join(",")}`);
+  }
+  if (options.heads === undefined && saved.heads && !sameList(activeLosses(out).map((l) => l.name), saved.heads)) {
+    out.heads = [...saved.heads];
+    taken.push(`--heads ${saved.heads.join(",")}`);
+  }
+  if (options.freeze === undefined && options.trainable === undefined && ("freeze" in saved || "trainable" in saved)) {
+    const freeze = saved.freeze ?? null;
+    const trainable = saved.trainable ?? null;
+    if (!sameList(out.freeze ?? null, freeze) || !sameList(out.trainable ?? null, trainable)) {
+      delete out.freeze;
+      delete out.trainable;
+      if (freeze) out.freeze = [...freeze];
+      if (trainable) out.trainable = [...trainable];
+      taken.push(freeze ? `--freeze ${freeze.join(",")}` : trainable ? `--trainable ${trainable.join(",")}` : "nothing frozen");
+    }
+  }
+  return { spec: out, ablate, ...(taken.length ? { said: `resuming with the checkpoint's ${taken.join(" ")} (not given on the command line; ${ckpt})` } : {}) };
+}
+
+/**
  * Run `modelc train`: check the file, take its TrainSpec (or --spec) with the CLI overrides, load the data,
  * build the training graph, train (progress on stdout; checkpoint and curves in DIR each epoch), then write
  * DIR/metrics.json and the inference artifact compiled with the trained weights, and print the test metrics.
@@ -181,10 +221,17 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
   if (!env.signal) process.on("SIGINT", onSigint);
   try {
     if (options.init !== undefined && options.resume) throw new UserError("--init and --resume exclude each other (--resume continues from DIR/checkpoint.safetensors)");
+    let ablate = options.ablate;
+    if (options.resume) {
+      const restored = await restoreRunSettings(join(outDir, CHECKPOINT_FILE), spec, options);
+      spec = restored.spec;
+      ablate = restored.ablate;
+      if (restored.said) io.out(restored.said);
+    }
     let data = addDerivedData(await loadTrainData(spec.data, dirname(file)), spec);
-    if (options.ablate !== undefined) {
-      data = ablateInputs(data, graph, spec, options.ablate);
-      io.out(`ablated (zeros in training and evaluation): ${options.ablate.join(", ")}`);
+    if (ablate !== undefined && ablate.length > 0) {
+      data = ablateInputs(data, graph, spec, ablate);
+      io.out(`ablated (zeros in training and evaluation): ${ablate.join(", ")}`);
     }
     const tg = buildTrainingGraph(graph, spec, fieldTypes(data));
     const init = initWeights(graph, spec.seed);
@@ -198,12 +245,12 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
     if (mode === "bar" || (mode === "auto" && tty)) reporter = barReporter();
     else if (mode !== "none") reporter = lineReporter(io);
     result = await train({
-      graph: tg, spec, backend, data, outDir, resume: options.resume === true,
+      graph: tg, spec, backend, data, outDir, resume: options.resume === true, ablate: ablate ?? [],
       signal: env.signal ?? ac.signal,
       ...(reporter ? { onProgress: reporter.onProgress } : {}),
     });
   } catch (e) {
-    if (e instanceof TrainDataLoadError || e instanceof AblateError || e instanceof TrainSpecError || e instanceof TrainDataError || e instanceof CheckpointError || e instanceof SplitError || e instanceof TrainSelectionError)
+    if (e instanceof TrainDataLoadError || e instanceof AblateError || e instanceof TrainSpecError || e instanceof TrainDataError || e instanceof CheckpointError || e instanceof SplitError || e instanceof TrainSelectionError || e instanceof TrainDivergedError)
       throw new UserError(e.message);
     throw e;
   } finally {
@@ -228,7 +275,12 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
     return EXIT_INTERRUPTED;
   }
 
-  const summary = { status: result.status, epochs: result.epochs, steps: result.steps, test: result.test ?? null, validation: result.history.epochs.at(-1)?.validation ?? null };
+  const last = result.history.epochs.at(-1);
+  const summary = {
+    status: result.status, epochs: result.epochs, steps: result.steps, test: result.test ?? null, validation: last?.validation ?? null,
+    ...(last?.weights ? { loss_weights: last.weights } : {}),
+    config: result.config,
+  };
   await writeFileAtomic(join(outDir, "metrics.json"), JSON.stringify(summary, null, 1) + "\n");
   const compiled = await compile(source, {
     file,
@@ -240,7 +292,7 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
   const written = await writeArtifactFiles(outDir, compiled.artifact.files);
   const how = result.status === "early_stopped" ? `early stopping after ${result.epochs} epochs` : `${result.epochs} epochs`;
   io.out(`trained ${graph.name}: ${how}, ${result.steps} steps`);
-  if (result.test) io.out(`test (${result.test.samples} samples): ${formatMetrics(result.test)}`);
+  if (result.test) io.out(`test (${result.test.samples} samples): ${formatMetrics(result.test, "", last?.weights)}`);
   else io.out("test: no test split");
   io.out(`wrote ${written.join(", ")}`);
   io.out(`wrote ${["checkpoint.safetensors", "curves.csv", "curves.json", "curves.svg", "metrics.json"].map((f) => join(outDir, f)).join(", ")}`);

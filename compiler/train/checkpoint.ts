@@ -43,7 +43,7 @@ export interface TrainState {
   partial: { sums: Record<string, number>; samples: number };
   /** Curves so far. */
   history: History;
-  /** Settings a resumed run must share (batch size, split, data), as JSON; see driver.ts. */
+  /** Settings a resumed run must share (data, split, batch size, seed, heads, freeze, ablation, ...), as JSON; see driver.ts RunConfig. */
   config: string;
 }
 
@@ -155,15 +155,40 @@ export async function saveCheckpoint(path: string, tensors: ReadonlyMap<string, 
   await writeFileAtomic(path, encodeCheckpoint(tensors, state));
 }
 
-/** Read and decode a checkpoint file. Errors: CheckpointError (also for a missing/unreadable file). */
-export async function loadCheckpoint(path: string, expected: readonly TrainTensor[]): Promise<{ tensors: Map<string, TrainTensorData>; state: TrainState }> {
-  let bytes: Uint8Array;
+/**
+ * The `config` metadata (JSON text of driver.ts RunConfig) of a checkpoint file, without checking its tensors:
+ * read before them so that a run with other settings is told so. Errors: CheckpointError.
+ */
+export async function readCheckpointConfig(path: string): Promise<string> {
+  const bytes = await readCheckpointBytes(path);
+  let meta: Record<string, string>;
   try {
-    bytes = new Uint8Array(await readFile(path));
+    meta = parseSafetensors(bytes).metadata;
+  } catch (e) {
+    throw new CheckpointError(`${path}: ${(e as Error).message}`);
+  }
+  if (meta["format"] !== CHECKPOINT_FORMAT) throw new CheckpointError(`${path}: not a modelc checkpoint (format ${JSON.stringify(meta["format"] ?? null)}, expected ${CHECKPOINT_FORMAT})`);
+  const s = meta["config"];
+  if (s === undefined) throw new CheckpointError(`${path}: checkpoint metadata lacks 'config'`);
+  try {
+    return parseJson<string>(s);
+  } catch {
+    throw new CheckpointError(`${path}: checkpoint metadata 'config' is not JSON`);
+  }
+}
+
+async function readCheckpointBytes(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(code === "ENOENT" ? `no checkpoint at '${path}' to resume from` : `cannot read '${path}': ${(e as Error).message}`);
   }
+}
+
+/** Read and decode a checkpoint file. Errors: CheckpointError (also for a missing/unreadable file). */
+export async function loadCheckpoint(path: string, expected: readonly TrainTensor[]): Promise<{ tensors: Map<string, TrainTensorData>; state: TrainState }> {
+  const bytes = await readCheckpointBytes(path);
   try {
     return decodeCheckpoint(bytes, expected);
   } catch (e) {

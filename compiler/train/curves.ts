@@ -7,13 +7,16 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { smooth, type History } from "./history.js";
 
 /**
- * CSV of the epochs: epoch, step, lr, train_loss, [train_<loss>... when several], val_loss, [val_<loss>...],
- * val_<metric>..., [weight_<loss>... when the epochs record loss weights].
+ * CSV of the epochs: epoch, step, lr, train_loss (the weighted total), [train_<loss>... unweighted, when the
+ * losses are named], val_loss, [val_<loss>...], val_<metric>..., [weight_<loss>... when the epochs record
+ * loss weights].
  */
 export function curvesCsv(history: History): string {
   const eps = history.epochs;
   const all = [...new Set(eps.flatMap((e) => Object.keys(e.train.losses)))];
-  const lossNames = all.length > 1 ? all : []; // one loss: its column would repeat train_loss / val_loss
+  // Named losses (several, or one not called "loss") get columns of their own, unweighted; one unnamed
+  // loss would only repeat train_loss / val_loss.
+  const lossNames = all.length > 1 || (all.length === 1 && all[0] !== "loss") ? all : [];
   const metricNames = [...new Set(eps.flatMap((e) => Object.keys(e.validation?.metrics ?? {})))];
   const weightNames = [...new Set(eps.flatMap((e) => Object.keys(e.weights ?? {})))];
   const header = ["epoch", "step", "lr", "train_loss", ...lossNames.map((n) => `train_${n}`), "val_loss", ...lossNames.map((n) => `val_${n}`), ...metricNames.map((n) => `val_${n}`),
@@ -61,10 +64,32 @@ interface Series {
   markers?: boolean;
 }
 
-/** One panel: frame, ticks, labels, polylines and a legend; returns SVG elements. */
+/** Legend layout below a panel: rows of 16 px, as many columns of equal width as fit in `w` (+ margins). */
+const LEGEND_ROW = 16;
+/** Vertical room under the plot frame for the tick labels and the "epoch" axis label. */
+const AXIS_ROOM = 44;
+
+function legendColumns(series: Series[], w: number): { cols: number; colW: number } {
+  const longest = Math.max(0, ...series.map((s) => s.label.length));
+  const colW = 30 + Math.ceil(longest * 6.2) + 14; // swatch + text (about 6.2 px per char at 11 px) + gap
+  const cols = Math.max(1, Math.min(series.length, Math.floor((w + 40) / colW)));
+  return { cols, colW: Math.max(colW, (w + 40) / cols) };
+}
+
+/** Height of a panel's legend (below the axis label). */
+function legendHeight(series: Series[], w: number, cols?: number): number {
+  const c = cols ?? legendColumns(series, w).cols;
+  return Math.ceil(series.length / c) * LEGEND_ROW;
+}
+
+/**
+ * One panel: frame, ticks, labels, polylines, and a legend below the plot area (under the x-axis label, in
+ * columns, so it covers no data); returns SVG elements. `legendCols` fixes the number of legend columns
+ * (e.g. 2: train and validation of one loss side by side).
+ */
 function panel(
   x0: number, y0: number, w: number, h: number, title: string, yLabel: string, xMax: number, series: Series[],
-  yRange?: [number, number], legend: "top" | "bottom" = "top",
+  yRange?: [number, number], legendCols?: number,
 ): string {
   const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
   let [lo, hi] = yRange ?? [Math.min(0, ...ys), ys.length ? Math.max(...ys) : 1];
@@ -88,15 +113,23 @@ function panel(
   }
   out.push(`<text x="${x0 + w / 2}" y="${y0 + h + 34}" text-anchor="middle">epoch</text>`);
   out.push(`<text transform="translate(${x0 - 48} ${y0 + h / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
-  series.forEach((s, k) => {
+  const lay = legendColumns(series, w);
+  const cols = legendCols ?? lay.cols;
+  const colW = legendCols ? (w + 40) / legendCols : lay.colW;
+  series.forEach((s) => {
     const pts = s.points.filter((p) => Number.isFinite(p[1])).map((p) => `${px(p[0]).toFixed(1)},${py(Math.min(hi, Math.max(lo, p[1]))).toFixed(1)}`);
     if (pts.length > 0)
       out.push(`<polyline class="series" data-label="${esc(s.label)}" fill="none" stroke="${s.color}" stroke-width="${s.width}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""} points="${pts.join(" ")}"/>`);
     if (s.markers) for (const p of pts) out.push(`<circle cx="${p.split(",")[0]}" cy="${p.split(",")[1]}" r="2.5" fill="${s.color}"/>`);
-    const ly = legend === "top" ? y0 + 14 + k * 16 : y0 + h - 14 - (series.length - 1 - k) * 16;
-    out.push(`<line x1="${x0 + w - 150}" y1="${ly}" x2="${x0 + w - 128}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`);
-    out.push(`<text x="${x0 + w - 122}" y="${ly}" dominant-baseline="middle">${esc(s.label)}</text>`);
   });
+  out.push(`<g class="legend">`);
+  series.forEach((s, k) => {
+    const lx = x0 - 20 + (k % cols) * colW;
+    const ly = y0 + h + AXIS_ROOM + Math.floor(k / cols) * LEGEND_ROW + LEGEND_ROW / 2;
+    out.push(`<line x1="${lx.toFixed(1)}" y1="${ly}" x2="${(lx + 22).toFixed(1)}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`);
+    out.push(`<text x="${(lx + 28).toFixed(1)}" y="${ly}" dominant-baseline="middle">${esc(s.label)}</text>`);
+  });
+  out.push(`</g>`);
   return out.join("\n");
 }
 
@@ -114,10 +147,13 @@ function accuracyRange(series: Series[]): [number, number] {
  */
 export function curvesSvg(history: History): string {
   const W = 900;
+  const PW = 330;
+  const PH = 260;
   const lossNames = [...new Set(history.epochs.flatMap((e) => Object.keys(e.train.losses)))];
   const weightNames = [...new Set(history.epochs.flatMap((e) => Object.keys(e.weights ?? {})))];
-  const perLoss = lossNames.length > 1 || weightNames.length > 0;
-  const H = perLoss ? 700 : 360;
+  const named = lossNames.length > 1 || (lossNames.length === 1 && lossNames[0] !== "loss");
+  const perLoss = named || weightNames.length > 0;
+  const weighted = history.epochs.some((e) => Object.values(e.weights ?? {}).some((w) => w !== 1));
   const xMax = Math.max(1, history.epochs.length, ...history.steps.map((s) => s.x));
   const sm = smooth(history.steps.map((s) => s.loss));
   const loss: Series[] = [
@@ -131,14 +167,18 @@ export function curvesSvg(history: History): string {
     label: `validation ${n}`, color: colors[k % colors.length]!, width: 2, markers: true,
     points: history.epochs.filter((e) => e.validation?.metrics[n] !== undefined).map((e) => [e.epoch, 100 * e.validation!.metrics[n]!]),
   }));
+  // Rows: title (40) + plot (PH) + axis labels + legend (below the plot, sized to its entries) + gap.
+  const top1 = 40;
+  const row1 = Math.max(legendHeight(loss, PW), metrics.length > 0 ? legendHeight(metrics, PW) : 0);
   const body = [
-    panel(70, 40, 330, 260, "Loss", "loss", xMax, loss),
+    panel(70, top1, PW, PH, weighted ? "Loss (weighted total)" : "Loss", weighted ? "weighted loss" : "loss", xMax, loss),
     metrics.length > 0
-      ? panel(530, 40, 330, 260, "Validation metrics", "accuracy (%)", xMax, metrics, accuracyRange(metrics), "bottom")
-      : `<text x="695" y="170" text-anchor="middle" fill="#888">no metrics</text>`,
+      ? panel(530, top1, PW, PH, "Validation metrics", "accuracy (%)", xMax, metrics, accuracyRange(metrics))
+      : `<text x="695" y="${top1 + PH / 2}" text-anchor="middle" fill="#888">no metrics</text>`,
   ];
+  let H = top1 + PH + AXIS_ROOM + row1 + 16;
   if (perLoss) {
-    // Second row: each named loss (train solid, validation dashed) and the loss weights per epoch.
+    // Second row: each named loss, unweighted (train solid, validation dashed), and the loss weights per epoch.
     const byLoss: Series[] = lossNames.flatMap((n, k) => [
       { label: `train ${n}`, color: colors[k % colors.length]!, width: 2, markers: true, points: history.epochs.map((e) => [e.epoch, e.train.losses[n] ?? NaN] as [number, number]) },
       { label: `validation ${n}`, color: colors[k % colors.length]!, width: 1.5, dash: "5 3", points: history.epochs.filter((e) => e.validation).map((e) => [e.epoch, e.validation!.losses[n] ?? NaN] as [number, number]) },
@@ -147,8 +187,10 @@ export function curvesSvg(history: History): string {
       label: `weight ${n}`, color: colors[lossNames.indexOf(n) >= 0 ? lossNames.indexOf(n) % colors.length : k % colors.length]!, width: 2, markers: true,
       points: history.epochs.filter((e) => e.weights?.[n] !== undefined).map((e) => [e.epoch, e.weights![n]!] as [number, number]),
     }));
-    body.push(panel(70, 380, 330, 260, "Loss by name", "loss", xMax, byLoss));
-    body.push(weights.length > 0 ? panel(530, 380, 330, 260, "Loss weights", "weight", xMax, weights, undefined, "bottom") : "");
+    const top2 = H + 24;
+    body.push(panel(70, top2, PW, PH, "Loss by name (unweighted)", "loss", xMax, byLoss, undefined, 2));
+    body.push(weights.length > 0 ? panel(530, top2, PW, PH, "Loss weights", "weight", xMax, weights) : "");
+    H = top2 + PH + AXIS_ROOM + Math.max(legendHeight(byLoss, PW, 2), weights.length > 0 ? legendHeight(weights, PW) : 0) + 16;
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,

@@ -10,7 +10,8 @@ import { type Dataset, type Field, fieldOf, shapeText } from "../data/dataset.js
 import { toF32, toI32 } from "../data/labels.js";
 import { epochOrder, splitDataset } from "../data/split.js";
 import type { BatchFields, TrainBackend } from "./backend.js";
-import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.js";
+import { CHECKPOINT_FILE, CheckpointError, loadCheckpoint, readCheckpointConfig, saveCheckpoint, type TrainState } from "./checkpoint.js";
+import { activeLosses } from "./heads.js";
 import { writeCurves } from "./curves.js";
 import { emptyHistory, type EpochRecord, type History, type SplitMetrics } from "./history.js";
 import { learningRate, lossWeight } from "./schedule.js";
@@ -39,6 +40,8 @@ export interface TrainOptions {
   outDir: string;
   /** Continue from `outDir/checkpoint.safetensors` (error if absent). Default false: start fresh. */
   resume?: boolean;
+  /** Model inputs the caller fed as zeros (cli/train.ts --ablate): recorded in the run config. Default none. */
+  ablate?: readonly string[];
   onProgress?: (event: TrainProgress) => void;
   /** Abort (e.g. on SIGINT): the current step finishes, a checkpoint is written, `status` is "interrupted". */
   signal?: AbortSignal;
@@ -58,6 +61,16 @@ export interface TrainResult {
   weights: WeightMap;
   /** Path of the last checkpoint written. */
   checkpoint: string;
+  /** The run's settings as stored in the checkpoint's `config` (runConfig). */
+  config: RunConfig;
+}
+
+/** Thrown when a training loss or the weights become non-finite (NaN / ±Infinity): the run stops. */
+export class TrainDivergedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainDivergedError";
+  }
 }
 
 /** Longest stretch of synchronous train steps before the loop yields to the event loop (ms). */
@@ -172,6 +185,11 @@ function totalLoss(tg: TrainingGraph, spec: TrainSpec, losses: Record<string, nu
   return s;
 }
 
+/** Whether the losses have names of their own (several, or one not called "loss"): then they are shown per name. */
+export function namedLosses(tg: Pick<TrainingGraph, "losses">): boolean {
+  return tg.losses.length > 1 || tg.losses.some((l) => l.name !== "loss");
+}
+
 /** Metric names: "accuracy", or "accuracy(<output>)" when there are several. */
 function metricName(tg: TrainingGraph, k: number): string {
   const m = tg.metrics[k]!;
@@ -227,9 +245,88 @@ export function evaluate(tg: TrainingGraph, spec: TrainSpec, backend: TrainBacke
   return { ...meanLosses(tg, sums, ds.count, weights), metrics, samples: ds.count };
 }
 
-/** JSON of the settings a resumed run must share with the run that wrote the checkpoint. */
-function runConfig(spec: TrainSpec): string {
-  return JSON.stringify({ data: spec.data, split: spec.split, batch_size: spec.batch_size, seed: spec.seed, augment: spec.augment, losses: spec.losses.map((l) => l.name) });
+/**
+ * Settings a resumed run must share with the run that wrote the checkpoint (its `config` metadata): data,
+ * split, batch size, seed, augmentation, the loss names, and what trains: the active heads, freeze /
+ * trainable (null when not given) and the ablated inputs ([] when none).
+ */
+export interface RunConfig {
+  data: TrainSpec["data"];
+  split: TrainSpec["split"];
+  batch_size: number;
+  seed: number;
+  augment: TrainSpec["augment"];
+  losses: string[];
+  heads: string[];
+  freeze: string[] | null;
+  trainable: string[] | null;
+  ablate: string[];
+}
+
+/** The RunConfig of `spec` (+ the ablated inputs). */
+export function runConfig(spec: TrainSpec, ablate: readonly string[] = []): RunConfig {
+  return {
+    data: spec.data, split: spec.split, batch_size: spec.batch_size, seed: spec.seed, augment: spec.augment, losses: spec.losses.map((l) => l.name),
+    heads: activeLosses(spec).map((l) => l.name), freeze: spec.freeze ? [...spec.freeze] : null, trainable: spec.trainable ? [...spec.trainable] : null, ablate: [...ablate],
+  };
+}
+
+/** Same list up to order (null = not given). */
+export function sameList(a: readonly string[] | null | undefined, b: readonly string[] | null | undefined): boolean {
+  if (!a || !b) return (a ?? null) === (b ?? null);
+  return JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+}
+
+/** "heads digit, parity with freeze stage1, stage2" (what trains in a run). */
+export function selectionText(c: Pick<RunConfig, "heads" | "freeze" | "trainable">): string {
+  const sel = c.freeze ? `freeze ${c.freeze.join(", ")}` : c.trainable ? `trainable ${c.trainable.join(", ")}` : "nothing frozen";
+  return `heads ${c.heads.join(", ")} with ${sel}`;
+}
+
+/**
+ * Check that a run with config `now` may resume from a checkpoint whose `config` metadata is `saved` (JSON).
+ * Keys an older checkpoint lacks are not compared. Errors: CheckpointError naming what differs; another
+ * heads / freeze / trainable selection points to --init (a new run from these weights).
+ */
+export function checkResumeConfig(path: string, saved: string, now: RunConfig): void {
+  let old: Partial<RunConfig>;
+  try {
+    old = JSON.parse(saved) as Partial<RunConfig>;
+  } catch {
+    throw new CheckpointError(`${path}: checkpoint metadata 'config' is not JSON`);
+  }
+  const has = (k: keyof RunConfig): boolean => Object.prototype.hasOwnProperty.call(old, k);
+  const selDiffers = (has("heads") && !sameList(old.heads, now.heads)) || (has("freeze") && !sameList(old.freeze, now.freeze)) || (has("trainable") && !sameList(old.trainable, now.trainable));
+  if (selDiffers) {
+    const was = { heads: old.heads ?? now.heads, freeze: old.freeze ?? null, trainable: old.trainable ?? null };
+    throw new CheckpointError(
+      `${path}: the checkpoint's run trained ${selectionText(was)}; this run asks for ${selectionText(now)}. --resume continues that same run; ` +
+        `to start a new run from these weights use --init ${path} (not --resume) with another -o DIR`,
+    );
+  }
+  if (has("ablate") && !sameList(old.ablate, now.ablate)) {
+    const t = (a: readonly string[] | undefined): string => (a && a.length ? `--ablate ${a.join(",")}` : "no --ablate");
+    throw new CheckpointError(`${path}: the checkpoint's run was trained with ${t(old.ablate)}; this run asks for ${t(now.ablate)}. --resume needs the same inputs ablated (omit --ablate to take the checkpoint's)`);
+  }
+  const other = (["data", "split", "batch_size", "seed", "augment", "losses"] as const).filter((k) => has(k) && JSON.stringify(old[k]) !== JSON.stringify(now[k]));
+  if (other.length > 0)
+    throw new CheckpointError(`${path} was written with other settings (${other.join(", ")}); resume needs the same ones (checkpoint: ${other.map((k) => `${k} ${JSON.stringify(old[k])}`).join("; ")})`);
+}
+
+/** Name of the first non-finite value among `losses` ("loss 'parity' is NaN"), else the total's. */
+function nonFiniteLoss(tg: TrainingGraph, losses: Record<string, number>, total: number): string {
+  const bad = tg.losses.find((l) => !Number.isFinite(losses[l.name]!));
+  return bad ? `loss '${bad.name}' is ${losses[bad.name]}` : `the weighted total loss is ${total}`;
+}
+
+/** First param/state tensor holding a non-finite value, or undefined. */
+function nonFiniteTensor(tensors: ReadonlyMap<string, { role: string; data: Float32Array }>): string | undefined {
+  for (const [name, t] of tensors) {
+    if (t.role === "optim") continue;
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return name;
+  }
+  return undefined;
 }
 
 /** Params and state (not optimizer state) of the backend, as a WeightMap. */
@@ -245,8 +342,11 @@ function modelWeights(backend: TrainBackend): WeightMap {
  * `resume` continues bit-for-bit: the curves and weights equal an uninterrupted run's. Each epoch: train
  * over all batches (last one smaller, as DataLoader drop_last=False), evaluate the validation split,
  * update early stopping (improvement = val loss < best − min_delta; stop after `patience` epochs without),
- * then write the checkpoint and curves atomically. At the end, evaluate the test split.
- * Errors: TrainDataError (data vs graph), CheckpointError (resume), backend errors, fs errors.
+ * then write the checkpoint and curves atomically. At the end, evaluate the test split. A non-finite
+ * training loss (checked every step) or non-finite weights (checked before each checkpoint) stop the run
+ * with TrainDivergedError; the checkpoint on disk keeps the last finite weights.
+ * Errors: TrainDataError (data vs graph), CheckpointError (resume: other settings, checkResumeConfig, or
+ * tensors that do not fit), TrainDivergedError, backend errors, fs errors.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { graph: tg, spec, backend } = options;
@@ -258,23 +358,45 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   await mkdir(options.outDir, { recursive: true });
   await removeStaleTemps(options.outDir);
   const ckptPath = join(options.outDir, CHECKPOINT_FILE);
-  const config = runConfig(spec);
+  const runCfg = runConfig(spec, options.ablate);
+  const config = JSON.stringify(runCfg);
 
   let state: TrainState = {
     epoch: 0, batch: 0, step: 0, seed: spec.seed, lr: 0, bestValLoss: Infinity, badEpochs: 0, stopped: false,
     partial: { sums: {}, samples: 0 }, history: emptyHistory(), config,
   };
+  /** Where the checkpoint on disk stands for this run (undefined: none written or loaded yet). */
+  let onDisk: { epoch: number; batch: number; step: number } | undefined;
   if (options.resume) {
+    // Settings first: another heads/freeze selection would otherwise surface as a list of tensor mismatches.
+    checkResumeConfig(ckptPath, await readCheckpointConfig(ckptPath), runCfg);
     const ck = await loadCheckpoint(ckptPath, tg.tensors);
-    if (ck.state.config !== config)
-      throw new CheckpointError(`${ckptPath} was written with other settings (data, split, batch size, seed or augmentation); resume needs the same ones (${ck.state.config})`);
     backend.writeTensors(ck.tensors);
-    state = ck.state;
+    state = { ...ck.state, config };
+    onDisk = { epoch: state.epoch, batch: state.batch, step: state.step };
   }
+  const diverged = (what: string, epoch: number, batch: number, step: number): TrainDivergedError => {
+    const kept = onDisk
+      ? `${ckptPath} keeps the last finite weights (${onDisk.batch > 0 ? `epoch ${onDisk.epoch + 1} step ${onDisk.batch}` : `end of epoch ${onDisk.epoch}`}, step ${onDisk.step})`
+      : "no checkpoint was written";
+    const lr = learningRate(spec.schedule, spec.optimizer.lr, { epoch, batch, stepsPerEpoch, epochs: spec.epochs });
+    return new TrainDivergedError(
+      `training diverged in epoch ${epoch + 1}, step ${batch + 1} of ${stepsPerEpoch} (step ${step} overall): ${what}; stopped, ${kept}. ` +
+        `Lower the learning rate (now ${+lr.toPrecision(4)}; --lr)${spec.clip_grad_norm === undefined ? " or add clip_grad_norm = 1.0 to the train section" : ""}`,
+    );
+  };
   const emit = options.onProgress ?? (() => undefined);
   emit({ kind: "start", epochs: spec.epochs, stepsPerEpoch, fromEpoch: state.epoch, fromBatch: state.batch, samples: { train: split.train.count, validation: split.validation.count, test: split.test.count } });
+  /** Write the checkpoint, unless the weights are no longer finite (then keep the one on disk and throw). */
   const save = async (): Promise<void> => {
-    await saveCheckpoint(ckptPath, backend.readTensors(), state);
+    const tensors = backend.readTensors();
+    const bad = nonFiniteTensor(tensors);
+    if (bad !== undefined) {
+      const b = state.batch === 0 ? stepsPerEpoch - 1 : state.batch - 1;
+      throw diverged(`'${bad}' holds a non-finite value after the update`, state.batch === 0 ? state.epoch - 1 : state.epoch, b, state.step);
+    }
+    await saveCheckpoint(ckptPath, tensors, state);
+    onDisk = { epoch: state.epoch, batch: state.batch, step: state.step };
   };
   const names = [...new Set(tg.dataInputs.map((d) => d.field))];
   const buffers = new BatchBuffers(split.train, bs, names);
@@ -296,6 +418,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const step = state.step + 1;
       const losses = backend.trainStep(b.batch, byInput(tg, b.fields), { lr, step, seed: spec.seed, lossWeights });
       const loss = totalLoss(tg, spec, losses, lossWeights, b.batch);
+      if (!Number.isFinite(loss)) throw diverged(nonFiniteLoss(tg, losses, loss), epoch, batch, step);
       contribution(tg, spec, losses, b.batch, state.partial.sums);
       state.partial.samples += b.batch;
       state.step = step;
@@ -312,12 +435,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (options.signal?.aborted && state.batch < stepsPerEpoch) {
         await save();
         emit({ kind: "interrupted", epoch, batch: state.batch, step, checkpoint: ckptPath });
-        return { status: "interrupted", epochs: state.epoch, steps: state.step, history: state.history, weights: modelWeights(backend), checkpoint: ckptPath };
+        return { status: "interrupted", epochs: state.epoch, steps: state.step, history: state.history, weights: modelWeights(backend), checkpoint: ckptPath, config: runCfg };
       }
     }
     const train: SplitMetrics = { ...meanLosses(tg, state.partial.sums, state.partial.samples, lossWeights), metrics: {}, samples: state.partial.samples };
     const record: EpochRecord = { epoch: epoch + 1, step: state.step, lr: state.lr, train };
-    if (tg.losses.length > 1 || tg.losses.some((l) => l.weight_schedule)) record.weights = lossWeights;
+    if (namedLosses(tg) || tg.losses.some((l) => l.weight_schedule || l.weight !== 1)) record.weights = lossWeights;
     if (split.validation.count > 0) {
       record.validation = evaluate(tg, spec, backend, split.validation, bs, lossWeights);
       const val = record.validation.loss;
@@ -337,7 +460,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     emit({ kind: "epoch", record, epochs: spec.epochs, seconds, samplesPerSecond: seconds > 0 ? (train.samples - samplesBefore) / seconds : 0, stopped: state.stopped });
     if (options.signal?.aborted && state.epoch < spec.epochs && !state.stopped) {
       emit({ kind: "interrupted", epoch: state.epoch, batch: 0, step: state.step, checkpoint: ckptPath });
-      return { status: "interrupted", epochs: state.epoch, steps: state.step, history: state.history, weights: modelWeights(backend), checkpoint: ckptPath };
+      return { status: "interrupted", epochs: state.epoch, steps: state.step, history: state.history, weights: modelWeights(backend), checkpoint: ckptPath, config: runCfg };
     }
   }
   if (state.history.epochs.length > 0) await writeCurves(options.outDir, state.history);
@@ -348,6 +471,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     history: state.history,
     weights: modelWeights(backend),
     checkpoint: ckptPath,
+    config: runCfg,
   };
   if (split.test.count > 0) {
     result.test = evaluate(tg, spec, backend, split.test, bs, epochWeights(tg, Math.max(0, state.epoch - 1)));

@@ -16,11 +16,16 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-/** "loss 0.1234  accuracy 93.10%": a split's loss and metrics (accuracy as a percentage). */
-export function formatMetrics(m: SplitMetrics, prefix = ""): string {
-  const parts = [`${prefix}loss ${fmtLoss(m.loss)}`];
+/**
+ * "loss 0.1234  accuracy 93.10%": a split's loss and metrics (accuracy as a percentage). Named losses (several,
+ * or one not called "loss") are also listed one by one, unweighted; the total is "weighted loss" when
+ * `weights` (the epoch's loss weights) has a weight other than 1.
+ */
+export function formatMetrics(m: SplitMetrics, prefix = "", weights?: Record<string, number>): string {
   const names = Object.keys(m.losses);
-  if (names.length > 1) for (const n of names) parts.push(`${prefix}${n} ${fmtLoss(m.losses[n]!)}`);
+  const weighted = weights !== undefined && Object.values(weights).some((w) => w !== 1);
+  const parts = [`${prefix}${weighted ? "weighted loss" : "loss"} ${fmtLoss(m.loss)}`];
+  if (names.length > 1 || (names.length === 1 && names[0] !== "loss")) for (const n of names) parts.push(`${prefix}${n} ${fmtLoss(m.losses[n]!)}`);
   for (const [n, v] of Object.entries(m.metrics)) parts.push(`${prefix}${n} ${(100 * v).toFixed(2)}%`);
   return parts.join("  ");
 }
@@ -32,8 +37,8 @@ function fmtLoss(v: number): string {
 /** The one-line summary of a finished epoch (the plain display prints exactly this). */
 export function epochLine(e: Extract<TrainProgress, { kind: "epoch" }>): string {
   const r = e.record;
-  const parts = [`epoch ${r.epoch}/${e.epochs}`, formatMetrics(r.train, "train ")];
-  if (r.validation) parts.push(formatMetrics(r.validation, "val "));
+  const parts = [`epoch ${r.epoch}/${e.epochs}`, formatMetrics(r.train, "train ", r.weights)];
+  if (r.validation) parts.push(formatMetrics(r.validation, "val ", r.weights));
   if (r.weights) parts.push(`weights ${Object.entries(r.weights).map(([n, w]) => `${n} ${+w.toFixed(4)}`).join(" ")}`);
   parts.push(`lr ${r.lr.toExponential(2)}`, `${Math.round(e.samplesPerSecond)} samples/s`, `${e.seconds.toFixed(1)} s`);
   if (e.stopped) parts.push("(early stopping)");
