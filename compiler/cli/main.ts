@@ -128,12 +128,13 @@ function program(io: CliIo, result: { code: number }): Command {
       result.code = await exportCommand(file, o, io);
     });
   p.command("eval")
-    .description("accuracy, cross-entropy loss and confusion matrix of a compiled classifier on labelled data")
+    .description("accuracy, cross-entropy loss and confusion matrix of a compiled classifier on labelled data (per head, each against its target)")
     .argument("<artifact>", "NAME.wasm, NAME.nosimd.wasm or NAME.manifest.json")
-    .requiredOption("--data <mnist|file>", "mnist, or a .npz / .safetensors / .csv file")
+    .option("--data <source|file>", "mnist, mnist_vqa(seed=N), or a .npz / .safetensors / .csv file (default: the training run's data)")
+    .option("--model-file <file.model>", "the .model file it was trained from: data source, derived fields, each output's target")
     .addOption(new Option("--split <part>", "which part (recomputed from the run's checkpoint next to the artifact; default test if present, else all)").choices(["test", "validation", "train", "all"]))
-    .option("--label <field>", "class-index field (default: label)")
-    .option("--output <name>", "logits output (default: the first [N, C] output)")
+    .option("--label <field>", "class-index field (default: the output's target in the train section, else label)")
+    .option("--output <name>", "one logits output (default: every output the train section scores, else the first [N, C] output)")
     .option("--batch-size <n>", "samples per run", parsePositiveInt)
     .option("--json", "print JSON")
     .action(async (artifact: string, o: import("./eval.js").EvalCommandOptions) => {
