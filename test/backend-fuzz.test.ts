@@ -36,6 +36,30 @@ describe("random conv2d configurations", () => {
   }
 });
 
+describe("conv2d as implicit GEMM (stride-1 columns, Wo >= 8: plan.ts convImplicit)", () => {
+  // [C, O, H, W, kernel, stride, padding, dilation, groups, bias, relu]: Wo a multiple of 8 or not (the last block
+  // shifted left), O % 4 != 0 (single-row tail), unpadded (B is the input), row stride 2, groups, dilation.
+  const cases: [number, number, number, number, number[], number[], number[], number[], number, boolean, boolean][] = [
+    [1, 8, 9, 16, [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 1, true, true],
+    [3, 6, 7, 13, [3, 2], [1, 1], [0, 2, 1, 0], [1, 1], 1, false, false],
+    [4, 5, 6, 10, [2, 3], [2, 1], [0, 0, 0, 0], [2, 1], 1, true, true],
+    [4, 6, 8, 12, [3, 3], [1, 1], [1, 1, 1, 1], [1, 2], 2, true, false],
+    [2, 9, 5, 9, [1, 1], [1, 1], [0, 1, 0, 0], [1, 1], 1, true, true],
+  ];
+  for (const [C, O, H, W, kernel, stride, padding, dilation, groups, bias, relu] of cases) {
+    const attrs = { out_channels: O, kernel, stride, padding, dilation, groups, bias };
+    it(`C${C} O${O} ${H}x${W} ${JSON.stringify(attrs)}${relu ? " + relu" : ""}`, async () => {
+      const b = new GraphBuilder("c");
+      const x = b.input("x", "f32", [C, H, W]);
+      const ps = [b.param("w", [O, C / groups, ...kernel], U), ...(bias ? [b.param("b", [O], U)] : [])];
+      let [y] = b.node("conv2d", [x, ...ps], attrs);
+      if (relu) [y] = b.node("relu", [y!], {});
+      b.output("y", y!);
+      expect(await worstError(b.build(), { batches: [1, 3], optimize: false })).toBeLessThanOrEqual(1e-5);
+    });
+  }
+});
+
 describe("random pooling configurations", () => {
   const r = rng(77);
   const int = (lo: number, hi: number) => Math.min(hi, lo + Math.floor(r(0, 1) * (hi - lo + 1)));

@@ -1,13 +1,15 @@
-// Pass (wasm backend lowering): a dense whose only consumer is a relu absorbs it into its GEMM epilogue.
+// Pass (wasm backend lowering): a dense (or implicit-GEMM conv2d) whose only consumer is a relu absorbs it into its
+// GEMM epilogue.
 // Neighbours: backend/wasm/emit.ts runs it on the graph it emits; kernels/dense.ts reads attrs.relu; clone.ts.
 
 import type { Graph, Node } from "../ir/types.js";
 import { cloneGraph } from "./clone.js";
+import { convImplicit } from "../backend/wasm/plan.js";
 
 /**
  * Fuse `y = relu(dense(x))` into one dense node with `attrs.relu = true` (the GEMM stores max(acc, 0): the same
  * f32 values as a separate relu kernel, bit for bit) when the dense output feeds only that relu and is not a
- * graph output. The relu's output becomes the dense's output; the intermediate value leaves `values`.
+ * graph output. Same for a conv2d run by kernels/conv-implicit.ts (plan.ts convImplicit). The relu's output becomes the dense's output; the intermediate value leaves `values`.
  * `attrs.relu` is a backend attribute, not part of dense's IR contract, so this runs inside emitWasm only:
  * optimizeGraph's graphs (reference interpreter, validation, ONNX export) never carry it. Returns a new graph
  * (the same object when nothing fuses); `g` is not modified.
@@ -22,7 +24,7 @@ export function fuseDenseRelu(g: Graph): Graph {
   for (const n of g.nodes) {
     if (n.op !== "relu" || n.mode === "train") continue;
     const d = producer.get(n.inputs[0]!);
-    if (!d || d.op !== "dense" || d.mode === "train" || d.attrs["relu"] === true || uses.get(n.inputs[0]!) !== 1) continue;
+    if (!d || !(d.op === "dense" || (d.op === "conv2d" && convImplicit(g, d))) || d.mode === "train" || d.attrs["relu"] === true || uses.get(n.inputs[0]!) !== 1) continue;
     fuse.set(d.id, n.id);
   }
   if (fuse.size === 0) return g;

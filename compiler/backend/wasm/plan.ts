@@ -48,19 +48,42 @@ export function isDepthwise(g: Graph, n: Node): boolean {
   return groups > 1 && groups === C && n.attrs["out_channels"] === C;
 }
 
-/**
- * Scratch elements conv2d needs for im2col of one sample: (C/groups... all groups) C*kh*kw x Ho*Wo,
- * or 0 when the convolution is a plain 1x1 / stride 1 / no padding GEMM over the input or depthwise.
- */
-export function convScratchElems(g: Graph, n: Node): number {
-  if (n.op !== "conv2d" || isDepthwise(g, n)) return 0;
-  const x = g.values[n.inputs[0]!]!.type.shape as number[];
-  const y = g.values[n.outputs[0]!]!.type.shape as number[];
+/** conv2d read as a plain GEMM over the input (1x1, stride 1, no padding): no scratch, kernels/gemm.ts. */
+function isDirectConv(n: Node): boolean {
   const [kh, kw] = n.attrs["kernel"] as number[];
   const stride = n.attrs["stride"] as number[];
   const pad = n.attrs["padding"] as number[];
-  const direct = kh === 1 && kw === 1 && stride.every((s) => s === 1) && pad.every((p) => p === 0);
-  return direct ? 0 : x[1]! * kh! * kw! * y[2]! * y[3]!;
+  return kh === 1 && kw === 1 && stride.every((s) => s === 1) && pad.every((p) => p === 0);
+}
+
+/**
+ * conv2d run as an implicit GEMM (kernels/conv-implicit.ts): not depthwise, not a direct 1x1 GEMM, stride 1 along
+ * columns (an output row's 8-column block reads 8 contiguous input floats per tap) and Wo >= 8 (one full block).
+ * Shape-only, so SIMD and scalar builds of a graph choose alike.
+ */
+export function convImplicit(g: Graph, n: Node): boolean {
+  if (n.op !== "conv2d" || isDepthwise(g, n) || isDirectConv(n)) return false;
+  const y = g.values[n.outputs[0]!]!.type.shape as number[];
+  const stride = n.attrs["stride"] as number[];
+  return stride[1] === 1 && y[3]! >= 8;
+}
+
+/**
+ * Scratch elements conv2d needs for one sample: the implicit GEMM's zero-padded input planes C x (H+pt+pb) x
+ * (W+pl+pr) (0 when unpadded; rounded up to 4) then its tap table (C/groups*kh*kw i32), im2col's C*kh*kw x Ho*Wo otherwise, 0 for the direct 1x1 GEMM or depthwise.
+ */
+export function convScratchElems(g: Graph, n: Node): number {
+  if (n.op !== "conv2d" || isDepthwise(g, n) || isDirectConv(n)) return 0;
+  const x = g.values[n.inputs[0]!]!.type.shape as number[];
+  const y = g.values[n.outputs[0]!]!.type.shape as number[];
+  const [kh, kw] = n.attrs["kernel"] as number[];
+  const [pt, pl, pb, pr] = n.attrs["padding"] as number[];
+  if (convImplicit(g, n)) {
+    const groups = (n.attrs["groups"] as number | undefined) ?? 1;
+    const planes = pt! + pl! + pb! + pr! > 0 ? Math.ceil((x[1]! * (x[2]! + pt! + pb!) * (x[3]! + pl! + pr!)) / 4) * 4 : 0;
+    return planes + (x[1]! / groups) * kh! * kw!;
+  }
+  return x[1]! * kh! * kw! * y[2]! * y[3]!;
 }
 
 /**

@@ -4,7 +4,8 @@
 import type { Expr, Local } from "../module.js";
 import { emitGemm } from "./gemm.js";
 import { sampleDims, type Kernel, type KernelCtx } from "./context.js";
-import { convScratchElems, isDepthwise } from "../plan.js";
+import { convImplicit, convScratchElems, isDepthwise } from "../plan.js";
+import { implicitConvKernel } from "./conv-implicit.js";
 import { depthwiseKernel } from "./depthwise.js";
 import { stride1Cols, windowAttrs, type WindowGeom } from "./window.js";
 
@@ -18,6 +19,7 @@ import { stride1Cols, windowAttrs, type WindowGeom } from "./window.js";
 export const conv2dKernel: Kernel = (ctx) => {
   const { f, node, g } = ctx;
   if (isDepthwise(g, node)) return depthwiseKernel(ctx);
+  if (convImplicit(g, node)) return implicitConvKernel(ctx);
   const [x, w, b] = node.inputs as [string, string, string | undefined];
   const [C, H, W] = sampleDims(ctx, x) as [number, number, number];
   const [O, Ho, Wo] = sampleDims(ctx, node.outputs[0]!) as [number, number, number];
