@@ -6,6 +6,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import type { RefTensor } from "../compiler/ir/types.js";
+import { relErr } from "./rel-err.js";
+export { relErr };
 
 /** A golden tensor: shape, dtype and base64 little-endian data. */
 export interface GT {
@@ -62,16 +64,6 @@ export function nodeInputs(c: AttnCase): RefTensor[] {
   return [q, c.key_value ? dec(c.key_value) : q, ...(c.mask ? [dec(c.mask)] : []), ...MHA_PARAMS.map((p) => dec(c.params[p]!))];
 }
 
-/** Worst |got - want| / max(1, |want|) (NaN counts as infinite). */
-export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let w = 0;
-  for (let i = 0; i < got.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!));
-    w = Math.max(w, Number.isNaN(e) ? Infinity : e);
-  }
-  return w;
-}
 
 /** gen_attention.py's det(): scale * sin(0.7 k + len(name)) for element k, rounded to f32. */
 export function det(name: string, n: number, scale: number): Float32Array {

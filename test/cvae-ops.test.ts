@@ -16,6 +16,7 @@ import { optimizeGraph } from "../compiler/passes/pipeline.js";
 import { boxMuller, normalAt, randomNormalKey } from "../compiler/ir/ops/normal-rng.js";
 import { buildKernel, type KernelCase } from "./kernel-harness.js";
 import { checkFiniteDifferences, lowerSource, randomWeights, rng, uniform } from "./autodiff.helpers.js";
+import { relErr } from "./rel-err.js";
 
 interface KlCase {
   name: string;
@@ -45,16 +46,6 @@ const GOLD = JSON.parse(readFileSync(FILE, "utf8")) as { gaussian_kl: KlCase[]; 
 
 const t64 = (shape: number[], data: ArrayLike<number>): RefTensor => ({ shape, data: Float64Array.from(data) });
 
-/** Worst |got - want| / max(1, |want|) (NaN anywhere = Infinity). */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let w = 0;
-  for (let i = 0; i < got.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!));
-    w = Math.max(w, Number.isNaN(e) ? Infinity : e);
-  }
-  return w;
-}
 
 describe("gaussian_kl and reparameterize float64 references vs PyTorch", () => {
   for (const c of GOLD.gaussian_kl)

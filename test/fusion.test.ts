@@ -15,6 +15,7 @@ import { gradGraph } from "../compiler/autodiff/grad.js";
 import { validateGraph } from "../compiler/ir/validate.js";
 import { load } from "./backend.helpers.js";
 import { checkFiniteDifferences, lowerSource, randomWeights, rng, uniform, withLoss } from "./autodiff.helpers.js";
+import { relErr } from "./rel-err.js";
 
 interface T {
   shape: number[];
@@ -34,16 +35,6 @@ const CASES = (JSON.parse(readFileSync(FILE, "utf8")) as { cases: FusionCase[] }
 
 const t64 = (t: T): RefTensor => ({ shape: t.shape, data: Float64Array.from(t.data) });
 
-/** Worst |got - want| / max(1, |want|). */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let w = 0;
-  for (let i = 0; i < got.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!));
-    w = Math.max(w, Number.isNaN(e) ? Infinity : e);
-  }
-  return w;
-}
 
 describe("fusion ops: float64 reference vs PyTorch", () => {
   for (const c of CASES)

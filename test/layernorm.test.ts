@@ -15,6 +15,7 @@ import { emitWasm } from "../compiler/backend/wasm/emit.js";
 import { load } from "./backend.helpers.js";
 import { buildKernel, type KernelCase } from "./kernel-harness.js";
 import { checkFiniteDifferences, lowerSource, randomWeights, rng, uniform, withLoss } from "./autodiff.helpers.js";
+import { relErr } from "./rel-err.js";
 
 interface LnCase {
   name: string;
@@ -35,16 +36,6 @@ const CASES = (JSON.parse(readFileSync(FILE, "utf8")) as { cases: LnCase[] }).ca
 
 const t64 = (shape: number[], data: number[]): RefTensor => ({ shape, data: Float64Array.from(data) });
 
-/** Worst |got - want| / max(1, |want|). */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let w = 0;
-  for (let i = 0; i < got.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!));
-    w = Math.max(w, Number.isNaN(e) ? Infinity : e);
-  }
-  return w;
-}
 
 describe("layernorm float64 reference vs PyTorch", () => {
   for (const c of CASES)
