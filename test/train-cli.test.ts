@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bufferIo } from "../compiler/cli/common.js";
 import { main } from "../compiler/cli/main.js";
@@ -173,6 +173,9 @@ describe("modelc train / eval", () => {
     expect(await trainCommand(file, { out, backend: "reference", progress: "lines", simd: false, ablate: ["features"], heads: ["big"] }, bufferIo(), { signal: ac.signal })).toBe(EXIT_INTERRUPTED);
     const config = JSON.parse(JSON.parse(parseSafetensors(new Uint8Array(readFileSync(join(out, "checkpoint.safetensors")))).metadata["config"]!));
     expect([config.ablate, config.heads, config.freeze, config.trainable]).toEqual([["features"], ["big"], null, null]);
+    // the .model file is recorded (absolute) so `modelc eval` finds the targets and derived fields from anywhere
+    expect(config.model_file).toBe(resolve(file));
+    expect(config.derived.map((d: { name: string }) => d.name)).toEqual(["pos"]);
 
     // other heads / freeze: the selection is named, --init suggested, exit 1
     const io1 = bufferIo();

@@ -3,7 +3,7 @@
 // weights. Neighbours: cli/main.ts registers it; train/{build,driver,data,progress}.ts do the work; index.ts compile().
 
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { checkSource } from "../check.js";
 import { compile } from "../index.js";
 import { writeArtifactFiles } from "../artifact/write.js";
@@ -245,7 +245,7 @@ export async function trainCommand(file: string, options: TrainCommandOptions, i
     if (mode === "bar" || (mode === "auto" && tty)) reporter = barReporter();
     else if (mode !== "none") reporter = lineReporter(io);
     result = await train({
-      graph: tg, spec, backend, data, outDir, resume: options.resume === true, ablate: ablate ?? [],
+      graph: tg, spec, backend, data, outDir, resume: options.resume === true, ablate: ablate ?? [], modelFile: resolve(file),
       signal: env.signal ?? ac.signal,
       ...(reporter ? { onProgress: reporter.onProgress } : {}),
     });

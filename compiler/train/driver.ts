@@ -42,6 +42,8 @@ export interface TrainOptions {
   resume?: boolean;
   /** Model inputs the caller fed as zeros (cli/train.ts --ablate): recorded in the run config. Default none. */
   ablate?: readonly string[];
+  /** Absolute path of the `.model` file trained: recorded in the run config so `modelc eval` finds the targets. */
+  modelFile?: string;
   onProgress?: (event: TrainProgress) => void;
   /** Abort (e.g. on SIGINT): the current step finishes, a checkpoint is written, `status` is "interrupted". */
   signal?: AbortSignal;
@@ -261,13 +263,19 @@ export interface RunConfig {
   freeze: string[] | null;
   trainable: string[] | null;
   ablate: string[];
+  /** The train section's derived fields (not compared on resume; `modelc eval` recomputes them). */
+  derived?: TrainSpec["derived"];
+  /** Absolute path of the `.model` file (not compared on resume: the file may move). */
+  model_file?: string;
 }
 
-/** The RunConfig of `spec` (+ the ablated inputs). */
-export function runConfig(spec: TrainSpec, ablate: readonly string[] = []): RunConfig {
+/** The RunConfig of `spec` (+ the ablated inputs and the `.model` file, when known). */
+export function runConfig(spec: TrainSpec, ablate: readonly string[] = [], modelFile?: string): RunConfig {
   return {
     data: spec.data, split: spec.split, batch_size: spec.batch_size, seed: spec.seed, augment: spec.augment, losses: spec.losses.map((l) => l.name),
     heads: activeLosses(spec).map((l) => l.name), freeze: spec.freeze ? [...spec.freeze] : null, trainable: spec.trainable ? [...spec.trainable] : null, ablate: [...ablate],
+    ...(spec.derived && spec.derived.length > 0 ? { derived: spec.derived } : {}),
+    ...(modelFile !== undefined ? { model_file: modelFile } : {}),
   };
 }
 
@@ -358,7 +366,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   await mkdir(options.outDir, { recursive: true });
   await removeStaleTemps(options.outDir);
   const ckptPath = join(options.outDir, CHECKPOINT_FILE);
-  const runCfg = runConfig(spec, options.ablate);
+  const runCfg = runConfig(spec, options.ablate, options.modelFile);
   const config = JSON.stringify(runCfg);
 
   let state: TrainState = {
