@@ -1,5 +1,6 @@
-// conv2d (PyTorch nn.Conv2d, NCHW) as im2col into the scratch region + one GEMM per group and sample:
-// y[g] [Og, Ho*Wo] = W[g] [Og, Cg*kh*kw] col[g] [Cg*kh*kw, Ho*Wo] + b. Neighbours: kernels/gemm.ts, plan.ts.
+// conv2d (PyTorch nn.Conv2d, NCHW): dispatch by shape (backend/wasm/README.md "Kernels") to the depthwise kernel, the
+// implicit GEMM (kernels/conv-implicit.ts, plan.ts convImplicit), or here: im2col into the scratch region + one GEMM
+// per group and sample, y[g] [Og, Ho*Wo] = W[g] [Og, Cg*kh*kw] col[g] [Cg*kh*kw, Ho*Wo] + b. Neighbours: gemm.ts, plan.ts.
 
 import type { Expr, Local } from "../module.js";
 import { emitGemm } from "./gemm.js";
@@ -13,7 +14,8 @@ import { stride1Cols, windowAttrs, type WindowGeom } from "./window.js";
  * Kernel for `conv2d`: inputs [x [N, C, H, W], weight [O, C/groups, kh, kw], bias? [O]], attrs as
  * ir/attrs.ts (stride, dilation, explicit [top, left, bottom, right] padding, groups). The weight's
  * PyTorch layout is already the GEMM's A [O, Cg*kh*kw], used in place. 1x1/stride-1/unpadded
- * convolutions skip im2col (the input is B); depthwise ones (groups = C = O) use kernels/depthwise.ts.
+ * convolutions skip im2col (the input is B); depthwise ones (groups = C = O) use kernels/depthwise.ts; stride-1
+ * columns with Wo >= 8 use kernels/conv-implicit.ts.
  * im2col rows are ordered (c, ky, kx); padded taps are 0.
  */
 export const conv2dKernel: Kernel = (ctx) => {
