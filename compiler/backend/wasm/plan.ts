@@ -97,7 +97,7 @@ export function attentionScratchPieces(g: Graph, n: Node): number[] {
   const [L, E] = g.values[n.inputs[skip]!]!.type.shape.slice(1) as [number, number];
   const S = g.values[n.inputs[skip + 1]!]!.type.shape[1] as number;
   return n.op === "multihead_attention"
-    ? [3 * E * E, E * E, L * E, 2 * S * E, L * E, S]
+    ? [3 * E * E, E * E, L * E, 2 * S * E, L * E, E * S, L * S]
     : [3 * E * E, L * E, 2 * S * E, L * E, L * E, L * E, 2 * S * E, S, S];
 }
 

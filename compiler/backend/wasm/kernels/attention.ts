@@ -201,30 +201,134 @@ export function attendSample(
 }
 
 /**
+ * In place over `n` = S contiguous f32 scores of query row `i` at `row()`: row = softmax(row * scale) over
+ * unmasked keys, with probsRow's semantics (masked entries and a fully masked row 0). Lane groups when the node
+ * has no mask (max, exp, sum vectorized); a scalar masking pass first otherwise.
+ */
+function softmaxScores(f: Fn, a: AttnGeom, row: () => Expr, i: Local, mask?: () => Expr): Expr[] {
+  const m = f.m;
+  const scale = 1 / Math.sqrt(a.d);
+  const [mx, sum, inv] = [f.local(F32), f.local(F32), f.local(F32)];
+  const vec = f.v.lanes > 1;
+  const [vmx, vsum] = vec ? [f.local(f.v.type), f.local(f.v.type)] : [undefined, undefined];
+  const out: Expr[] = [f.set(mx, f.s.c(-Infinity)), f.set(sum, f.s.c(0))];
+  if (vmx) out.push(f.set(vmx, f.v.c(-Infinity)), f.set(vsum, f.v.c(0)));
+  const maxInto = (o: typeof f.v, v: Expr): Expr =>
+    o.lanes === 1 ? f.set(mx, f.s.max(f.get(mx), v)) : f.set(vmx!, o.max(f.get(vmx!), v));
+  if (a.causal || a.mask) {
+    const j = f.local();
+    const at = (): Expr => f.at(row(), f.get(j));
+    let c: Expr | undefined;
+    const masked = (): Expr => {
+      c = undefined;
+      if (a.causal) c = m.i32.gt_s(f.get(j), f.get(i));
+      if (a.mask && mask) {
+        const mc = a.mask.i32
+          ? m.i32.ne(m.i32.load(0, 4, f.add(mask(), f.mulk(f.get(j), 4)), "mem"), f.i(0))
+          : m.f32.ne(f.s.load(f.at(mask(), f.get(j))), f.s.c(0));
+        c = c === undefined ? mc : m.i32.or(c, mc);
+      }
+      return c ?? f.i(0);
+    };
+    out.push(
+      f.forRange(j, f.i(0), f.i(a.S), [
+        f.s.store(at(), m.select(masked(), f.s.c(-Infinity), f.s.mul(f.s.load(at()), f.s.c(scale)))),
+        f.set(mx, f.s.max(f.get(mx), f.s.load(at()))),
+      ]),
+    );
+  } else {
+    out.push(
+      f.forLanes(() => f.i(a.S), (o, idx) => {
+        const t = f.local(o.type);
+        return [f.set(t, o.mul(o.load(f.at(row(), idx())), o.c(scale))), o.store(f.at(row(), idx()), f.get(t)), maxInto(o, f.get(t))];
+      }),
+    );
+  }
+  if (vmx) out.push(f.set(mx, f.s.max(f.get(mx), f.v.hmax(() => f.get(vmx)))));
+  out.push(
+    f.forLanes(() => f.i(a.S), (o, idx) => {
+      const [s, e] = [f.local(o.type), f.local(o.type)];
+      return [
+        f.set(s, o.load(f.at(row(), idx()))),
+        f.set(e, o.select(o.gt(f.get(s), o.c(-Infinity)), exp(f, o, o.sub(f.get(s), o.splat(f.get(mx)))), o.c(0))),
+        o.store(f.at(row(), idx()), f.get(e)),
+        o.lanes === 1 ? f.set(sum, f.s.add(f.get(sum), f.get(e))) : f.set(vsum!, o.add(f.get(vsum!), f.get(e))),
+      ];
+    }),
+  );
+  if (vsum) out.push(f.set(sum, f.s.add(f.get(sum), f.v.hsum(() => f.get(vsum)))));
+  out.push(
+    f.set(inv, m.select(m.f32.gt(f.get(sum), f.s.c(0)), f.s.div(f.s.c(1), f.get(sum)), f.s.c(0))),
+    f.forLanes(() => f.i(a.S), (o, idx) => [o.store(f.at(row(), idx()), o.mul(o.load(f.at(row(), idx())), o.splat(f.get(inv))))]),
+  );
+  return out;
+}
+
+/**
  * Kernel for `multihead_attention` (inputs [query [N, L, E], key_value [N, S, E], key_padding_mask? [N, S],
  * in_proj_weight [3E, E], in_proj_bias [3E], out_proj.weight [E, E], out_proj.bias [E]]; attrs num_heads,
  * causal). Per call W_in^T and W_out^T are transposed into scratch (params read at run time, so training
- * modules use it too); per sample: attendSample, then y[n] = O W_out^T + b_out (gemm).
+ * modules use it too); per sample: Q, KV projections (gemm), K^T into scratch, then per head the scores
+ * Q_h K_h^T as one gemm [L, S], softmax per row (softmaxScores), O_h = P V_h as one gemm; then
+ * y[n] = O W_out^T + b_out (gemm). The backward (attention-train.ts) recomputes with attendSample instead.
  */
 export const multiheadAttentionKernel: Kernel = (ctx) => {
   const { f, node } = ctx;
   const a = attnGeom(ctx.g, node);
   const E = a.E;
-  const [offWin, offWo, offQ, offKV, offO, offRow] = scratchPieces(attentionScratchPieces(ctx.g, node));
-  const [n, winT, woT, Q, KV, O, row, src] = [f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local()];
+  const [offWin, offWo, offQ, offKV, offO, offKT, offP] = scratchPieces(attentionScratchPieces(ctx.g, node));
+  const [n, winT, woT, Q, KV, O, KT, P, src] = [f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local()];
+  const [h, i, j, c, ps, pd] = [f.local(), f.local(), f.local(), f.local(), f.local(), f.local()];
+  const row = (): Expr => f.add(f.get(P), f.mulk(f.get(i), a.S * 4));
   return [
     f.set(winT, f.addk(ctx.scratch(), offWin!)),
     f.set(woT, f.addk(ctx.scratch(), offWo!)),
     f.set(Q, f.addk(ctx.scratch(), offQ!)),
     f.set(KV, f.addk(ctx.scratch(), offKV!)),
     f.set(O, f.addk(ctx.scratch(), offO!)),
-    f.set(row, f.addk(ctx.scratch(), offRow!)),
+    f.set(KT, f.addk(ctx.scratch(), offKT!)),
+    f.set(P, f.addk(ctx.scratch(), offP!)),
     f.set(src, ctx.ptr(a.win)),
     transposeInto(f, src, winT, 3 * E, E),
     f.set(src, ctx.ptr(a.wo)),
     transposeInto(f, src, woT, E, E),
     f.forRange(n, f.i(0), ctx.batch(), [
-      ...attendSample(ctx, a, { n, winT, Q, KV, O, row }),
+      emitGemm(f, {
+        M: f.i(a.L), N: E, K: E,
+        a: f.add(ctx.ptr(a.q), f.mulk(f.get(n), a.L * E * 4)), lda: E,
+        b: f.get(winT), ldb: 3 * E,
+        c: f.get(Q), ldc: E,
+        bias: { ptr: ctx.ptr(a.bin), along: "col" },
+      }),
+      emitGemm(f, {
+        M: f.i(a.S), N: 2 * E, K: E,
+        a: f.add(ctx.ptr(a.kv), f.mulk(f.get(n), a.S * E * 4)), lda: E,
+        b: f.addk(f.get(winT), E * 4), ldb: 3 * E,
+        c: f.get(KV), ldc: 2 * E,
+        bias: { ptr: f.addk(ctx.ptr(a.bin), E * 4), along: "col" },
+      }),
+      // KT[c][j] = K[j][c] (K rows are 2E apart in KV).
+      f.forRange(j, f.i(0), f.i(a.S), [
+        f.set(ps, f.add(f.get(KV), f.mulk(f.get(j), 2 * E * 4))),
+        f.set(pd, f.at(f.get(KT), f.get(j))),
+        f.forRange(c, f.i(0), f.i(E), [f.s.store(f.get(pd), f.s.load(f.at(f.get(ps), f.get(c)))), f.set(pd, f.addk(f.get(pd), a.S * 4))]),
+      ]),
+      f.forRange(h, f.i(0), f.i(a.H), [
+        emitGemm(f, {
+          M: f.i(a.L), N: a.S, K: a.d,
+          a: f.add(f.get(Q), f.mulk(f.get(h), a.d * 4)), lda: E,
+          b: f.add(f.get(KT), f.mulk(f.get(h), a.d * a.S * 4)), ldb: a.S,
+          c: f.get(P), ldc: a.S,
+        }),
+        f.forRange(i, f.i(0), f.i(a.L),
+          softmaxScores(f, a, row, i, a.mask ? () => f.add(ctx.ptr(a.mask!.id), f.mulk(f.get(n), a.S * 4)) : undefined)),
+        emitGemm(f, {
+          M: f.i(a.L), N: a.d, K: a.S,
+          a: f.get(P), lda: a.S,
+          b: f.add(f.addk(f.get(KV), E * 4), f.mulk(f.get(h), a.d * 4)), ldb: 2 * E,
+          c: f.add(f.get(O), f.mulk(f.get(h), a.d * 4)), ldc: E,
+        }),
+      ]),
       emitGemm(f, {
         M: f.i(a.L), N: E, K: E,
         a: f.get(O), lda: E,
