@@ -78,9 +78,11 @@ describe("dce", () => {
 
 describe("optimizeGraph", () => {
   it("lists its passes with modes", () => {
-    expect(PASSES.map((p) => [p.name, p.modes])).toEqual([
-      ["remove-dropout", ["infer"]],
-      ["dce", ["infer", "train"]],
+    expect(PASSES.map((p) => [p.name, p.modes, p.fixedPoint === true])).toEqual([
+      ["remove-dropout", ["infer"], false],
+      ["fold-constants", ["infer", "train"], false],
+      ["cse", ["infer", "train"], false],
+      ["dce", ["infer", "train"], true],
     ]);
   });
 

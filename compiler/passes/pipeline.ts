@@ -4,6 +4,8 @@
 import type { Graph } from "../ir/types.js";
 import { removeDropout } from "./remove-dropout.js";
 import { eliminateDeadCode } from "./dce.js";
+import { foldConstants } from "./fold-constants.js";
+import { eliminateCommonSubexpressions } from "./cse.js";
 
 /** Graph mode: "infer" for deployment artifacts, "train" when gradients will be added (issue 3). */
 export type PassMode = "infer" | "train";
@@ -20,9 +22,16 @@ export interface PassEntry {
 
 /** The pipeline, in order. Add new passes here, each in its own file. */
 export const PASSES: readonly PassEntry[] = [
-  // Dropout (and any node with mode "train") is the identity at inference: rewire its consumers.
+  // infer, once. Dropout (and any node with mode "train") is the identity at inference: rewire its consumers.
   { name: "remove-dropout", run: removeDropout, modes: ["infer"] },
-  // Drop nodes that reach no output, then values nothing uses (unused params vanish from the weights).
+  // infer + train, once (folds chain within one run). Pure nodes whose inputs are all consts become consts
+  // (never params/state, never RNG or training-only nodes, so gradients are unaffected in train).
+  { name: "fold-constants", run: foldConstants, modes: ["infer", "train"] },
+  // infer + train, once (rewired inputs merge whole chains in one run). Pure duplicate nodes become one;
+  // RNG ops are never merged, and autodiff accumulates gradients of the shared value, so train is safe.
+  { name: "cse", run: eliminateCommonSubexpressions, modes: ["infer", "train"] },
+  // infer + train, fixed point. Drop nodes that reach no output, then values nothing uses (unused params
+  // vanish from the weights; so do consts and duplicates left behind by the two passes above).
   { name: "dce", run: eliminateDeadCode, modes: ["infer", "train"], fixedPoint: true },
 ];
 
