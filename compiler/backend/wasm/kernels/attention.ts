@@ -1,12 +1,14 @@
 // multihead_attention forward (PyTorch nn.MultiheadAttention, batch_first) and padding_mask kernels, plus
 // the row helpers the backward (kernels/attention-train.ts) shares. Weights are read at run time (one kernel
-// for inference and training modules). Neighbours: ir/ops/attention.ts (reference), gemm.ts, math.ts (exp).
+// for inference and training modules). Neighbours: ir/ops/attention.ts (reference), gemm.ts, gemm-packed.ts
+// (the forward's projections and scores), math.ts (exp).
 
 import type { Graph, Node } from "../../../ir/types.js";
 import type { Expr, Fn, Local } from "../module.js";
 import { F32 } from "../module.js";
 import { exp } from "../math.js";
 import { emitGemm } from "./gemm.js";
+import { emitPackedGemm, PANEL } from "./gemm-packed.js";
 import { sampleDims, type Kernel, type KernelCtx } from "./context.js";
 import { attentionScratchPieces } from "../plan.js";
 
@@ -201,6 +203,31 @@ export function attendSample(
 }
 
 /**
+ * Pack W [N, K] (W[n][k] at byte src + (n*sn + k*sk)*4) into kn_panels (runtime/layout.ts, PANEL columns per
+ * panel) at dst: the run-time counterpart of packKnPanels, so gemm_packed reads weights held in PyTorch layout.
+ */
+function packPanelsInto(f: Fn, src: () => Expr, dst: () => Expr, N: number, K: number, sn: number, sk: number): Expr {
+  const [n, k, ps, pd] = [f.local(), f.local(), f.local(), f.local()];
+  const full = Math.floor(N / PANEL) * PANEL;
+  const rows = (lo: number, hi: number, w: number, at: () => Expr): Expr =>
+    f.forRange(n, f.i(lo), f.i(hi), [
+      f.set(ps, f.add(src(), f.mulk(f.get(n), sn * 4))),
+      f.set(pd, f.add(dst(), at())),
+      f.forRange(k, f.i(0), f.i(K), [
+        f.s.store(f.get(pd), f.s.load(f.get(ps))),
+        f.set(pd, f.addk(f.get(pd), w * 4)),
+        f.set(ps, f.addk(f.get(ps), sk * 4)),
+      ]),
+    ]);
+  const out: Expr[] = [];
+  // Full panels: (n - n%PANEL)*K + n%PANEL.
+  if (full > 0)
+    out.push(rows(0, full, PANEL, () => f.mulk(f.add(f.mulk(f.m.i32.and(f.get(n), f.i(~(PANEL - 1))), K), f.m.i32.and(f.get(n), f.i(PANEL - 1))), 4)));
+  if (full < N) out.push(rows(full, N, N - full, () => f.mulk(f.add(f.i(full * K - full), f.get(n)), 4)));
+  return f.block(out);
+}
+
+/**
  * In place over `n` = S contiguous f32 scores of query row `i` at `row()`: row = softmax(row * scale) over
  * unmasked keys, with probsRow's semantics (masked entries and a fully masked row 0). Lane groups when the node
  * has no mask (max, exp, sum vectorized); a scalar masking pass first otherwise.
@@ -267,18 +294,19 @@ function softmaxScores(f: Fn, a: AttnGeom, row: () => Expr, i: Local, mask?: () 
 /**
  * Kernel for `multihead_attention` (inputs [query [N, L, E], key_value [N, S, E], key_padding_mask? [N, S],
  * in_proj_weight [3E, E], in_proj_bias [3E], out_proj.weight [E, E], out_proj.bias [E]]; attrs num_heads,
- * causal). Per call W_in^T and W_out^T are transposed into scratch (params read at run time, so training
- * modules use it too); per sample: Q, KV projections (gemm), K^T into scratch, then per head the scores
- * Q_h K_h^T as one gemm [L, S], softmax per row (softmaxScores), O_h = P V_h as one gemm; then
- * y[n] = O W_out^T + b_out (gemm). The backward (attention-train.ts) recomputes with attendSample instead.
+ * causal). Per call W_in and W_out are packed into scratch as kn_panels (packPanelsInto; params read at run
+ * time in PyTorch layout, so training modules use it too); per sample: Q, KV projections (gemm_packed), then
+ * per head K_h packed and the scores Q_h K_h^T as one gemm_packed [L, S], softmax per row (softmaxScores),
+ * O_h = P V_h as one gemm; then y[n] = O W_out^T + b_out (gemm_packed). The backward (attention-train.ts)
+ * recomputes with attendSample instead.
  */
 export const multiheadAttentionKernel: Kernel = (ctx) => {
   const { f, node } = ctx;
   const a = attnGeom(ctx.g, node);
   const E = a.E;
   const [offWin, offWo, offQ, offKV, offO, offKT, offP] = scratchPieces(attentionScratchPieces(ctx.g, node));
-  const [n, winT, woT, Q, KV, O, KT, P, src] = [f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local()];
-  const [h, i, j, c, ps, pd] = [f.local(), f.local(), f.local(), f.local(), f.local(), f.local()];
+  const [n, winT, woT, Q, KV, O, KT, P] = [f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local()];
+  const [h, i] = [f.local(), f.local()];
   const row = (): Expr => f.add(f.get(P), f.mulk(f.get(i), a.S * 4));
   return [
     f.set(winT, f.addk(ctx.scratch(), offWin!)),
@@ -288,36 +316,31 @@ export const multiheadAttentionKernel: Kernel = (ctx) => {
     f.set(O, f.addk(ctx.scratch(), offO!)),
     f.set(KT, f.addk(ctx.scratch(), offKT!)),
     f.set(P, f.addk(ctx.scratch(), offP!)),
-    f.set(src, ctx.ptr(a.win)),
-    transposeInto(f, src, winT, 3 * E, E),
-    f.set(src, ctx.ptr(a.wo)),
-    transposeInto(f, src, woT, E, E),
+    packPanelsInto(f, () => ctx.ptr(a.win), () => f.get(winT), E, E, E, 1),
+    packPanelsInto(f, () => f.addk(ctx.ptr(a.win), E * E * 4), () => f.addk(f.get(winT), E * E * 4), 2 * E, E, E, 1),
+    packPanelsInto(f, () => ctx.ptr(a.wo), () => f.get(woT), E, E, E, 1),
     f.forRange(n, f.i(0), ctx.batch(), [
-      emitGemm(f, {
+      emitPackedGemm(f, {
         M: f.i(a.L), N: E, K: E,
         a: f.add(ctx.ptr(a.q), f.mulk(f.get(n), a.L * E * 4)), lda: E,
-        b: f.get(winT), ldb: 3 * E,
+        b: f.get(winT),
         c: f.get(Q), ldc: E,
-        bias: { ptr: ctx.ptr(a.bin), along: "col" },
+        bias: ctx.ptr(a.bin),
       }),
-      emitGemm(f, {
+      emitPackedGemm(f, {
         M: f.i(a.S), N: 2 * E, K: E,
         a: f.add(ctx.ptr(a.kv), f.mulk(f.get(n), a.S * E * 4)), lda: E,
-        b: f.addk(f.get(winT), E * 4), ldb: 3 * E,
+        b: f.addk(f.get(winT), E * E * 4),
         c: f.get(KV), ldc: 2 * E,
-        bias: { ptr: f.addk(ctx.ptr(a.bin), E * 4), along: "col" },
+        bias: f.addk(ctx.ptr(a.bin), E * 4),
       }),
-      // KT[c][j] = K[j][c] (K rows are 2E apart in KV).
-      f.forRange(j, f.i(0), f.i(a.S), [
-        f.set(ps, f.add(f.get(KV), f.mulk(f.get(j), 2 * E * 4))),
-        f.set(pd, f.at(f.get(KT), f.get(j))),
-        f.forRange(c, f.i(0), f.i(E), [f.s.store(f.get(pd), f.s.load(f.at(f.get(ps), f.get(c)))), f.set(pd, f.addk(f.get(pd), a.S * 4))]),
-      ]),
       f.forRange(h, f.i(0), f.i(a.H), [
-        emitGemm(f, {
+        // K_h [S, d] (rows 2E apart in KV) packed as the B operand of Q_h K_h^T.
+        packPanelsInto(f, () => f.add(f.get(KV), f.mulk(f.get(h), a.d * 4)), () => f.get(KT), a.S, a.d, 2 * E, 1),
+        emitPackedGemm(f, {
           M: f.i(a.L), N: a.S, K: a.d,
           a: f.add(f.get(Q), f.mulk(f.get(h), a.d * 4)), lda: E,
-          b: f.add(f.get(KT), f.mulk(f.get(h), a.d * a.S * 4)), ldb: a.S,
+          b: f.get(KT),
           c: f.get(P), ldc: a.S,
         }),
         f.forRange(i, f.i(0), f.i(a.L),
@@ -329,12 +352,12 @@ export const multiheadAttentionKernel: Kernel = (ctx) => {
           c: f.add(f.get(O), f.mulk(f.get(h), a.d * 4)), ldc: E,
         }),
       ]),
-      emitGemm(f, {
+      emitPackedGemm(f, {
         M: f.i(a.L), N: E, K: E,
         a: f.get(O), lda: E,
-        b: f.get(woT), ldb: E,
+        b: f.get(woT),
         c: f.add(ctx.ptr(node.outputs[0]!), f.mulk(f.get(n), a.L * E * 4)), ldc: E,
-        bias: { ptr: ctx.ptr(a.bo), along: "col" },
+        bias: ctx.ptr(a.bo),
       }),
     ]),
   ];
