@@ -14,23 +14,49 @@ import { loadModel } from "../runtime/index.js";
 import { generateByClass, samplesPng, type Generated } from "../compiler/cli/sample.js";
 import { writeFileAtomic } from "../compiler/io/atomic.js";
 
-const { values: a } = parseArgs({
-  options: {
-    cvae: { type: "string", default: "/tmp/cvae/mnist_cvae.wasm" },
-    cnn: { type: "string", default: "/tmp/cnn/mnist_cnn.wasm" },
-    "per-class": { type: "string", default: "100" },
-    seed: { type: "string", default: "0" },
-    png: { type: "string", default: "/tmp/cvae/samples.png" },
-    "grid-per-class": { type: "string", default: "10" },
-    json: { type: "string" },
-    min: { type: "string", default: "0.9" },
-  },
-});
+const USAGE = "usage: node dist/scripts/cvae-check.js --cvae CVAE.wasm --cnn CNN.wasm [--per-class 100] [--seed 0] [--png samples.png] [--grid-per-class 10] [--json check.json] [--min 0.9]";
+
+/** The parsed flags; a bad flag prints the usage line and exits 1 (no stack trace). */
+function flags(): Record<string, string | boolean | undefined> {
+  try {
+    const { values } = parseArgs({
+      options: {
+        cvae: { type: "string", default: "/tmp/cvae/mnist_cvae.wasm" },
+        cnn: { type: "string", default: "/tmp/cnn/mnist_cnn.wasm" },
+        "per-class": { type: "string", default: "100" },
+        seed: { type: "string", default: "0" },
+        png: { type: "string", default: "/tmp/cvae/samples.png" },
+        "grid-per-class": { type: "string", default: "10" },
+        json: { type: "string" },
+        min: { type: "string", default: "0.9" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    return values;
+  } catch (e) {
+    console.error(`cvae-check: ${(e as Error).message}\n${USAGE}`);
+    process.exit(1);
+  }
+}
+const a = flags() as Record<string, string | undefined>;
 
 const perClass = Number(a["per-class"]);
-const gen = await loadModel(a.cvae!);
+/** loadModel, with a missing or broken artifact reported in one line (exit 1). */
+async function load(path: string, what: string): Promise<Awaited<ReturnType<typeof loadModel>>> {
+  try {
+    return await loadModel(path);
+  } catch (e) {
+    console.error(`cvae-check: ${what}: ${(e as Error).message}\n${USAGE}`);
+    process.exit(1);
+  }
+}
+const gen = await load(a.cvae!, "--cvae");
 const g = generateByClass(gen, { perClass, seed: Number(a.seed) });
-const cnn = await loadModel(a.cnn!);
+const cnn = await load(a.cnn!, "--cnn");
 const input = cnn.inputs[0]!;
 const logitsSpec = cnn.outputs.find((o) => o.shape.length === 2)!;
 const C = logitsSpec.shape[1] as number;
