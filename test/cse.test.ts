@@ -5,29 +5,9 @@ import { describe, expect, it } from "vitest";
 import { eliminateCommonSubexpressions } from "../compiler/passes/cse.js";
 import { optimizeGraph } from "../compiler/passes/pipeline.js";
 import { validateGraph } from "../compiler/ir/validate.js";
-import { runReference } from "../compiler/interp/reference.js";
 import { GraphBuilder } from "../compiler/ir/graph.js";
-import type { Graph, RefTensor, WeightMap } from "../compiler/ir/types.js";
+import { maxDiff } from "./passes.helpers.js";
 
-function maxDiff(a: Graph, b: Graph, weights: WeightMap = new Map()): number {
-  let s = 777;
-  const rnd = (): number => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
-  const inputs: Record<string, RefTensor> = {};
-  for (const gi of a.inputs) {
-    const v = a.values[gi.value]!;
-    const shape = v.type.shape.map((d) => (d === "N" ? 3 : d));
-    const n = shape.reduce((p, q) => p * q, 1);
-    inputs[gi.name] = { shape, data: Float64Array.from({ length: n }, () => (v.type.dtype === "i32" ? Math.floor(rnd() * 1000) : rnd())) };
-  }
-  const ra = runReference(a, weights, inputs);
-  const rb = runReference(b, weights, inputs);
-  let m = 0;
-  for (const k of Object.keys(ra)) {
-    expect(rb[k]!.shape).toEqual(ra[k]!.shape);
-    ra[k]!.data.forEach((v, i) => (m = Math.max(m, Math.abs(v - rb[k]!.data[i]!))));
-  }
-  return m;
-}
 
 describe("cse", () => {
   it("merges equal nodes and whole chains; consumers are rewired", () => {
