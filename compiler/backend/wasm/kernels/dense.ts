@@ -35,65 +35,72 @@ export function denseWeightLayouts(g: Graph): Map<string, WeightLayout> {
  */
 export const denseKernel: Kernel = (ctx) => {
   const { f, node } = ctx;
-  const [x, w, b] = node.inputs as [string, string, string | undefined];
-  const xd = sampleDims(ctx, x);
-  const inF = xd[xd.length - 1]!;
-  const rows = prod(xd.slice(0, -1));
-  const out = node.attrs["units"] as number;
+  const d = denseSetup(ctx);
+  const w = node.inputs[1]!;
   const layout = ctx.weightLayout?.(w);
   const packed =
     layout?.kind === "kn_panels" && layout.panel === PANEL
       ? ctx.weightOffset(w)
-      : ctx.addDerived(`${w}:panels`, packKnPanels(ctx.weightData(w), out, inF, PANEL));
-  const bias = b && node.attrs["bias"] !== false;
-  const [px, py, pb] = [f.local(), f.local(), f.local()];
+      : ctx.addDerived(`${w}:panels`, packKnPanels(ctx.weightData(w), d.out, d.inF, PANEL));
   return [
-    f.set(px, ctx.ptr(x)),
-    f.set(py, ctx.ptr(node.outputs[0]!)),
-    ...(bias ? [f.set(pb, ctx.ptr(b))] : []),
+    ...d.prelude,
     emitPackedGemm(f, {
-      M: f.mulk(ctx.batch(), rows),
-      N: out,
-      K: inF,
-      a: f.get(px),
-      lda: inF,
+      M: d.M,
+      N: d.out,
+      K: d.inF,
+      a: d.x,
+      lda: d.inF,
       b: f.i(packed),
-      c: f.get(py),
-      ldc: out,
-      ...(bias ? { bias: f.get(pb) } : {}),
+      c: d.y,
+      ldc: d.out,
+      ...(d.bias ? { bias: d.bias } : {}),
       ...(node.attrs["relu"] === true ? { relu: true } : {}),
     }),
   ];
 };
 
 /**
- * y[M, out] = x[M, in] W^T (+ b when there is a bias input and attrs.bias is not false) as one GEMM,
- * with W^T [in, out] at address `wt`. Also used by train-kernels.ts (W^T transposed into scratch at run time).
+ * What both dense GEMM paths need: x [M, in] and y [M, out] pointers in locals (M = batch x the leading
+ * sample dims), the bias pointer when there is a bias input and attrs.bias is not false, and the sizes.
  */
-export function denseGemm(ctx: KernelCtx, wt: Expr): Expr[] {
+function denseSetup(ctx: KernelCtx): { inF: number; out: number; M: Expr; x: Expr; y: Expr; bias?: Expr; prelude: Expr[] } {
   const { f, node } = ctx;
   const [x, , b] = node.inputs as [string, string, string | undefined];
   const xd = sampleDims(ctx, x);
   const inF = xd[xd.length - 1]!;
-  const rows = prod(xd.slice(0, -1));
   const out = node.attrs["units"] as number;
-  const bias = b && node.attrs["bias"] !== false;
+  const hasBias = b !== undefined && node.attrs["bias"] !== false;
   const [px, py, pb] = [f.local(), f.local(), f.local()];
+  return {
+    inF,
+    out,
+    M: f.mulk(ctx.batch(), prod(xd.slice(0, -1))),
+    x: f.get(px),
+    y: f.get(py),
+    ...(hasBias ? { bias: f.get(pb) } : {}),
+    prelude: [f.set(px, ctx.ptr(x)), f.set(py, ctx.ptr(node.outputs[0]!)), ...(hasBias ? [f.set(pb, ctx.ptr(b))] : [])],
+  };
+}
+
+/**
+ * y[M, out] = x[M, in] W^T (+ b when there is a bias input and attrs.bias is not false) as one GEMM,
+ * with W^T [in, out] at address `wt`. Also used by train-kernels.ts (W^T transposed into scratch at run time).
+ */
+export function denseGemm(ctx: KernelCtx, wt: Expr): Expr[] {
+  const d = denseSetup(ctx);
   return [
-    f.set(px, ctx.ptr(x)),
-    f.set(py, ctx.ptr(node.outputs[0]!)),
-    ...(bias ? [f.set(pb, ctx.ptr(b))] : []),
-    emitGemm(f, {
-      M: f.mulk(ctx.batch(), rows),
-      N: out,
-      K: inF,
-      a: f.get(px),
-      lda: inF,
+    ...d.prelude,
+    emitGemm(ctx.f, {
+      M: d.M,
+      N: d.out,
+      K: d.inF,
+      a: d.x,
+      lda: d.inF,
       b: wt,
-      ldb: out,
-      c: f.get(py),
-      ldc: out,
-      ...(bias ? { bias: { ptr: f.get(pb), along: "col" as const } } : {}),
+      ldb: d.out,
+      c: d.y,
+      ldc: d.out,
+      ...(d.bias ? { bias: { ptr: d.bias, along: "col" as const } } : {}),
     }),
   ];
 }
