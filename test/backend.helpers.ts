@@ -5,19 +5,10 @@ import type { Graph, RefTensor, WeightMap } from "../compiler/ir/types.js";
 import { paramValues, elementsPerSample } from "../compiler/ir/graph.js";
 import { emitWasm, type EmitResult } from "../compiler/backend/wasm/emit.js";
 import { runReference } from "../compiler/interp/reference.js";
+import { rand as rng } from "./kernel-harness.js";
 
-/** Deterministic uniform numbers in [lo, hi), rounded to f32. */
-export function rng(seed: number): (lo?: number, hi?: number) => number {
-  let s = seed >>> 0 || 1;
-  return (lo = -1, hi = 1) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return Math.fround(lo + ((s >>> 0) / 4294967296) * (hi - lo));
-  };
-}
+/** Deterministic uniform numbers in [lo, hi), rounded to f32 (kernel-harness.ts rand, xorshift32). */
+export { rng };
 
 /** Random weights for every param/state of `g` (running_var kept positive). */
 export function randomWeights(g: Graph, seed = 1): WeightMap {
