@@ -311,4 +311,5 @@ async function main(): Promise<void> {
   console.log(`\nload average after: ${loadavg()[0]!.toFixed(2)}`);
 }
 
-await main();
+// Run only as a script (bench/infer.js imports firstCompileTimes from this module).
+if (process.argv[1] && fileURLToPath(import.meta.url) === (await import("node:fs")).realpathSync(process.argv[1])) await main();
