@@ -11,7 +11,7 @@ export const FUSED_ELEMENTWISE = "fused_elementwise";
 
 /**
  * Fuse elementwise regions (relu, leaky_relu, sigmoid, tanh, gelu, add, mul; f32, inference mode) into one node
- * `fused_elementwise` {steps: FusedStep[]} whose inputs are the region's operands (distinct values, in order of
+ * `fused_elementwise` {steps: FusedStep[] as JSON text} whose inputs are the region's operands (distinct values, in order of
  * first use) and whose output is the region's root. A region is a tree: a member's output has exactly one use (the
  * next member), is not a graph output, and has exactly the root's output shape; only operands may broadcast (NumPy
  * rules, as the add/mul kernels). Regions of one node stay as they are. The fused node sits at the root's position

@@ -15,11 +15,13 @@ export const MAX_EPILOGUE_OPERANDS = 1;
 /**
  * Fuse the chain of elementwise nodes after each inference dense / implicit conv2d into it. The chain follows the
  * producer's output while that value has exactly one use (not a graph output) and its consumer is
- * - a unary activation (kernels/fused.ts evaluates it with the same math.ts code as the separate kernel), or
+ * - a unary activation (kernels/fused.ts evaluates it with the same math.ts code as the separate kernel),
+ * - (dense only) flatten / reshape: the GEMM writes contiguous rows, so it stores straight into the reshaped value;
+ *   trailing reshapes are left alone, or
  * - add / mul whose other input is a different f32 tensor of exactly the same shape as the output (including "N":
  *   a residual, never a broadcast), at most MAX_EPILOGUE_OPERANDS distinct such tensors per epilogue.
  * The fused node keeps its op, takes the last absorbed node's output and position (every absorbed node's inputs exist
- * there), appends the residuals to its inputs and records `attrs.epilogue` (fuse-steps.ts FusedStep[]: slot 0 is
+ * there), appends the residuals to its inputs and records `attrs.epilogue` (fuse-steps.ts FusedStep[] as JSON text: slot 0 is
  * the accumulator with the bias, slots 1.. the appended inputs, `attrs.epilogue_inputs` of them). The arithmetic
  * per element is that of the separate kernels in the same order, so results are bit-identical. Backend-only attrs
  * (like dense's IR contract never has them): runs inside emitWasm only. Returns a new graph (the same object when
