@@ -12,6 +12,9 @@ import { compile } from "../compiler/index.js";
 import { emitWasm, lowerForWasm, type EmitResult } from "../compiler/backend/wasm/emit.js";
 import type { Graph } from "../compiler/ir/types.js";
 import { load, randomWeights, rng } from "./backend.helpers.js";
+import { checkSource } from "../compiler/check.js";
+import { optimizeGraph, optimizeWithWeights } from "../compiler/passes/pipeline.js";
+import { caseWeights, loadGoldenFamilies, runInputsF32 } from "./golden-util.js";
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "dsl-examples");
 const EXAMPLES = readdirSync(DIR).filter((f) => f.endsWith(".model")).sort();
@@ -66,6 +69,29 @@ describe("backend fusion on the dsl-examples", () => {
         }
       }
     });
+
+  it("every golden case that fuses: fused and unfused modules (SIMD, scalar) give bit-identical outputs on its runs", async () => {
+    const fused: string[] = [];
+    for (const fam of loadGoldenFamilies())
+      for (const c of fam.cases) {
+        const checked = checkSource(c.source, `${c.name}.model`);
+        if (!checked.graph) throw new Error(`${c.name} does not check`);
+        const { graph: g, weights: w } = optimizeWithWeights(optimizeGraph(checked.graph, { mode: "infer" }), caseWeights(c), { mode: "infer" });
+        if (lowerForWasm(g).nodes.length === g.nodes.length || g.inputs.some((i) => g.values[i.value]!.type.dtype !== "f32")) continue;
+        fused.push(c.name);
+        for (const simd of [true, false]) {
+          const a = await load(emitWasm(g, w, { simd, embedWeights: true }));
+          const b = await load(emitWasm(g, w, { simd, embedWeights: true, fuse: false }));
+          for (const run of c.runs) {
+            const inputs = runInputsF32(run);
+            const ya = a.run(inputs, run.batch);
+            const yb = b.run(inputs, run.batch);
+            for (const o of g.outputs) expect(new Uint32Array(ya[o.name]!.buffer), `${c.name} ${o.name}`).toEqual(new Uint32Array(yb[o.name]!.buffer));
+          }
+        }
+      }
+    expect(fused.length).toBeGreaterThanOrEqual(3);
+  });
 
   it("the transformer block loses its GELU and final residual add; mnist-cvae its sigmoids; mnist-mlp keeps 2 fused relus", async () => {
     const drops: Record<string, number> = {};
