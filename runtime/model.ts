@@ -84,11 +84,7 @@ export class Model {
     return out;
   }
 
-  /**
-   * Check inputs exactly as run() does, without running; returns the batch (samples). Throws the same
-   * ModelcRuntimeErrors as run() for argument errors (`unknown-input` ... `bad-value`). Used by
-   * modelc/runtime/threads to reject bad inputs before splitting a batch.
-   */
+  /** Check inputs as run() does (same errors) without running; returns the batch. */
   check(inputs: RunInputs, options: RunOptions = {}): number {
     if (typeof inputs !== "object" || inputs === null)
       throw new ModelcRuntimeError("bad-source", `run(inputs): inputs must be an object keyed by input name, got ${describeValue(inputs)}`);
