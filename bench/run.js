@@ -1,5 +1,5 @@
 // Benchmark entry point: `node bench/run.js [suite] [options]` (npm run bench -- SUITE builds modelc first).
-// Neighbours: bench/train.js (the `train` suite), bench/infer.js (`infer`), bench/lib.js; bench/README.md documents the suites.
+// Neighbours: bench/train.js (the `train` suite), bench/infer.js (`infer`), bench/threads.js (`threads`), bench/lib.js; bench/README.md documents the suites.
 // @ts-check
 
 import { INFER_USAGE, inferSuite } from "./infer.js";
