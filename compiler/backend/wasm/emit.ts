@@ -37,6 +37,8 @@ export interface EmitOptions {
    * --experimental-wasm-relaxed-simd); results may differ from the plain module in the last bit. Default false.
    */
   relaxed?: boolean;
+  /** Elementwise ops may write over an input that dies there (plan.ts INPLACE_OPS). Default true; false for A/B runs. */
+  inPlace?: boolean;
 }
 
 /** What the backend produced: the binary and the layout the manifest records. */
@@ -98,7 +100,7 @@ class WeightRegion {
 export function emitWasm(input: Graph, weights: WeightMap, options: EmitOptions): EmitResult {
   // Backend lowering: relu after a dense goes into the GEMM epilogue (passes/fuse-dense-relu.ts).
   const graph = fuseDenseRelu(input);
-  const plan = planMemory(graph);
+  const plan = planMemory(graph, { inPlace: options.inPlace ?? true });
   const region = new WeightRegion();
   const valueOffset = new Map<string, number>();
   const valueData = new Map<string, Float32Array>();
