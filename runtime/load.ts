@@ -31,9 +31,9 @@ export interface LoadOptions {
 
 const LABEL = { relaxed: "relaxed-SIMD", simd: "SIMD", scalar: "scalar" };
 const NO_SIMD = "this host's WebAssembly lacks SIMD (v128)";
-const fail = (code: ModelcRuntimeErrorCode, message: string): never => {
+function fail(code: ModelcRuntimeErrorCode, message: string): never {
   throw new ModelcRuntimeError(code, message);
-};
+}
 const modeOf = (v: unknown, name: string): string =>
   v === undefined ? "auto" : v === "auto" || v === "force" || v === "off" ? v
     : fail("bad-option", `options.${name} must be "auto", "force" or "off", got ${JSON.stringify(v)}`);
@@ -100,11 +100,11 @@ export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string,
     const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     instance = await WebAssembly.instantiate(module, {});
   } catch (e) {
-    throw new ModelcRuntimeError("instantiate", `cannot instantiate model '${manifest.name}' (${LABEL[variant]} build): ${(e as Error).message}`);
+    fail("instantiate", `cannot instantiate model '${manifest.name}' (${LABEL[variant]} build): ${(e as Error).message}`);
   }
   const { memory, run } = instance.exports as { memory?: unknown; run?: unknown };
   if (!(memory instanceof WebAssembly.Memory) || typeof run !== "function")
-    throw new ModelcRuntimeError("instantiate", `model '${manifest.name}' does not follow the modelc ABI: expected exports 'memory' (Memory) and 'run' (function)`);
+    fail("instantiate", `model '${manifest.name}' does not follow the modelc ABI: expected exports 'memory' (Memory) and 'run' (function)`);
   if (weights) {
     const end = manifest.weights.offset + weights.length;
     if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
@@ -113,10 +113,9 @@ export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string,
   return new Model(manifest, memory, run as (batch: number) => void, variant !== "scalar", variant);
 }
 
-/** Which build a file is, from its name, for modules without a `modelc.variant` section. */
+/** Which build a file is, from its name, for modules without a `modelc.variant` section (older than relaxed builds). */
 function guessVariant(m: Manifest, file: string): ModuleVariant | undefined {
   if (file === m.modules.scalar || file.endsWith(".nosimd.wasm")) return "scalar";
-  if (file === m.modules.relaxed || file.endsWith(".relaxed.wasm")) return "relaxed";
   if (file === m.modules.simd) return "simd";
   return undefined;
 }
@@ -129,16 +128,16 @@ async function loadWeights(m: Manifest, given: LoadOptions["weights"], loc: Loca
   else if (given !== undefined) bytes = asBytes(given, "options.weights");
   else if (loc) bytes = await readLocation(sibling(loc, file));
   else
-    throw new ModelcRuntimeError("weights",
+    fail("weights",
       `model '${m.name}' has weights in a separate file (${file}); pass options.weights when loading from bytes`);
   if (bytes.length !== m.weights.bytes)
-    throw new ModelcRuntimeError("weights", `weights file ${file}: expected ${m.weights.bytes} bytes, got ${bytes.length}`);
+    fail("weights", `weights file ${file}: expected ${m.weights.bytes} bytes, got ${bytes.length}`);
   const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;
   if (subtle) {
     const digest = new Uint8Array(await subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
     const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
     if (hex !== m.weights.sha256.toLowerCase())
-      throw new ModelcRuntimeError("weights", `weights file ${file}: expected SHA-256 ${m.weights.sha256}, got ${hex}`);
+      fail("weights", `weights file ${file}: expected SHA-256 ${m.weights.sha256}, got ${hex}`);
   }
   return bytes;
 }

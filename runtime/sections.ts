@@ -111,9 +111,7 @@ function checkManifest(m: unknown, where: string): asserts m is Manifest {
   str(w.sha256, "weights.sha256");
   const mods = obj(root.modules, "modules");
   if (mods.simd === undefined && mods.scalar === undefined) fail("modules", "an object naming a simd and/or scalar module", mods);
-  if (mods.simd !== undefined) str(mods.simd, "modules.simd");
-  if (mods.scalar !== undefined) str(mods.scalar, "modules.scalar");
-  if (mods.relaxed !== undefined) str(mods.relaxed, "modules.relaxed");
+  for (const k of ["simd", "relaxed", "scalar"]) if (mods[k] !== undefined) str(mods[k], `modules.${k}`);
 }
 
 /** Whether the host validates a function (v128, v128, v128) -> v128 of body `ops`: 36-37 hand-written bytes. */
