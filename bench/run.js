@@ -1,14 +1,16 @@
 // Benchmark entry point: `node bench/run.js [suite] [options]` (npm run bench -- SUITE builds modelc first).
-// Neighbours: bench/train.js (the `train` suite), bench/infer.js (`infer`), bench/lib.js; bench/README.md documents the suites.
+// Neighbours: bench/train.js (the `train` suite), bench/infer.js (`infer`), bench/threads.js (`threads`), bench/lib.js; bench/README.md documents the suites.
 // @ts-check
 
 import { INFER_USAGE, inferSuite } from "./infer.js";
+import { THREADS_USAGE, threadsSuite } from "./threads.js";
 import { TRAIN_USAGE, trainSuite } from "./train.js";
 
 /** Suites by name: run(argv) and their usage text. */
 const SUITES = {
   infer: { run: inferSuite, usage: INFER_USAGE, about: "inference latency: modelc vs onnxruntime-web/-node and tfjs-wasm; wasm SIMD peak, compile time, sizes" },
   train: { run: trainSuite, usage: TRAIN_USAGE, about: "training samples/s: modelc's wasm trainer vs TensorFlow.js and PyTorch CPU" },
+  threads: { run: threadsSuite, usage: THREADS_USAGE, about: "modelc/runtime/threads: 1 thread vs 2 on MLP b64, CNN b64, GEMM 512³ (speedup)" },
 };
 
 const [suite = "infer", ...rest] = process.argv.slice(2);

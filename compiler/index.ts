@@ -6,7 +6,7 @@ import { checkSource } from "./check.js";
 import { diag, hasErrors, type Diagnostic } from "./diagnostics.js";
 import type { Graph, WeightMap } from "./ir/types.js";
 import { getOp } from "./ir/ops/index.js";
-import { optimizeGraph } from "./passes/pipeline.js";
+import { optimizeGraph, optimizeWithWeights } from "./passes/pipeline.js";
 import { HeadSelectionError, selectHeads } from "./passes/select-heads.js";
 import { bindWeights } from "./weights/bind.js";
 import { initWeights } from "./weights/init.js";
@@ -61,14 +61,19 @@ export interface CompileOptions {
    * equal the full module's bit for bit. An unknown name is an E0810 diagnostic. Default: all outputs.
    */
   heads?: string[];
+  /**
+   * Names of passes/pipeline.ts WEIGHT_PASSES to leave out (e.g. ["fold-batchnorm"], for A/B tests and benchmarks).
+   * Default: none (all run).
+   */
+  skipPasses?: string[];
 }
 
 /** Result of compile(): diagnostics always; graph when the front end succeeded; artifact on full success. */
 export interface CompileResult {
   diagnostics: Diagnostic[];
-  /** The optimized inference graph. */
+  /** The optimized inference graph (after the weight passes too when the artifact was built). */
   graph?: Graph;
-  /** The weights that were compiled in (loaded or initialized). */
+  /** The weights that were compiled in (loaded or initialized; folded tensors under their new names). */
   weights?: WeightMap;
   artifact?: { manifest: Manifest; files: Map<string, Uint8Array | string> };
 }
@@ -103,7 +108,8 @@ export function flopsPerSample(graph: Graph): number {
 
 /**
  * Compile a `.model` source to an artifact: checkSource -> optimizeGraph(infer) -> weights (bind
- * the given ones, or initWeights(seed)) -> emitWasm (SIMD, relaxed SIMD and/or scalar) -> buildArtifact.
+ * the given ones, or initWeights(seed)) -> optimizeWithWeights(infer: batchnorm folding) -> emitWasm (SIMD, relaxed SIMD
+ * and/or scalar) -> buildArtifact.
  * User errors (syntax, names, shapes, weights that do not fit) are diagnostics, and stop the
  * pipeline; `artifact` is then absent. Weights bytes that are not valid safetensors give E0601 too.
  * Internal failures of later stages (backend bugs) are thrown. The backend is imported lazily.
@@ -150,6 +156,8 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
     const keep = new Set(Object.values(graph.values).filter((v) => v.kind === "param" || v.kind === "state").map((v) => v.name ?? v.id));
     weights = new Map([...weights].filter(([name]) => keep.has(name)));
   }
+  // Passes that rewrite tensor values (batchnorm folded into conv/dense) need the bound weights.
+  ({ graph, weights } = optimizeWithWeights(graph, weights, { mode: "infer", ...(options.skipPasses ? { skip: options.skipPasses } : {}) }));
 
   const simd = options.simd ?? "both";
   const embedWeights = options.embedWeights ?? true;

@@ -16,6 +16,8 @@
  * - `bad-value`: an id input of an embedding holds a value outside the table (manifest `range`).
  * - `trap`: the module trapped while running (a compiler bug or corrupted memory).
  * - `memory`: the activations for this batch do not fit in wasm32 memory (4 GiB) or growth failed.
+ * - `worker`: (modelc/runtime/threads) a worker thread failed to start or died while running.
+ * - `closed`: (modelc/runtime/threads) the threaded model was closed.
  */
 export type ModelcRuntimeErrorCode =
   | "bad-source"
@@ -34,7 +36,9 @@ export type ModelcRuntimeErrorCode =
   | "bad-batch"
   | "bad-value"
   | "trap"
-  | "memory";
+  | "memory"
+  | "worker"
+  | "closed";
 
 /** Error thrown by the modelc runtime. `code` classifies it; `message` names what was expected and given. */
 export class ModelcRuntimeError extends Error {

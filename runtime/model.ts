@@ -70,6 +70,26 @@ export class Model {
    * data and pass through.
    */
   run(inputs: RunInputs, options: RunOptions = {}): RunOutputs {
+    const batch = this.check(inputs, options);
+    this.ensureMemory(batch);
+    const base = this.manifest.memory.activationBase;
+    let buf = this.memory.buffer;
+    for (const s of this.inputs) view(buf, s, base, batch).set(inputs[s.name]!);
+    try {
+      this.runFn(batch);
+    } catch (e) {
+      // Embedding kernels trap (unreachable) on an id outside their table (inputs with a range are checked above).
+      const msg = (e as Error).message;
+      throw new ModelcRuntimeError("trap", `model '${this.name}' trapped while running batch ${batch}: ${msg}${/unreachable/.test(msg) ? " (an embedding id outside its table?)" : ""}`);
+    }
+    buf = this.memory.buffer; // the module may have grown memory itself: never reuse a stale buffer
+    const out: RunOutputs = {};
+    for (const s of this.outputs) out[s.name] = view(buf, s, base, batch).slice();
+    return out;
+  }
+
+  /** Check inputs as run() does (same errors) without running; returns the batch. */
+  check(inputs: RunInputs, options: RunOptions = {}): number {
     if (typeof inputs !== "object" || inputs === null)
       throw new ModelcRuntimeError("bad-source", `run(inputs): inputs must be an object keyed by input name, got ${describeValue(inputs)}`);
     const specs = this.inputs;
@@ -85,21 +105,7 @@ export class Model {
     }
     const batch = this.batchOf(inputs, options.batch);
     for (const s of specs) if (s.range) checkRange(s, inputs[s.name]!);
-    this.ensureMemory(batch);
-    const base = this.manifest.memory.activationBase;
-    let buf = this.memory.buffer;
-    for (const s of specs) view(buf, s, base, batch).set(inputs[s.name]!);
-    try {
-      this.runFn(batch);
-    } catch (e) {
-      // Embedding kernels trap (unreachable) on an id outside their table (inputs with a range are checked above).
-      const msg = (e as Error).message;
-      throw new ModelcRuntimeError("trap", `model '${this.name}' trapped while running batch ${batch}: ${msg}${/unreachable/.test(msg) ? " (an embedding id outside its table?)" : ""}`);
-    }
-    buf = this.memory.buffer; // the module may have grown memory itself: never reuse a stale buffer
-    const out: RunOutputs = {};
-    for (const s of this.outputs) out[s.name] = view(buf, s, base, batch).slice();
-    return out;
+    return batch;
   }
 
   /** Batch from options or input lengths; checks every input's length against it. */

@@ -267,8 +267,10 @@ describe.skipIf(!backendOk)("modelc compile + run end to end", () => {
       }
     }
     const insp = await cli("inspect", join(tmp, "cnn0", "small_cnn.wasm"));
-    expect(insp.out).toContain("weights: 8 tensors");
-    expect(insp.out).toMatch(/bn\.running_var\s+\[4\]/);
+    // the batchnorm is folded into the conv (passes/fold-batchnorm.ts): 2 folded tensors replace the conv's 2 and bn's 4
+    expect(insp.out).toContain("weights: 4 tensors");
+    expect(insp.out).toMatch(/conv1\.weight~bn\s+\[4, 1, 3, 3\]/);
+    expect(insp.out).not.toMatch(/running_var/);
   });
 
   it("compile() is deterministic, --separate-weights writes NAME.weights.bin, --no-simd only scalar", async () => {

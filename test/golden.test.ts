@@ -3,7 +3,8 @@
 //
 // For each case: compile the .model source (checkSource), optimize for inference (optimizeGraph), then
 //   (a) float64 reference interpreter (runReference) on the lowered and on the optimized graph: error <= TOL_REF;
-//   (b) the wasm module (emitWasm with simd true and false, weights embedded, packaged by buildArtifact and
+//   (b) the wasm module (the optimized graph after optimizeWithWeights, as compile() does: batchnorm folded;
+//       emitWasm with simd true and false, weights embedded, packaged by buildArtifact and
 //       run through the runtime's loadModel) at every batch of the case: error <= TOL_WASM.
 // error = max |got - want| / max(1, |want|): absolute for unit-scale outputs (all cases except the
 // deliberately saturating activations, whose large outputs are compared relatively). The large-logit
@@ -65,11 +66,13 @@ interface Compiled {
   lowered: Graph;
   optimized: Graph;
   weights: WeightMap;
+  /** What the wasm stages compile: optimized + optimizeWithWeights (graph and weights). */
+  emitted: { graph: Graph; weights: WeightMap };
 }
 
 const compiled = new Map<string, Promise<Compiled>>();
 
-/** checkSource + optimizeGraph(infer); throws with the diagnostics (code, line:col, message) on errors. */
+/** checkSource + optimizeGraph(infer) (+ optimizeWithWeights for the wasm stages); throws with the diagnostics (code, line:col, message) on errors. */
 function compileCase(c: GoldenCase): Promise<Compiled> {
   let p = compiled.get(c.name);
   if (!p) {
@@ -82,8 +85,12 @@ function compileCase(c: GoldenCase): Promise<Compiled> {
       }
       const lowered = r.graph as Graph;
       const copy = JSON.parse(JSON.stringify(lowered)) as Graph; // passes may rewrite in place
-      const optimized = passes.mod ? ((await passes.mod.optimizeGraph(copy, { mode: "infer" })) as Graph) : copy;
-      return { lowered, optimized, weights: caseWeights(c) };
+      const graph = passes.mod ? ((await passes.mod.optimizeGraph(copy, { mode: "infer" })) as Graph) : copy;
+      const weights = caseWeights(c);
+      // as compile(), the wasm stages get the weight passes too (batchnorm folded into conv/dense, f32-rounded
+      // folded tensors, so not for the 1e-9 reference stages)
+      const emitted = passes.mod?.optimizeWithWeights ? passes.mod.optimizeWithWeights(graph, weights, { mode: "infer" }) : { graph, weights };
+      return { lowered, optimized: graph, weights, emitted };
     })();
     compiled.set(c.name, p);
   }
@@ -160,7 +167,7 @@ function wasmRunner(family: string, c: GoldenCase, simd: boolean): Promise<Runne
   let p = runners.get(key);
   if (!p) {
     p = (async () => {
-      const { optimized, weights } = await compileCase(c);
+      const { graph: optimized, weights } = (await compileCase(c)).emitted;
       const emitted = await emit.mod.emitWasm(optimized, weights, { simd, embedWeights: true, optimize: SHIPPED.has(family) });
       if (artifact.mod && runtime.mod) {
         const art = artifact.mod.buildArtifact({

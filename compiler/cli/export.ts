@@ -13,6 +13,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { compilerVersion } from "../io/version.js";
 import type { Graph, WeightMap } from "../ir/types.js";
 import { HeadSelectionError, selectHeads } from "../passes/select-heads.js";
+import { FOLD_SEPARATOR, foldBatchnormGraph } from "../passes/fold-batchnorm.js";
 import { OnnxExportError, exportOnnx, onnxGraph } from "../export/onnx.js";
 import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
 import type { Manifest } from "../../runtime/manifest.js";
@@ -115,7 +116,9 @@ export async function exportCommand(file: string, options: ExportCommandOptions,
     const art = await artifactWeights(file);
     const g = await graphOf(options.source, options, io);
     if (!g) return EXIT_USER;
-    graph = g.graph;
+    // An artifact whose batchnorms were folded into conv/dense (passes/fold-batchnorm.ts) stores the folded tensors
+    // ("stage1.conv.weight~stage1.bn") instead of the layer's and the batchnorm's: export the same folded graph.
+    graph = [...art.weights.keys()].some((k) => k.includes(FOLD_SEPARATOR)) ? foldBatchnormGraph(g.graph).graph : g.graph;
     const bound = bindWeights(graph, withoutUnusedParams(art.weights, g.declared, graph));
     if (printDiagnostics(io, bound.diagnostics, {}) || !bound.weights) throw new UserError(`${file}: its weights do not fit the graph of ${options.source}`);
     weights = bound.weights;

@@ -1,11 +1,12 @@
 // The optimization pipeline: a commented, declarative list of passes with the modes they run in.
 // Neighbours: passes/*.ts (one pass per file); compiler/index.ts calls optimizeGraph before emitting.
 
-import type { Graph } from "../ir/types.js";
+import type { Graph, WeightMap } from "../ir/types.js";
 import { removeDropout } from "./remove-dropout.js";
 import { eliminateDeadCode } from "./dce.js";
 import { foldConstants } from "./fold-constants.js";
 import { eliminateCommonSubexpressions } from "./cse.js";
+import { foldBatchnorm } from "./fold-batchnorm.js";
 
 /** Graph mode: "infer" for deployment artifacts, "train" when gradients will be added (issue 3). */
 export type PassMode = "infer" | "train";
@@ -55,4 +56,44 @@ export function optimizeGraph(graph: Graph, options: { mode: PassMode }): Graph 
     }
   }
   return g === graph ? structuredClone(graph) : g;
+}
+
+/** One entry of WEIGHT_PASSES: a pass that also rewrites tensor values (so it needs them bound). */
+export interface WeightPassEntry {
+  name: string;
+  run: (g: Graph, weights: WeightMap) => { graph: Graph; weights: WeightMap };
+  /** Modes the pass runs in. */
+  modes: readonly PassMode[];
+}
+
+/**
+ * Passes that change tensor values. The graph carries no param values (they are bound after optimizeGraph, by
+ * state_dict name, from a weights file or the seeded initializers), so these run later, on the optimized graph
+ * and its bound weights (compile(), after --heads selection). A new tensor gets a new name, never an old name
+ * with new values: the artifact's manifest lists the tensors the kernels read, under names saying what they are.
+ */
+export const WEIGHT_PASSES: readonly WeightPassEntry[] = [
+  // infer only (training updates the running statistics and the weights, so nothing can be folded there).
+  // batchnorm(conv2d|dense(x)) whose conv/dense output has no other use -> conv2d|dense(x) with the folded weight
+  // and bias "stage1.conv.weight~stage1.bn", "stage1.conv.bias~stage1.bn"; the batchnorm's tensors vanish.
+  { name: "fold-batchnorm", run: foldBatchnorm, modes: ["infer"] },
+];
+
+/**
+ * Run every pass of WEIGHT_PASSES whose `modes` include `options.mode` (`skip`: names to leave out), in order, on
+ * an optimized graph and its bound weights (every param/state name of `graph` in `weights`). Pure: returns a new
+ * graph and weight map (the inputs when nothing changed) holding exactly the graph's params/state when a pass ran.
+ * Throws Error naming a tensor missing from `weights`.
+ */
+export function optimizeWithWeights(
+  graph: Graph,
+  weights: WeightMap,
+  options: { mode: PassMode; skip?: readonly string[] },
+): { graph: Graph; weights: WeightMap } {
+  let r = { graph, weights };
+  for (const p of WEIGHT_PASSES) {
+    if (!p.modes.includes(options.mode) || options.skip?.includes(p.name)) continue;
+    r = p.run(r.graph, r.weights);
+  }
+  return r;
 }

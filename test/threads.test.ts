@@ -1,0 +1,262 @@
+// modelc/runtime/threads: every example's outputs with 2 and 3 threads equal one thread's byte for byte (batches
+// 1, 3, 37, 64), the same argument errors as Model.run, the one-thread fallback decision (faked host globals),
+// bad options, a worker that does not start, a worker that dies mid-run (the run rejects, no hang), close().
+// Workers run runtime/threads-worker.ts through test/fixtures/threads-worker.mjs (tsx). Neighbours: runtime/threads*.ts.
+
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { compile } from "../compiler/index.js";
+import { loadModel, ModelcRuntimeError, type Model, type RunInputs } from "../runtime/index.js";
+import { loadModelThreaded, threadSupport, type ThreadedModel, type ThreadOptions } from "../runtime/threads.js";
+
+const ROOT = join(import.meta.dirname, "..");
+const WORKER = new URL("./fixtures/threads-worker.mjs", import.meta.url);
+const CRASHING = new URL("./fixtures/threads-crash-worker.mjs", import.meta.url);
+const EXAMPLES = readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".model")).sort();
+
+/** The SIMD module of an example compiled with seeded init weights. */
+async function artifact(file: string): Promise<Uint8Array> {
+  const path = join(ROOT, "dsl-examples", file);
+  const r = await compile(readFileSync(path, "utf8"), { file: path, seed: 5, simd: "simd" });
+  if (!r.artifact) throw new Error(`${file}: ${r.diagnostics.map((d) => d.message).join("; ")}`);
+  return r.artifact.files.get(`${r.artifact.manifest.name}.wasm`)!;
+}
+
+/** Seeded inputs for `batch` samples: f32 uniform [-1, 1), i32 ids inside the input's range (default [0, 10)). */
+function inputsFor(m: Model, batch: number, seed: number): RunInputs {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 2 ** 32;
+  };
+  const out: RunInputs = {};
+  for (const spec of m.inputs) {
+    const n = batch * spec.elementsPerSample;
+    if (spec.dtype === "f32") out[spec.name] = Float32Array.from({ length: n }, () => 2 * next() - 1);
+    else {
+      const [lo, hi] = spec.range ?? [0, 10];
+      out[spec.name] = Int32Array.from({ length: n }, () => lo + Math.floor(next() * (hi - lo)));
+    }
+  }
+  return out;
+}
+
+const bytesOf = (a: Float32Array | Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** The ModelcRuntimeError a promise rejects with (fails the test otherwise). */
+async function rejection(p: Promise<unknown>): Promise<ModelcRuntimeError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ModelcRuntimeError);
+    return e as ModelcRuntimeError;
+  }
+  throw new Error("expected a rejection with ModelcRuntimeError");
+}
+
+const open: ThreadedModel[] = [];
+async function threaded(bytes: Uint8Array, options: ThreadOptions): Promise<ThreadedModel> {
+  const t = await loadModelThreaded(bytes, { workerUrl: WORKER, ...options });
+  open.push(t);
+  return t;
+}
+afterAll(async () => {
+  await Promise.all(open.map((t) => t.close()));
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
+
+describe("outputs equal one thread's, byte for byte", () => {
+  for (const file of EXAMPLES) {
+    it(file, async () => {
+      const bytes = await artifact(file);
+      const one = await loadModel(bytes);
+      const two = await threaded(bytes, { threads: 2 });
+      const three = await threaded(bytes, { threads: 3 });
+      expect([two.threads, three.threads]).toEqual([2, 3]);
+      for (const batch of [1, 3, 37, 64]) {
+        const inputs = inputsFor(one, batch, 7 + batch);
+        const want = one.run(inputs);
+        for (const t of [two, three]) {
+          const got = await t.run(inputs);
+          expect(Object.keys(got)).toEqual(Object.keys(want));
+          for (const [name, w] of Object.entries(want)) {
+            const g = got[name]!;
+            expect(g.constructor).toBe(w.constructor);
+            expect(g.length).toBe(w.length);
+            expect(Buffer.compare(bytesOf(g), bytesOf(w)), `${file} output '${name}' batch ${batch} threads ${t.threads}`).toBe(0);
+          }
+        }
+      }
+      await Promise.all([two.close(), three.close()]);
+    });
+  }
+});
+
+describe("loadModelThreaded", () => {
+  let mlp: Uint8Array;
+  let one: Model;
+  beforeAll(async () => {
+    mlp = await artifact("mnist-mlp.model");
+    one = await loadModel(mlp);
+  });
+
+  it("with callerRuns false, `threads` workers compute and outputs are unchanged", async () => {
+    const t = await threaded(mlp, { threads: 2, callerRuns: false });
+    expect(t.threads).toBe(2);
+    const inputs = inputsFor(one, 5, 3);
+    const got = await t.run(inputs);
+    expect(Buffer.compare(bytesOf(got.probs!), bytesOf(one.run(inputs).probs!))).toBe(0);
+  });
+
+  it("a batch smaller than the thread count uses one thread per sample", async () => {
+    const t = await threaded(mlp, { threads: 3 });
+    const lanes = (t as unknown as { lanes: { seq: number }[] }).lanes;
+    expect(lanes.length).toBe(2);
+    const inputs = inputsFor(one, 2, 4);
+    const got = await t.run(inputs);
+    expect(Buffer.compare(bytesOf(got.logits!), bytesOf(one.run(inputs).logits!))).toBe(0);
+    expect(lanes.map((l) => l.seq)).toEqual([1, 0]); // the caller ran sample 0, worker 1 sample 1, worker 2 nothing
+    await t.run(inputsFor(one, 1, 4));
+    expect(lanes.map((l) => l.seq)).toEqual([1, 0]);
+  });
+
+  it("queues overlapping runs and answers each with its own outputs", async () => {
+    const t = await threaded(mlp, { threads: 2 });
+    const a = inputsFor(one, 9, 1);
+    const b = inputsFor(one, 70, 2); // larger: the data buffer is replaced between the two runs
+    const [ga, gb] = await Promise.all([t.run(a), t.run(b)]);
+    expect(Buffer.compare(bytesOf(ga.probs!), bytesOf(one.run(a).probs!))).toBe(0);
+    expect(Buffer.compare(bytesOf(gb.probs!), bytesOf(one.run(b).probs!))).toBe(0);
+  });
+
+  it("accepts number[] inputs and an explicit batch like Model.run", async () => {
+    const t = await threaded(mlp, { threads: 2 });
+    const x = Array.from(inputsFor(one, 4, 9).image as Float32Array);
+    const got = await t.run({ image: x }, { batch: 4 });
+    expect(Buffer.compare(bytesOf(got.probs!), bytesOf(one.run({ image: x }, { batch: 4 }).probs!))).toBe(0);
+  });
+
+  it("rejects bad inputs with Model.run's errors", async () => {
+    const t = await threaded(mlp, { threads: 2 });
+    const cases: [RunInputs, { batch?: number }][] = [
+      [{}, {}],
+      [{ image: new Float32Array(784 * 2), nope: [1] }, {}],
+      [{ image: new Float64Array(784) as unknown as Float32Array }, {}],
+      [{ image: new Float32Array(785) }, {}],
+      [{ image: new Float32Array(784 * 2) }, { batch: 3 }],
+      [{ image: new Float32Array(784) }, { batch: 0 }],
+    ];
+    for (const [inputs, options] of cases) {
+      let want: ModelcRuntimeError | undefined;
+      try {
+        one.run(inputs, options);
+      } catch (e) {
+        want = e as ModelcRuntimeError;
+      }
+      expect(want).toBeInstanceOf(ModelcRuntimeError);
+      const got = await rejection(t.run(inputs, options));
+      expect([got.code, got.message]).toEqual([want!.code, want!.message]);
+    }
+  });
+
+  it("rejects a bad thread count, callerRuns or startTimeoutMs with bad-option", async () => {
+    for (const threads of [0, -1, 1.5, 257, "2" as unknown as number, NaN])
+      expect((await rejection(loadModelThreaded(mlp, { threads }))).code).toBe("bad-option");
+    expect((await rejection(loadModelThreaded(mlp, { threads: 2, callerRuns: "yes" as unknown as boolean }))).code).toBe("bad-option");
+    expect((await rejection(loadModelThreaded(mlp, { threads: 2, startTimeoutMs: 0 }))).code).toBe("bad-option");
+  });
+
+  it("threads: 1 starts no worker and runs like Model.run", async () => {
+    const t = await loadModelThreaded(mlp, { threads: 1, workerUrl: "/nonexistent/worker.js" });
+    expect(t.threads).toBe(1);
+    const inputs = inputsFor(one, 6, 5);
+    expect(Buffer.compare(bytesOf((await t.run(inputs)).probs!), bytesOf(one.run(inputs).probs!))).toBe(0);
+    await t.close();
+  });
+
+  it("a worker that cannot start fails the load with `worker`, naming why", async () => {
+    const e = await rejection(loadModelThreaded(mlp, { threads: 2, workerUrl: join(ROOT, "no-such-worker.js") }));
+    expect(e.code).toBe("worker");
+    expect(e.message).toMatch(/^worker 1 failed to start: .*no-such-worker\.js/);
+  });
+
+  it("a worker that never answers fails the load after startTimeoutMs", async () => {
+    const silent = new URL("data:text/javascript,setInterval(() => {}, 1000)");
+    const e = await rejection(loadModelThreaded(mlp, { threads: 2, workerUrl: silent, startTimeoutMs: 300 }));
+    expect(e.code).toBe("worker");
+    expect(e.message).toBe("worker 1 failed to start: no answer within 300 ms");
+  });
+
+  it("a worker that dies mid-run rejects the run (no hang); later runs reject too; close() still works", async () => {
+    const t = await loadModelThreaded(mlp, { threads: 2, workerUrl: CRASHING });
+    const inputs = inputsFor(one, 8, 6);
+    const e = await rejection(t.run(inputs));
+    expect(e.code).toBe("worker");
+    expect(e.message).toBe("worker 1 died: it exited with code 7");
+    const again = await rejection(t.run(inputs));
+    expect(again.code).toBe("worker");
+    expect(again.message).toMatch(/^worker 1 died: it exited with code 7; close\(\) this model/);
+    await t.close();
+  });
+
+  it("run after close() rejects with `closed`; a run pending at close() does not hang", async () => {
+    const t = await loadModelThreaded(mlp, { threads: 2, workerUrl: WORKER });
+    const inputs = inputsFor(one, 64, 8);
+    const pending = t.run(inputs).then(() => "ran", (e: ModelcRuntimeError) => e.code);
+    await t.close();
+    expect(["ran", "closed"]).toContain(await pending);
+    const e = await rejection(t.run(inputs));
+    expect([e.code, e.message]).toEqual(["closed", "run(): model 'mnist_mlp' was closed"]);
+    await t.close(); // idempotent
+  });
+
+  it("falls back to one thread with one console.warn when the host has no SharedArrayBuffer", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    vi.stubGlobal("SharedArrayBuffer", undefined);
+    const t = await loadModelThreaded(mlp, { threads: 4, workerUrl: WORKER });
+    const t2 = await loadModelThreaded(mlp, { threads: 2, workerUrl: WORKER });
+    vi.unstubAllGlobals();
+    expect([t.threads, t2.threads]).toEqual([1, 1]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]![0])).toBe("modelc: threads unavailable, running on one thread: this Node lacks SharedArrayBuffer/Atomics");
+    const inputs = inputsFor(one, 3, 2);
+    expect(Buffer.compare(bytesOf((await t.run(inputs)).probs!), bytesOf(one.run(inputs).probs!))).toBe(0);
+  });
+
+  it.skipIf(!existsSync(join(ROOT, "dist/runtime/threads-worker.js")))("the built package finds its worker script by default", async () => {
+    const { loadModelThreaded: built } = (await import(join(ROOT, "dist/runtime/threads.js"))) as typeof import("../runtime/threads.js");
+    const t = await built(mlp, { threads: 2 });
+    const inputs = inputsFor(one, 10, 11);
+    expect(Buffer.compare(bytesOf((await t.run(inputs)).probs!), bytesOf(one.run(inputs).probs!))).toBe(0);
+    await t.close();
+  });
+});
+
+describe("threadSupport (host globals faked)", () => {
+  const SAB = SharedArrayBuffer;
+  class FakeWorker {}
+  it("Node: threads when SharedArrayBuffer and Atomics exist", () => {
+    expect(threadSupport({ process: { versions: { node: "20.0.0" } }, SharedArrayBuffer: SAB, Atomics })).toEqual({ ok: true, host: "node" });
+    expect(threadSupport({ process: { versions: { node: "20.0.0" } }, Atomics })).toMatchObject({ ok: false, host: "node" });
+  });
+  it("browser: threads only under cross-origin isolation", () => {
+    expect(threadSupport({ Worker: FakeWorker, crossOriginIsolated: true, SharedArrayBuffer: SAB, Atomics })).toEqual({ ok: true, host: "web" });
+    const notIsolated = threadSupport({ Worker: FakeWorker, crossOriginIsolated: false, Atomics });
+    expect(notIsolated.ok).toBe(false);
+    expect(notIsolated.why).toMatch(/cross-origin isolation.*Cross-Origin-Opener-Policy: same-origin.*Cross-Origin-Embedder-Policy: require-corp/);
+    // isolation claimed but no SharedArrayBuffer (an old browser), or no flag at all: one thread
+    expect(threadSupport({ Worker: FakeWorker, crossOriginIsolated: true, Atomics }).ok).toBe(false);
+    expect(threadSupport({ Worker: FakeWorker, SharedArrayBuffer: SAB, Atomics }).ok).toBe(false);
+  });
+  it("a host without Worker: one thread", () => {
+    expect(threadSupport({ SharedArrayBuffer: SAB, Atomics, crossOriginIsolated: true })).toEqual({ ok: false, host: "web", why: "this host has no Worker" });
+  });
+});
