@@ -142,13 +142,30 @@ async function peaks() {
   return { plain, relaxed };
 }
 
-/** Compile time (median of 3, after binaryen is loaded) and artifact sizes of each example and bench model. */
-async function compileStats() {
+/**
+ * Compile time and artifact sizes of each example and bench model. Two compile times: warm (median of 3 compiles
+ * in this process, after a first compile that loaded and warmed binaryen, the compiler and V8's JIT) and first
+ * compile in a fresh process (scripts/compile-time.ts: per example, 3 fresh `node` processes, each importing
+ * binaryen and then timing import of the compiler + compile() with default options; median CPU and wall ms).
+ * Runtime size: dist/runtime/*.js as built (unminified), and as a user ships it: runtime/index bundled and
+ * minified by esbuild (ESM), each gzip -9.
+ */
+export async function compileStats() {
   const { compile } = await import(dist("compiler/index.js"));
+  const { firstCompileTimes } = await import(dist("scripts/compile-time.js"));
   const files = [
     ...readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".model")).map((f) => join(ROOT, "dsl-examples", f)),
     ...["mlp", "cnn", "gemm"].map((m) => join(ROOT, "bench/models", `${m}.model`)),
   ];
+  /** @type {Map<string, {cpuMs: number, wallMs: number, ok: boolean}>} */
+  let first = new Map();
+  /** @type {string | undefined} */
+  let firstError;
+  try {
+    first = firstCompileTimes(files, 3);
+  } catch (e) {
+    firstError = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  }
   await compile(readFileSync(files[0], "utf8"), { file: files[0] }); // loads binaryen
   const rows = [];
   for (const file of files) {
@@ -173,12 +190,23 @@ async function compileStats() {
     const name = r.artifact.manifest.name;
     const code = /** @type {Uint8Array} */ (r.artifact.files.get(`${name}.wasm`));
     const weights = /** @type {Uint8Array} */ (r.artifact.files.get(`${name}.weights.bin`)) ?? new Uint8Array();
-    rows.push({ file, ms: percentile(ms, 50), code: code.length, codeGz: gzipSync(code, { level: 9 }).length, weights: weights.length, weightsGz: gzipSync(weights, { level: 9 }).length });
+    const f = first.get(file);
+    rows.push({ file, ms: percentile(ms, 50), first: f?.ok ? f : undefined, code: code.length, codeGz: gzipSync(code, { level: 9 }).length, weights: weights.length, weightsGz: gzipSync(weights, { level: 9 }).length });
   }
   const runtimeDir = join(ROOT, "dist/runtime");
   const js = readdirSync(runtimeDir).filter((f) => f.endsWith(".js")).sort().map((f) => readFileSync(join(runtimeDir, f)));
   const runtime = Buffer.concat(js);
-  return { rows, runtime: { bytes: runtime.length, gz: gzipSync(runtime, { level: 9 }).length, files: js.length } };
+  /** @type {{bytes: number, gz: number} | {error: string}} */
+  let minified;
+  try {
+    const { build } = await import("esbuild");
+    const out = await build({ entryPoints: [join(runtimeDir, "index.js")], bundle: true, minify: true, format: "esm", platform: "neutral", write: false, logLevel: "silent" });
+    const bytes = out.outputFiles[0].contents;
+    minified = { bytes: bytes.length, gz: gzipSync(bytes, { level: 9 }).length };
+  } catch (e) {
+    minified = { error: e instanceof Error ? e.message.split("\n")[0] : String(e) };
+  }
+  return { rows, firstError, load: loadavg()[0], runtime: { bytes: runtime.length, gz: gzipSync(runtime, { level: 9 }).length, files: js.length, minified } };
 }
 
 /**
@@ -449,11 +477,33 @@ function renderReport(r) {
           `(wall: ${gemmG.toFixed(1)} GFLOP/s median = ${((100 * gemmG) / peak.plain.best).toFixed(0)}% of the best wall peak).`,
         "",
       );
+    const firstCell = (/** @type {any} */ c) => (c.first ? `${c.first.cpuMs.toFixed(0)} ms CPU, ${c.first.wallMs.toFixed(0)} ms wall` : compile.firstError ? "n/a" : "—");
     const crow = compile.rows.map((/** @type {any} */ c) =>
-      c.error ? [basename(c.file), `error: ${c.error}`, "", ""] : [basename(c.file), `${c.ms.toFixed(0)} ms`, `${kb(c.code)} (${kb(c.codeGz)} gzip)`, `${kb(c.weights)} (${kb(c.weightsGz)} gzip)`],
+      c.error
+        ? [basename(c.file), `error: ${c.error}`, "", "", ""]
+        : [basename(c.file), firstCell(c), `${c.ms.toFixed(0)} ms`, `${kb(c.code)} (${kb(c.codeGz)} gzip)`, `${kb(c.weights)} (${kb(c.weightsGz)} gzip)`],
     );
-    lines.push(markdownTable(["model", "compile (SIMD + scalar; binaryen loaded)", "SIMD module without weights", "weights"], crow, [false, true, true, true]), "");
-    lines.push(`Runtime (dist/runtime/*.js, ${compile.runtime.files} files, unminified): ${kb(compile.runtime.bytes)}, ${kb(compile.runtime.gz)} gzip.`, "");
+    lines.push(
+      markdownTable(
+        ["model", "first compile in a fresh process (binaryen imported)", "warm compile (SIMD + scalar; binaryen loaded)", "SIMD module without weights", "weights"],
+        crow,
+        [false, true, true, true, true],
+      ),
+      "",
+    );
+    lines.push(
+      `First compile: per example 3 fresh \`node\` processes (scripts/compile-time.ts), each times import of the compiler + compile() with default options after \`await import("binaryen")\` resolved; median; CPU = the process's user + system time (all threads, so V8's background compilation of binaryen's wasm counts), load average ${compile.load.toFixed(1)} when done.` +
+        (compile.firstError ? ` Not measured: ${compile.firstError}.` : "") +
+        " Warm: median of 3 compiles (embedWeights false) in this process after a first compile.",
+      "",
+    );
+    const mini = compile.runtime.minified;
+    lines.push(
+      `Runtime: as shipped to users (runtime/index bundled + minified by esbuild, ESM): ` +
+        (mini.error ? `not measured (${mini.error})` : `${kb(mini.bytes)}, **${kb(mini.gz)} gzip**`) +
+        `; unminified (dist/runtime/*.js, ${compile.runtime.files} files, with comments): ${kb(compile.runtime.bytes)}, ${kb(compile.runtime.gz)} gzip.`,
+      "",
+    );
     lines.push("## `modelc export --onnx` of the examples in onnxruntime-node", "");
     lines.push("Random weights, 3 samples; max |onnxruntime - modelc| per output (and the output's largest magnitude):", "");
     lines.push(markdownTable(["example", "outputs"], r.extras.exports), "");
