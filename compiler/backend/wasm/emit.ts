@@ -33,8 +33,8 @@ export interface EmitOptions {
    */
   optimize?: boolean;
   /**
-   * SIMD modules only: use relaxed-SIMD fused multiply-add (f32x4.relaxed_madd) in the dense GEMM. Experimental:
-   * the artifact and runtime do not yet carry or select such a module (Node 20 needs
+   * SIMD modules only: use relaxed-SIMD fused multiply-add (f32x4.relaxed_madd) in the GEMM kernels. compile()
+   * ships it as NAME.relaxed.wasm and the runtime picks it on hosts that validate relaxed SIMD (Node 20 needs
    * --experimental-wasm-relaxed-simd); results may differ from the plain module in the last bit. Default false.
    */
   relaxed?: boolean;
