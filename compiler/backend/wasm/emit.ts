@@ -9,7 +9,8 @@ import { ModuleBuilder, type Expr } from "./module.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import { KERNELS } from "./kernels/index.js";
 import { denseWeightLayouts } from "./kernels/dense.js";
-import { fuseDenseRelu } from "../../passes/fuse-dense-relu.js";
+import { fuseEpilogues } from "../../passes/fuse-epilogue.js";
+import { fuseElementwise } from "../../passes/fuse-elementwise.js";
 import { packWeightTensor } from "../../../runtime/layout.js";
 import { embeddingIdRanges } from "../../ir/id-ranges.js";
 import type { KernelCtx } from "./kernels/context.js";
@@ -37,6 +38,11 @@ export interface EmitOptions {
    * --experimental-wasm-relaxed-simd); results may differ from the plain module in the last bit. Default false.
    */
   relaxed?: boolean;
+  /**
+   * Backend fusion (lowerForWasm: GEMM epilogues, fused elementwise loops). Default true; false emits one function
+   * per graph node (tests compare the two; results are bit-identical).
+   */
+  fuse?: boolean;
 }
 
 /** What the backend produced: the binary and the layout the manifest records. */
@@ -91,13 +97,22 @@ class WeightRegion {
 }
 
 /**
+ * The backend lowering passes emitWasm runs on its input graph: fuse-epilogue then fuse-elementwise, unless
+ * `options.fuse` is false (then the graph is used as given). Exported for tests and `modelc inspect`.
+ */
+export function lowerForWasm(g: Graph, options: Pick<EmitOptions, "fuse"> = {}): Graph {
+  return options.fuse === false ? g : fuseElementwise(fuseEpilogues(g));
+}
+
+/**
  * Emit the wasm module for an inference graph (dropout removed, all shapes static except dim 0).
  * Errors: "wasm backend: no kernel for op X"; "wasm backend: missing weight NAME" / shape mismatch;
  * "wasm backend: invalid module ..." when binaryen validation fails (a backend bug).
  */
 export function emitWasm(input: Graph, weights: WeightMap, options: EmitOptions): EmitResult {
-  // Backend lowering: relu after a dense goes into the GEMM epilogue (passes/fuse-dense-relu.ts).
-  const graph = fuseDenseRelu(input);
+  // Backend lowering: activations and residual adds after a dense/conv go into its GEMM epilogue
+  // (passes/fuse-epilogue.ts), then the remaining elementwise regions become one loop each (passes/fuse-elementwise.ts).
+  const graph = lowerForWasm(input, options);
   const plan = planMemory(graph);
   const region = new WeightRegion();
   const valueOffset = new Map<string, number>();

@@ -2,10 +2,13 @@
 // the 4 x 8 register block of kernels/gemm-packed.ts with B read straight from the (zero-padded) input planes.
 // Chosen by plan.ts convImplicit (stride-1 columns, Wo >= 8). Neighbours: conv.ts (dispatch, im2col path), plan.ts.
 
-import type { Expr, Local } from "../module.js";
+import type { Expr, FOps, Fn, Local } from "../module.js";
+import type { FusedStep } from "../../../passes/fuse-steps.js";
 import { PACKED_MR, PANEL } from "./gemm-packed.js";
 import { sampleDims, type Kernel } from "./context.js";
 import { windowAttrs } from "./window.js";
+import { epilogueOf } from "../../../passes/fuse-epilogue.js";
+import { emitSteps } from "./fused.js";
 
 /**
  * Kernel for conv2d shapes with convImplicit true. Per sample: the input planes are copied into the zeroed scratch
@@ -16,12 +19,14 @@ import { windowAttrs } from "./window.js";
  * offset tap[k] = (c*Hp*Wp + ky*dh*Wp + kx*dw)*4 read from an i32 table that each call writes into scratch after
  * the padded planes (the weights region stays the tensors only).
  * Accumulation order (bias, then k ascending) equals the im2col GEMM's, so the results are bit-identical.
- * attrs.relu (passes/fuse-dense-relu.ts) stores max(acc, 0).
+ * attrs.epilogue (passes/fuse-epilogue.ts: activations, a residual of y's shape as the last input) is applied in the
+ * store (convEpilogue).
  */
 export const implicitConvKernel: Kernel = (ctx) => {
   const { f, node } = ctx;
   const m = f.m;
-  const [x, w, b] = node.inputs as [string, string, string | undefined];
+  const epi = epilogueOf(node);
+  const [x, w, b] = node.inputs.slice(0, node.inputs.length - epi.operands.length) as [string, string, string | undefined];
   const [C, H, W] = sampleDims(ctx, x) as [number, number, number];
   const [O, Ho, Wo] = sampleDims(ctx, node.outputs[0]!) as [number, number, number];
   const { kh, kw, sh, dh, dw } = windowAttrs(node.attrs);
@@ -31,7 +36,7 @@ export const implicitConvKernel: Kernel = (ctx) => {
   const Cg = C / groups;
   const Og = O / groups;
   const Kg = Cg * kh * kw;
-  const relu = node.attrs["relu"] === true;
+  const deltas = epi.operands.map(() => f.local());
   const padded = pt + pl + pb + pr > 0;
   const Hp = H + pt + pb;
   const Wp = W + pl + pr;
@@ -61,8 +66,8 @@ export const implicitConvKernel: Kernel = (ctx) => {
     body.push(f.set(ap, f.addk(f.get(ap), 4)), f.set(tp, f.addk(f.get(tp), 4)));
     const store: Expr[] = [f.set(q, f.add(f.get(rowC), f.mulk(f.get(j), 4)))];
     for (let r = 0; r < rows; r++) for (let v = 0; v < nv; v++) {
-        const val = relu ? o.max(f.get(acc[r]![v]!), o.c(0)) : f.get(acc[r]![v]!);
-        store.push(o.store(f.get(q), val, r * P * 4 + v * o.lanes * 4));
+        const off = r * P * 4 + v * o.lanes * 4;
+        store.push(o.store(f.get(q), convEpilogue(f, o, epi.steps, f.get(acc[r]![v]!), deltas, q, off), off));
       }
     const label = `ic${loopId++}`;
     return f.block([
@@ -119,6 +124,7 @@ export const implicitConvKernel: Kernel = (ctx) => {
   return [
     f.set(px, ctx.ptr(x)),
     f.set(py, ctx.ptr(node.outputs[0]!)),
+    ...epi.operands.map((r, k) => f.set(deltas[k]!, f.sub(ctx.ptr(r), f.get(py)))),
     f.set(pw, ctx.ptr(w)),
     f.set(pbias, b ? ctx.ptr(b) : f.i(0)),
     f.set(tab, f.addk(ctx.scratch(), padElems * 4)),
@@ -130,3 +136,12 @@ export const implicitConvKernel: Kernel = (ctx) => {
 };
 
 let loopId = 0;
+
+/**
+ * The value stored for accumulator `acc` at byte address q + off: the epilogue steps over [acc, operand k at
+ * q + deltas[k-1] + off] (the operands are laid out like y). No steps: acc itself.
+ */
+function convEpilogue(f: Fn, o: FOps, steps: readonly FusedStep[], acc: Expr, deltas: Local[], q: Local, off: number): Expr {
+  if (steps.length === 0) return acc;
+  return emitSteps(f, o, steps, [acc, ...deltas.map((d) => o.load(f.add(f.get(q), f.get(d)), off))]);
+}

@@ -9,6 +9,7 @@ import type { Graph } from "../../../ir/types.js";
 import type { WeightLayout } from "../../../../runtime/manifest.js";
 import { packKnPanels } from "../../../../runtime/layout.js";
 import { prod, sampleDims, type Kernel, type KernelCtx } from "./context.js";
+import { epilogueOf } from "../../../passes/fuse-epilogue.js";
 
 /**
  * Params stored prepacked in an inference module's weights region: a param whose every consumer is a `dense`
@@ -28,10 +29,12 @@ export function denseWeightLayouts(g: Graph): Map<string, WeightLayout> {
 }
 
 /**
- * Kernel for `dense`: inputs [x [N, ..., in], weight [out, in], bias? [out]], attrs { units, bias, relu? }.
+ * Kernel for `dense`: inputs [x [N, ..., in], weight [out, in], bias? [out], epilogue operands...], attrs { units,
+ * bias, epilogue?, epilogue_inputs? } (the epilogue of passes/fuse-epilogue.ts: activations and a residual of y's
+ * shape, read at y's element address + (its base - y's base)).
  * The weight is read as the GEMM's B [in, out] in kn_panels layout (runtime/layout.ts): the param itself when
  * the weights region stores it packed (denseWeightLayouts), else a packed derived copy. M = batch * prod(middle
- * dims); one kernels/gemm-packed.ts call, with the bias (and attrs.relu: a fused ReLU) in its epilogue.
+ * dims); one kernels/gemm-packed.ts call, with the bias (and the fused epilogue) in its epilogue.
  */
 export const denseKernel: Kernel = (ctx) => {
   const { f, node } = ctx;
@@ -42,6 +45,8 @@ export const denseKernel: Kernel = (ctx) => {
     layout?.kind === "kn_panels" && layout.panel === PANEL
       ? ctx.weightOffset(w)
       : ctx.addDerived(`${w}:panels`, packKnPanels(ctx.weightData(w), d.out, d.inF, PANEL));
+  const epi = epilogueOf(node);
+  const deltas = epi.operands.map((r) => f.sub(ctx.ptr(r), ctx.ptr(node.outputs[0]!)));
   return [
     ...d.prelude,
     emitPackedGemm(f, {
@@ -54,7 +59,7 @@ export const denseKernel: Kernel = (ctx) => {
       c: d.y,
       ldc: d.out,
       ...(d.bias ? { bias: d.bias } : {}),
-      ...(node.attrs["relu"] === true ? { relu: true } : {}),
+      ...(epi.steps.length > 0 ? { epilogue: { steps: epi.steps, deltas } } : {}),
     }),
   ];
 };
@@ -65,7 +70,7 @@ export const denseKernel: Kernel = (ctx) => {
  */
 function denseSetup(ctx: KernelCtx): { inF: number; out: number; M: Expr; x: Expr; y: Expr; bias?: Expr; prelude: Expr[] } {
   const { f, node } = ctx;
-  const [x, , b] = node.inputs as [string, string, string | undefined];
+  const [x, , b] = node.inputs.slice(0, node.inputs.length - epilogueOf(node).operands.length) as [string, string, string | undefined];
   const xd = sampleDims(ctx, x);
   const inF = xd[xd.length - 1]!;
   const out = node.attrs["units"] as number;

@@ -3,6 +3,8 @@
 // kernels/gemm.ts (the row-major-B GEMM of conv and training), module.ts, runtime/layout.ts (the layout).
 
 import type { Expr, FOps, Fn, Local } from "../module.js";
+import type { FusedStep } from "../../../passes/fuse-steps.js";
+import { emitSteps } from "./fused.js";
 
 /** Columns per B panel (2 f32x4 lane groups): the width the micro-kernel reads and the packed layout's `panel`. */
 export const PANEL = 8;
@@ -38,6 +40,18 @@ export interface PackedGemmSpec {
   bias?: Expr;
   /** max(0, .) on the way out (a fused ReLU). */
   relu?: boolean;
+  /**
+   * A general epilogue (passes/fuse-epilogue.ts): the stored value is emitSteps(steps, [acc, operand 1, ...]), where
+   * operand k is the f32 at C's element address + deltas[k-1] bytes (a tensor laid out like C). Overrides relu.
+   */
+  epilogue?: { steps: readonly FusedStep[]; deltas: Expr[] };
+}
+
+/** A short stable name suffix for an epilogue's step list (FNV-1a of its JSON). */
+function epilogueKey(steps: readonly FusedStep[]): string {
+  let h = 0x811c9dc5;
+  for (const ch of JSON.stringify(steps)) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  return (h >>> 0).toString(16);
 }
 
 /**
@@ -54,8 +68,14 @@ export function columnBlock(K: number, N: number): number {
  * micro-kernel reads the block's rows at constant offsets from one pointer).
  */
 export function emitPackedGemm(f: Fn, spec: PackedGemmSpec): Expr {
-  const name = f.mb.helper(`gemm_packed_${spec.lda}`, () => buildPackedGemm(f.mb.fn(11), spec.lda, `gemm_packed_${spec.lda}`));
-  const flags = (spec.bias ? GEMM_BIAS : 0) | (spec.relu ? GEMM_RELU : 0);
+  const epi = spec.epilogue;
+  // A lone ReLU keeps the shared function's flag; any other epilogue gets its own copy with the steps compiled in.
+  const onlyRelu = epi !== undefined && epi.steps.length === 1 && epi.steps[0]!.op === "relu";
+  const custom = epi !== undefined && epi.steps.length > 0 && !onlyRelu ? epi : undefined;
+  const name = custom ? `gemm_packed_${spec.lda}_e${custom.deltas.length}_${epilogueKey(custom.steps)}` : `gemm_packed_${spec.lda}`;
+  const nParams = 11 + (custom?.deltas.length ?? 0);
+  f.mb.helper(name, () => buildPackedGemm(f.mb.fn(nParams), spec.lda, name, custom?.steps, custom?.deltas.length));
+  const flags = (spec.bias ? GEMM_BIAS : 0) | (spec.relu || onlyRelu ? GEMM_RELU : 0);
   return f.mb.call(name, [
     spec.M,
     f.i(spec.N),
@@ -68,6 +88,7 @@ export function emitPackedGemm(f: Fn, spec: PackedGemmSpec): Expr {
     spec.bias ?? f.i(0),
     f.i(flags),
     f.i(columnBlock(spec.K, spec.N)),
+    ...(custom?.deltas ?? []),
   ]);
 }
 
@@ -98,6 +119,9 @@ interface P {
   k: Local;
   /** A row stride in bytes (static: the function is specialized per lda). */
   lda4: number;
+  /** Epilogue steps (static) and the byte deltas of its operands from C (params 11..). */
+  steps?: readonly FusedStep[];
+  deltas: Local[];
 }
 
 /**
@@ -107,7 +131,7 @@ interface P {
  * two v128 loads per k). Rows past the last full block go one at a time; the last, narrower panel (N % 8
  * columns, its own row stride) by lane groups then scalars. Scalar modules use 1-row blocks.
  */
-function buildPackedGemm(f: Fn, lda: number, name: string): void {
+function buildPackedGemm(f: Fn, lda: number, name: string, steps?: readonly FusedStep[], nDeltas = 0): void {
   const p = (i: number): Local => f.param(i);
   const mr = f.v.lanes === 4 ? PACKED_MR : 1;
   const g: P = {
@@ -134,7 +158,10 @@ function buildPackedGemm(f: Fn, lda: number, name: string): void {
     aend: f.local(),
     bp: f.local(),
     k: f.local(),
+    ...(steps ? { steps } : {}),
+    deltas: [],
   };
+  for (let d = 0; d < nDeltas; d++) g.deltas.push(p(11 + d));
   const rowSetup = (rows: number): Expr[] => {
     const out: Expr[] = [
       f.set(g.pa, f.add(f.get(g.a), f.mulk(f.get(g.i), g.lda4))),
@@ -152,7 +179,7 @@ function buildPackedGemm(f: Fn, lda: number, name: string): void {
   // Column blocks: jc = 0, ncb, 2 ncb, ... < n8 (the step is a run-time value: jc advances at the end of the body).
   const blocks = f.forRange(g.jc, f.i(0), f.sub(f.get(g.n8), f.i(1)), [...blockBody, f.set(g.jc, f.sub(f.add(f.get(g.jc), f.get(g.ncb)), f.i(1)))]);
   const body: Expr[] = [f.set(g.n8, f.m.i32.and(f.get(g.N), f.i(~(PANEL - 1)))), blocks, tailPanel(g)];
-  f.mb.addFunction(name, f, 11, body);
+  f.mb.addFunction(name, f, 11 + g.deltas.length, body);
 }
 
 /** acc = bias lanes (flags & BIAS) or 0, for `nv` lane groups of `o` at column j + colOff. */
@@ -168,9 +195,23 @@ function initAcc(g: P, o: FOps, acc: Local[][], nv: number, col: () => Expr): Ex
   return f.if(f.and(f.get(g.flags), f.i(1)), withBias, zero);
 }
 
-/** Store the accumulators at row pointers pc[r] + (col) * 4, through max(0, .) when flags & RELU. */
+/**
+ * Store the accumulators at row pointers pc[r] + (col) * 4: through the epilogue steps when the function has them
+ * (operand k read at the same address + deltas[k-1]), else through max(0, .) when flags & RELU.
+ */
 function storeAcc(g: P, o: FOps, acc: Local[][], nv: number, col: () => Expr): Expr {
   const f = g.f;
+  if (g.steps) {
+    const out: Expr[] = [];
+    acc.forEach((row, r) => {
+      for (let v = 0; v < nv; v++) {
+        const off = v * o.lanes * 4;
+        const extra = g.deltas.map((d) => o.load(f.add(f.at(f.get(g.pc[r]!), col()), f.get(d)), off));
+        out.push(o.store(f.at(f.get(g.pc[r]!), col()), emitSteps(f, o, g.steps!, [f.get(row[v]!), ...extra]), off));
+      }
+    });
+    return f.block(out);
+  }
   const st = (relu: boolean): Expr[] => {
     const out: Expr[] = [];
     acc.forEach((row, r) => {

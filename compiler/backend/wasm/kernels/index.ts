@@ -15,6 +15,7 @@ import { multiheadAttentionKernel, paddingMaskKernel } from "./attention.js";
 import { TRAIN_KERNELS } from "./train-index.js";
 import { gatedSumKernel, meanKernel, transposeKernel } from "./fusion.js";
 import { randomNormalKernel } from "./cvae.js";
+import { fusedElementwiseKernel } from "./fused.js";
 
 /** Kernels by op name. Ops missing here make emitWasm throw "wasm backend: no kernel for op X". */
 export const KERNELS: Record<string, Kernel> = {
@@ -44,6 +45,8 @@ export const KERNELS: Record<string, Kernel> = {
   transpose: transposeKernel,
   mean: meanKernel,
   gated_sum: gatedSumKernel,
+  // Backend-only: an elementwise region fused by passes/fuse-elementwise.ts.
+  fused_elementwise: fusedElementwiseKernel,
   // IR-only training ops (gradients, losses, optimizer updates): kernels/train-index.ts.
   ...TRAIN_KERNELS,
 };
