@@ -18,14 +18,15 @@ const dist = (/** @type {string} */ path) => new URL(`../dist/${path}`, import.m
 
 export const INFER_USAGE = `usage: node bench/run.js infer [options]
 
-Inference latency (µs per call, input array to output array, one thread) of modelc, onnxruntime-web (wasm SIMD),
+Inference latency (µs per call, input array to output array, one thread) of modelc (SIMD build; modelc-relaxed: the
+relaxed-SIMD build in a node with --experimental-wasm-relaxed-simd), onnxruntime-web (wasm SIMD),
 tfjs-backend-wasm (XNNPACK SIMD) and onnxruntime-node (native), on: MLP 784-256-128-10 and CNN at batch 1 and 64,
 GEMM 512x512x512 (a bias-free dense(512) at batch 512), and the transformer encoder block when
 dsl-examples/transformer-block.model exists. Every engine gets the same weights (onnxruntime: modelc export --onnx;
 tfjs: the same graph in tf ops) and its outputs are compared with modelc's before timing.
 
 options:
-  --engines a,b,...   engines (default modelc,ort-web,tfjs-wasm,ort-node)
+  --engines a,b,...   engines (default modelc,modelc-relaxed,ort-web,tfjs-wasm,ort-node)
   --workloads a,b     workload ids (default all: mlp-b1,mlp-b64,cnn-b1,cnn-b64,gemm,transformer-b1)
   --rounds N          timed rounds per engine and workload, interleaved (default 12; --quick 4)
   --round-ms N        minimum milliseconds per round (default 120; --quick 60)
@@ -46,7 +47,9 @@ const WORKLOADS = [
   { id: "gemm", label: "GEMM 512×512×512 (constant weights)", kind: "gemm", model: "bench/models/gemm.model", batch: 512 },
   { id: "transformer-b1", label: "Transformer encoder block (seq 64, d 128, 4 heads, FFN 512), batch 1", kind: "transformer", model: "dsl-examples/transformer-block.model", batch: 1 },
 ];
-const ENGINES = ["modelc", "ort-web", "tfjs-wasm", "ort-node"];
+const ENGINES = ["modelc", "modelc-relaxed", "ort-web", "tfjs-wasm", "ort-node"];
+/** Extra node flags per engine: the relaxed-SIMD build needs relaxed SIMD, behind a flag in Node 20. */
+const NODE_FLAGS = { "modelc-relaxed": ["--experimental-wasm-relaxed-simd"] };
 const WASM_PEERS = ["ort-web", "tfjs-wasm"];
 
 /** Seeded uniform [-1, 1) floats (xorshift32). @param {number} n @param {number} seed */
@@ -142,13 +145,30 @@ async function peaks() {
   return { plain, relaxed };
 }
 
-/** Compile time (median of 3, after binaryen is loaded) and artifact sizes of each example and bench model. */
-async function compileStats() {
+/**
+ * Compile time and artifact sizes of each example and bench model. Two compile times: warm (median of 3 compiles
+ * in this process, after a first compile that loaded and warmed binaryen, the compiler and V8's JIT) and first
+ * compile in a fresh process (scripts/compile-time.ts: per example, 3 fresh `node` processes, each importing
+ * binaryen and then timing import of the compiler + compile() with default options; median CPU and wall ms).
+ * Runtime size: dist/runtime/*.js as built (unminified), and as a user ships it: runtime/index bundled and
+ * minified by esbuild (ESM), each gzip -9.
+ */
+export async function compileStats() {
   const { compile } = await import(dist("compiler/index.js"));
+  const { firstCompileTimes } = await import(dist("scripts/compile-time.js"));
   const files = [
     ...readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".model")).map((f) => join(ROOT, "dsl-examples", f)),
     ...["mlp", "cnn", "gemm"].map((m) => join(ROOT, "bench/models", `${m}.model`)),
   ];
+  /** @type {Map<string, {cpuMs: number, wallMs: number, ok: boolean}>} */
+  let first = new Map();
+  /** @type {string | undefined} */
+  let firstError;
+  try {
+    first = firstCompileTimes(files, 3);
+  } catch (e) {
+    firstError = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  }
   await compile(readFileSync(files[0], "utf8"), { file: files[0] }); // loads binaryen
   const rows = [];
   for (const file of files) {
@@ -173,12 +193,23 @@ async function compileStats() {
     const name = r.artifact.manifest.name;
     const code = /** @type {Uint8Array} */ (r.artifact.files.get(`${name}.wasm`));
     const weights = /** @type {Uint8Array} */ (r.artifact.files.get(`${name}.weights.bin`)) ?? new Uint8Array();
-    rows.push({ file, ms: percentile(ms, 50), code: code.length, codeGz: gzipSync(code, { level: 9 }).length, weights: weights.length, weightsGz: gzipSync(weights, { level: 9 }).length });
+    const f = first.get(file);
+    rows.push({ file, ms: percentile(ms, 50), first: f?.ok ? f : undefined, code: code.length, codeGz: gzipSync(code, { level: 9 }).length, weights: weights.length, weightsGz: gzipSync(weights, { level: 9 }).length });
   }
   const runtimeDir = join(ROOT, "dist/runtime");
   const js = readdirSync(runtimeDir).filter((f) => f.endsWith(".js")).sort().map((f) => readFileSync(join(runtimeDir, f)));
   const runtime = Buffer.concat(js);
-  return { rows, runtime: { bytes: runtime.length, gz: gzipSync(runtime, { level: 9 }).length, files: js.length } };
+  /** @type {{bytes: number, gz: number} | {error: string}} */
+  let minified;
+  try {
+    const { build } = await import("esbuild");
+    const out = await build({ entryPoints: [join(runtimeDir, "index.js")], bundle: true, minify: true, format: "esm", platform: "neutral", write: false, logLevel: "silent" });
+    const bytes = out.outputFiles[0].contents;
+    minified = { bytes: bytes.length, gz: gzipSync(bytes, { level: 9 }).length };
+  } catch (e) {
+    minified = { error: e instanceof Error ? e.message.split("\n")[0] : String(e) };
+  }
+  return { rows, firstError, load: loadavg()[0], runtime: { bytes: runtime.length, gz: gzipSync(runtime, { level: 9 }).length, files: js.length, minified } };
 }
 
 /**
@@ -297,7 +328,8 @@ export async function inferSuite(argv) {
     const procs = new Map();
     /** @type {Record<string, Record<string, string>>} engine -> workload -> why it cannot run */
     const unavailable = {};
-    for (const e of engines) procs.set(e, new EngineProcess(e, process.execPath, [join(HERE, "engines/infer.js"), e, configFile]));
+    for (const e of engines)
+      procs.set(e, new EngineProcess(e, process.execPath, [...(NODE_FLAGS[/** @type {keyof NODE_FLAGS} */ (e)] ?? []), join(HERE, "engines/infer.js"), e, configFile]));
     for (const [e, p] of procs) {
       const msg = await p.next();
       if (msg.error) {
@@ -391,11 +423,20 @@ function renderReport(r) {
   lines.push(`# modelc inference benchmark (${date} UTC)`, "");
   lines.push(
     `Node ${process.version}, one thread per engine, µs per call from input array to output array: median (p90) over every call of ${r.rounds} interleaved rounds of ≥ ${r.roundMs} ms per engine, after a warm-up of ${r.warmupMs} ms per engine and workload (twice that for the first). ` +
-      `Load average ${r.load[0].toFixed(1)} before, ${r.load[1].toFixed(1)} after (2 cores). Ratio = modelc ÷ the best wasm peer (onnxruntime-web, tfjs-wasm); below 1 modelc is faster.`,
+      `Load average ${r.load[0].toFixed(1)} before, ${r.load[1].toFixed(1)} after (2 cores). Ratio = modelc ÷ the best wasm peer (onnxruntime-web, tfjs-wasm); below 1 modelc is faster. modelc is the plain SIMD build (NAME.wasm); modelc-relaxed the relaxed-SIMD build (NAME.relaxed.wasm, f32x4.relaxed_madd in the GEMM kernels) in a node with --experimental-wasm-relaxed-simd, what loadModel picks on hosts with relaxed SIMD.`,
     "",
   );
   const shown = r.engines.filter((e) => r.ready.some((w) => r.times[w.id]?.[e]) || e === "modelc");
-  const header = ["workload", ...shown, "modelc ÷ best wasm peer"];
+  const relaxedShown = shown.includes("modelc-relaxed");
+  /** modelc and modelc-relaxed ÷ the best wasm peer, from per-engine medians. @param {(e: string) => number} med */
+  const ratios = (med) => {
+    const peers = WASM_PEERS.map(med).filter(Number.isFinite);
+    const best = peers.length ? Math.min(...peers) : NaN;
+    const ratio = (/** @type {string} */ e) => (Number.isFinite(best) && Number.isFinite(med(e)) ? `${(med(e) / best).toFixed(2)}×` : "—");
+    return relaxedShown ? [ratio("modelc"), ratio("modelc-relaxed")] : [ratio("modelc")];
+  };
+  const ratioHeads = relaxedShown ? ["modelc ÷ best wasm peer", "modelc-relaxed ÷ best wasm peer"] : ["modelc ÷ best wasm peer"];
+  const header = ["workload", ...shown, ...ratioHeads];
   const rows = [];
   for (const w of r.ready) {
     const t = r.times[w.id] ?? {};
@@ -406,22 +447,18 @@ function renderReport(r) {
       if (w.kind === "gemm") s += ` ${(2 * 512 ** 3 / med(e) / 1e3).toFixed(1)} GFLOP/s`;
       return s;
     });
-    const peers = WASM_PEERS.map(med).filter(Number.isFinite);
-    const best = peers.length ? Math.min(...peers) : NaN;
-    rows.push([w.label, ...cells, Number.isFinite(best) ? `${(med("modelc") / best).toFixed(2)}×` : "—"]);
+    rows.push([w.label, ...cells, ...ratios(med)]);
   }
-  lines.push(markdownTable(header, rows, [false, ...shown.map(() => true), true]), "");
+  lines.push(markdownTable(header, rows, [false, ...shown.map(() => true), ...ratioHeads.map(() => true)]), "");
   // CPU time per call (this engine process, all threads; median over rounds): on a loaded machine wall time includes
   // waiting for a core, CPU time much less so.
   const cpuRows = r.ready.map((w) => {
     const c = r.cpu[w.id] ?? {};
     const med = (/** @type {string} */ e) => (c[e]?.length ? percentile(c[e], 50) : NaN);
-    const peers = WASM_PEERS.map(med).filter(Number.isFinite);
-    const best = peers.length ? Math.min(...peers) : NaN;
-    return [w.id, ...shown.map((e) => fmt(med(e))), Number.isFinite(best) ? `${(med("modelc") / best).toFixed(2)}×` : "—"];
+    return [w.id, ...shown.map((e) => fmt(med(e))), ...ratios(med)];
   });
   lines.push("CPU µs per call (the engine process's CPU time over a round ÷ calls, median over rounds; all threads, so V8's background tier-up compilation counts too; much less sensitive to the machine's load than wall time):", "");
-  lines.push(markdownTable(["workload", ...shown, "modelc ÷ best wasm peer"], cpuRows, [false, ...shown.map(() => true), true]), "");
+  lines.push(markdownTable(["workload", ...shown, ...ratioHeads], cpuRows, [false, ...shown.map(() => true), ...ratioHeads.map(() => true)]), "");
   const diffLine = r.ready
     .filter((w) => r.diffs[w.id])
     .map((w) => `${w.id}: ${Object.entries(r.diffs[w.id]).map(([e, d]) => `${e} ${d.toExponential(1)}`).join(", ")}`)
@@ -449,11 +486,38 @@ function renderReport(r) {
           `(wall: ${gemmG.toFixed(1)} GFLOP/s median = ${((100 * gemmG) / peak.plain.best).toFixed(0)}% of the best wall peak).`,
         "",
       );
+    const relaxedC = r.cpu["gemm"]?.["modelc-relaxed"];
+    if (relaxedC?.length && !peak.relaxed.error) {
+      const g = flops / percentile(relaxedC, 50) / 1e3;
+      lines.push(`modelc-relaxed GEMM 512³: ${g.toFixed(1)} GFLOP/s per CPU-second = ${((100 * g) / peak.relaxed.cpuGflops).toFixed(0)}% of the relaxed-SIMD peak measured the same way.`, "");
+    }
+    const firstCell = (/** @type {any} */ c) => (c.first ? `${c.first.cpuMs.toFixed(0)} ms CPU, ${c.first.wallMs.toFixed(0)} ms wall` : compile.firstError ? "n/a" : "—");
     const crow = compile.rows.map((/** @type {any} */ c) =>
-      c.error ? [basename(c.file), `error: ${c.error}`, "", ""] : [basename(c.file), `${c.ms.toFixed(0)} ms`, `${kb(c.code)} (${kb(c.codeGz)} gzip)`, `${kb(c.weights)} (${kb(c.weightsGz)} gzip)`],
+      c.error
+        ? [basename(c.file), `error: ${c.error}`, "", "", ""]
+        : [basename(c.file), firstCell(c), `${c.ms.toFixed(0)} ms`, `${kb(c.code)} (${kb(c.codeGz)} gzip)`, `${kb(c.weights)} (${kb(c.weightsGz)} gzip)`],
     );
-    lines.push(markdownTable(["model", "compile (SIMD + scalar; binaryen loaded)", "SIMD module without weights", "weights"], crow, [false, true, true, true]), "");
-    lines.push(`Runtime (dist/runtime/*.js, ${compile.runtime.files} files, unminified): ${kb(compile.runtime.bytes)}, ${kb(compile.runtime.gz)} gzip.`, "");
+    lines.push(
+      markdownTable(
+        ["model", "first compile in a fresh process (binaryen imported)", "warm compile (SIMD + scalar; binaryen loaded)", "SIMD module without weights", "weights"],
+        crow,
+        [false, true, true, true, true],
+      ),
+      "",
+    );
+    lines.push(
+      `First compile: per example 3 fresh \`node\` processes (scripts/compile-time.ts), each times import of the compiler + compile() with default options after \`await import("binaryen")\` resolved; median; CPU = the process's user + system time (all threads, so V8's background compilation of binaryen's wasm counts), load average ${compile.load.toFixed(1)} when done.` +
+        (compile.firstError ? ` Not measured: ${compile.firstError}.` : "") +
+        " Warm: median of 3 compiles (embedWeights false) in this process after a first compile.",
+      "",
+    );
+    const mini = compile.runtime.minified;
+    lines.push(
+      `Runtime: as shipped to users (runtime/index bundled + minified by esbuild, ESM): ` +
+        (mini.error ? `not measured (${mini.error})` : `${kb(mini.bytes)}, **${kb(mini.gz)} gzip**`) +
+        `; unminified (dist/runtime/*.js, ${compile.runtime.files} files, with comments): ${kb(compile.runtime.bytes)}, ${kb(compile.runtime.gz)} gzip.`,
+      "",
+    );
     lines.push("## `modelc export --onnx` of the examples in onnxruntime-node", "");
     lines.push("Random weights, 3 samples; max |onnxruntime - modelc| per output (and the output's largest magnitude):", "");
     lines.push(markdownTable(["example", "outputs"], r.extras.exports), "");

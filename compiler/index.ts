@@ -44,6 +44,13 @@ export interface CompileOptions {
   seed?: number;
   /** Which builds to emit: "both" (default; SIMD NAME.wasm + scalar NAME.nosimd.wasm), "simd" or "scalar". */
   simd?: "both" | "simd" | "scalar";
+  /**
+   * With a SIMD build: also emit the relaxed-SIMD build NAME.relaxed.wasm (f32x4.relaxed_madd fused multiply-add
+   * in the GEMM kernels; the runtime picks it on hosts that validate relaxed SIMD). Written only when it differs
+   * from NAME.wasm, i.e. the graph has a GEMM-using op (dense, conv, ...). Costs one more emit (about the SIMD
+   * build's emit time). Default true.
+   */
+  relaxed?: boolean;
   /** True (default): weights are data segments of the modules. False: a separate NAME.weights.bin file. */
   embedWeights?: boolean;
   /** Artifact name (file stem). Default: the model's name. */
@@ -101,7 +108,8 @@ export function flopsPerSample(graph: Graph): number {
 
 /**
  * Compile a `.model` source to an artifact: checkSource -> optimizeGraph(infer) -> weights (bind
- * the given ones, or initWeights(seed)) -> optimizeWithWeights(infer: batchnorm folding) -> emitWasm (SIMD and/or scalar) -> buildArtifact.
+ * the given ones, or initWeights(seed)) -> optimizeWithWeights(infer: batchnorm folding) -> emitWasm (SIMD, relaxed SIMD
+ * and/or scalar) -> buildArtifact.
  * User errors (syntax, names, shapes, weights that do not fit) are diagnostics, and stop the
  * pipeline; `artifact` is then absent. Weights bytes that are not valid safetensors give E0601 too.
  * Internal failures of later stages (backend bugs) are thrown. The backend is imported lazily.
@@ -161,10 +169,14 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   const { buildArtifact } = await import("./artifact/build.js");
   const simdBuild = simd !== "scalar" ? emitWasm(graph, weights, { simd: true, embedWeights }) : undefined;
   const scalarBuild = simd !== "simd" ? emitWasm(graph, weights, { simd: false, embedWeights }) : undefined;
+  let relaxedBuild = simdBuild && options.relaxed !== false ? emitWasm(graph, weights, { simd: true, embedWeights, relaxed: true }) : undefined;
+  // identical bytes: no kernel uses fused multiply-add, so a relaxed file would only duplicate NAME.wasm
+  if (relaxedBuild && Buffer.compare(relaxedBuild.wasm, simdBuild!.wasm) === 0) relaxedBuild = undefined;
   const artifact = buildArtifact({
     name: options.name ?? graph.name,
     graph,
     ...(simdBuild ? { simd: simdBuild } : {}),
+    ...(relaxedBuild ? { relaxed: relaxedBuild } : {}),
     ...(scalarBuild ? { scalar: scalarBuild } : {}),
     compilerVersion: compilerVersion(),
     flopsPerSample: flopsPerSample(graph),

@@ -8,6 +8,7 @@
  * - `not-artifact`: the bytes are not wasm or carry no `modelc.manifest` section.
  * - `bad-manifest`: the manifest is malformed or of an unsupported format version.
  * - `no-simd`: SIMD was required (or only SIMD bytes were given) but is unavailable or not wanted.
+ * - `no-relaxed`: the relaxed-SIMD build was required (or only its bytes were given) but is unavailable or not wanted.
  * - `no-module`: the manifest names no module of the wanted flavour.
  * - `weights`: the weights file is missing, has the wrong length or the wrong SHA-256.
  * - `instantiate`: the module failed to compile/instantiate or does not follow the ABI.
@@ -24,6 +25,7 @@ export type ModelcRuntimeErrorCode =
   | "not-artifact"
   | "bad-manifest"
   | "no-simd"
+  | "no-relaxed"
   | "no-module"
   | "weights"
   | "instantiate"

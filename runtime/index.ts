@@ -4,6 +4,6 @@
 export { loadModel, type LoadOptions } from "./load.js";
 export { Model, type RunInputs, type RunOutputs, type RunOptions, type TypedModel } from "./model.js";
 export { ModelcRuntimeError, type ModelcRuntimeErrorCode } from "./errors.js";
-export { hostHasSimd, customSections, readArtifactSections, type ModuleVariant } from "./sections.js";
+export { hostHasSimd, hostHasRelaxedSimd, customSections, readArtifactSections, type ModuleVariant } from "./sections.js";
 export { MANIFEST_SECTION, VARIANT_SECTION, type Manifest, type IoSpec, type IoDType, type WeightEntry, type WeightLayout } from "./manifest.js";
 export { readWeightTensor, packWeightTensor } from "./layout.js";

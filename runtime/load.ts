@@ -1,10 +1,10 @@
-// loadModel: find the module of the right flavour (SIMD or scalar), load weights if not embedded,
+// loadModel: find the module of the right flavour (relaxed SIMD, SIMD or scalar), load weights if not embedded,
 // instantiate and wrap it in a Model. Neighbours: runtime/source.ts, sections.ts, model.ts, index.ts.
 
-import { ModelcRuntimeError } from "./errors.js";
+import { ModelcRuntimeError, type ModelcRuntimeErrorCode } from "./errors.js";
 import type { Manifest } from "./manifest.js";
 import { Model } from "./model.js";
-import { hostHasSimd, parseManifest, readArtifactSections, type ModuleVariant } from "./sections.js";
+import { hostHasRelaxedSimd, hostHasSimd, parseManifest, readArtifactSections, type ModuleVariant } from "./sections.js";
 import { asBytes, baseName, readLocation, showLocation, sibling, toLocation, type Location } from "./source.js";
 
 /** Options of loadModel. */
@@ -15,62 +15,84 @@ export interface LoadOptions {
    */
   simd?: "auto" | "force" | "off";
   /**
+   * The relaxed-SIMD build (`NAME.relaxed.wasm`: the GEMM kernels use f32x4.relaxed_madd, a fused multiply-add
+   * whose results may differ from the plain build in the last bits). `"auto"` (default): when the host validates
+   * relaxed SIMD (Node 20: `--experimental-wasm-relaxed-simd`; current browsers ship it) and the artifact has
+   * that build, unless `simd` is `"off"`; else as `simd` says. `"force"`: that build or an error (`no-relaxed`,
+   * `no-module`). `"off"`: never (the plain SIMD build `NAME.wasm` or the scalar one).
+   */
+  relaxed?: "auto" | "force" | "off";
+  /**
    * The weights file when the manifest says `weights.embedded: false`: bytes, or a URL/path. By default
    * the file named in the manifest next to the source; required when the source is bytes.
    */
   weights?: Uint8Array | ArrayBuffer | URL | string;
 }
 
+const LABEL = { relaxed: "relaxed-SIMD", simd: "SIMD", scalar: "scalar" };
+const NO_SIMD = "this host's WebAssembly lacks SIMD (v128)";
+function fail(code: ModelcRuntimeErrorCode, message: string): never {
+  throw new ModelcRuntimeError(code, message);
+}
+const modeOf = (v: unknown, name: string): string =>
+  v === undefined ? "auto" : v === "auto" || v === "force" || v === "off" ? v
+    : fail("bad-option", `options.${name} must be "auto", "force" or "off", got ${JSON.stringify(v)}`);
+
 /**
- * Load a compiled model. `source` is the module's bytes, or a URL/path (Node) of `NAME.wasm`,
- * `NAME.nosimd.wasm` or `NAME.manifest.json`; siblings (the other build, the weights file) are found
- * next to it. The manifest is read from the module's `modelc.manifest` custom section.
- * Errors (ModelcRuntimeError): `bad-source`, `bad-option`, `not-artifact`, `bad-manifest`, `no-simd`,
- * `no-module`, `weights`, `instantiate`.
+ * Load a compiled model from its bytes, or a URL/path (Node) of NAME.wasm, NAME.relaxed.wasm, NAME.nosimd.wasm
+ * or NAME.manifest.json (siblings: other builds, weights file). Runs the best build host and options allow:
+ * relaxed SIMD, SIMD, scalar (Model.variant); bytes of an acceptable build run as given. Errors
+ * (ModelcRuntimeError): bad-source, bad-option, not-artifact, bad-manifest, no-simd, no-relaxed, no-module,
+ * weights, instantiate.
  */
 export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<Model> {
-  const mode = options.simd ?? "auto";
-  if (mode !== "auto" && mode !== "force" && mode !== "off")
-    throw new ModelcRuntimeError("bad-option", `options.simd must be "auto", "force" or "off", got ${JSON.stringify(mode)}`);
+  const mode = modeOf(options.simd, "simd");
+  const rmode = modeOf(options.relaxed, "relaxed");
   const hostSimd = hostHasSimd();
-  if (mode === "force" && !hostSimd)
-    throw new ModelcRuntimeError("no-simd", `simd: "force" was requested but this host's WebAssembly lacks SIMD (v128)`);
-  const want: ModuleVariant = mode === "off" || !hostSimd ? "scalar" : "simd";
+  const hostRelaxed = hostSimd && hostHasRelaxedSimd();
+  if (mode === "off" && rmode === "force") fail("bad-option", `relaxed: "force" contradicts simd: "off"`);
+  if (mode === "force" && !hostSimd) fail("no-simd", `simd: "force" was requested but ${NO_SIMD}`);
+  if (rmode === "force" && !hostRelaxed)
+    fail("no-relaxed", `relaxed: "force" was requested but this host's WebAssembly lacks relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd)`);
+  // acceptable builds, best first; why `v` is not one
+  const order: ModuleVariant[] = rmode === "force" ? ["relaxed"] : mode === "off" || !hostSimd ? ["scalar"]
+    : [...(hostRelaxed && rmode === "auto" ? ["relaxed" as const] : []), "simd", ...(mode === "auto" ? ["scalar" as const] : [])];
+  const why = (v?: ModuleVariant): string =>
+    rmode === "force" ? `relaxed: "force" was requested` : order[0] === "scalar" ? (mode === "off" ? `simd: "off" was requested` : NO_SIMD)
+      : v !== "relaxed" ? `simd: "force" was requested` : rmode === "off" ? `relaxed: "off" was requested` : "this host's WebAssembly lacks relaxed SIMD";
+  const best = (m: Manifest): ModuleVariant | undefined => order.find((v) => m.modules[v] !== undefined);
+  const pick = (m: Manifest): ModuleVariant => {
+    const v = order.at(-1)!;
+    return best(m) ?? fail(hostSimd ? "no-module" : "no-simd", `${why()} but artifact '${m.name}' has no ${LABEL[v]} build (manifest.modules.${v})`);
+  };
 
   let loc: Location | undefined;
   let bytes: Uint8Array;
   if (typeof source === "string" || source instanceof URL) {
     loc = toLocation(source);
     if (baseName(loc).endsWith(".json")) {
-      const text = new TextDecoder().decode(await readLocation(loc));
-      const m = parseManifest(text, showLocation(loc));
-      const file = pickFile(m, want, mode, hostSimd, undefined);
-      if (file === undefined) throw new ModelcRuntimeError("no-module", `${showLocation(loc)} names no module`);
-      loc = sibling(loc, file);
+      const m = parseManifest(new TextDecoder().decode(await readLocation(loc)), showLocation(loc));
+      loc = sibling(loc, m.modules[pick(m)]!);
     }
     bytes = await readLocation(loc);
   } else bytes = asBytes(source, "loadModel(source)");
 
   let { manifest, variant } = readArtifactSections(bytes);
   if (variant === undefined && loc) variant = guessVariant(manifest, baseName(loc));
-  if (variant !== undefined && variant !== want) {
-    const file = pickFile(manifest, want, mode, hostSimd, variant);
-    if (file !== undefined && loc) {
-      loc = sibling(loc, file);
-      bytes = await readLocation(loc);
-      ({ manifest, variant } = readArtifactSections(bytes));
-      variant ??= want;
-    } else if (file !== undefined && variant === "scalar") {
-      if (mode === "force")
-        throw new ModelcRuntimeError("no-simd", `simd: "force" was requested but the scalar module's bytes were given; pass the bytes of ${file}`);
-      // auto with scalar bytes: run them as given
-    } else if (file !== undefined) {
-      const why = mode === "off" ? `simd: "off" was requested` : `this host's WebAssembly lacks SIMD (v128)`;
-      throw new ModelcRuntimeError("no-simd",
-        `${why} but only the SIMD module's bytes were given; pass the bytes of the scalar build ${manifest.modules.scalar} or load from a path/URL`);
-    }
+  if (variant !== undefined && variant !== order[0]) {
+    if (loc) {
+      const want = pick(manifest);
+      if (want !== variant) {
+        loc = sibling(loc, manifest.modules[want]!);
+        bytes = await readLocation(loc);
+        ({ manifest, variant } = readArtifactSections(bytes));
+        variant ??= want;
+      }
+    } else if (!order.includes(variant))
+      fail(rmode === "force" || (variant === "relaxed" && order[0] !== "scalar") ? "no-relaxed" : "no-simd",
+        `${why(variant)} but the ${LABEL[variant]} module's bytes were given; pass the bytes of ${manifest.modules[best(manifest) ?? order[0]!]} or load from a path/URL`);
   }
-  const simd = variant === undefined ? want === "simd" && manifest.modules.simd !== undefined : variant === "simd";
+  variant ??= best(manifest) ?? order[0]!;
 
   const weights = manifest.weights.embedded ? undefined : await loadWeights(manifest, options.weights, loc);
   let instance: WebAssembly.Instance;
@@ -78,34 +100,20 @@ export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string,
     const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     instance = await WebAssembly.instantiate(module, {});
   } catch (e) {
-    throw new ModelcRuntimeError("instantiate", `cannot instantiate model '${manifest.name}' (${simd ? "SIMD" : "scalar"} build): ${(e as Error).message}`);
+    fail("instantiate", `cannot instantiate model '${manifest.name}' (${LABEL[variant]} build): ${(e as Error).message}`);
   }
   const { memory, run } = instance.exports as { memory?: unknown; run?: unknown };
   if (!(memory instanceof WebAssembly.Memory) || typeof run !== "function")
-    throw new ModelcRuntimeError("instantiate", `model '${manifest.name}' does not follow the modelc ABI: expected exports 'memory' (Memory) and 'run' (function)`);
+    fail("instantiate", `model '${manifest.name}' does not follow the modelc ABI: expected exports 'memory' (Memory) and 'run' (function)`);
   if (weights) {
     const end = manifest.weights.offset + weights.length;
     if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
     new Uint8Array(memory.buffer, manifest.weights.offset, weights.length).set(weights);
   }
-  return new Model(manifest, memory, run as (batch: number) => void, simd);
+  return new Model(manifest, memory, run as (batch: number) => void, variant !== "scalar", variant);
 }
 
-/**
- * The module file to load for `want`, given the one we have (`have`, undefined when starting from the
- * manifest JSON). Returns undefined when `have` is acceptable. Errors: `no-module`, `no-simd`.
- */
-function pickFile(m: Manifest, want: ModuleVariant, mode: string, hostSimd: boolean, have: ModuleVariant | undefined): string | undefined {
-  const file = want === "simd" ? m.modules.simd : m.modules.scalar;
-  if (file !== undefined) return file;
-  if (want === "simd" && mode === "auto") return have === undefined ? m.modules.scalar : undefined; // no SIMD build: scalar is fine
-  if (want === "simd")
-    throw new ModelcRuntimeError("no-module", `simd: "force" was requested but artifact '${m.name}' has no SIMD build (manifest.modules.simd)`);
-  const why = mode === "off" ? `simd: "off" was requested` : `this host's WebAssembly lacks SIMD (v128)`;
-  throw new ModelcRuntimeError(hostSimd ? "no-module" : "no-simd", `${why} but artifact '${m.name}' has no scalar build (manifest.modules.scalar)`);
-}
-
-/** Which build a file is, from its name, for modules without a `modelc.variant` section. */
+/** Which build a file is, from its name, for modules without a `modelc.variant` section (older than relaxed builds). */
 function guessVariant(m: Manifest, file: string): ModuleVariant | undefined {
   if (file === m.modules.scalar || file.endsWith(".nosimd.wasm")) return "scalar";
   if (file === m.modules.simd) return "simd";
@@ -120,16 +128,16 @@ async function loadWeights(m: Manifest, given: LoadOptions["weights"], loc: Loca
   else if (given !== undefined) bytes = asBytes(given, "options.weights");
   else if (loc) bytes = await readLocation(sibling(loc, file));
   else
-    throw new ModelcRuntimeError("weights",
+    fail("weights",
       `model '${m.name}' has weights in a separate file (${file}); pass options.weights when loading from bytes`);
   if (bytes.length !== m.weights.bytes)
-    throw new ModelcRuntimeError("weights", `weights file ${file}: expected ${m.weights.bytes} bytes, got ${bytes.length}`);
+    fail("weights", `weights file ${file}: expected ${m.weights.bytes} bytes, got ${bytes.length}`);
   const subtle = (globalThis as { crypto?: { subtle?: SubtleCrypto } }).crypto?.subtle;
   if (subtle) {
     const digest = new Uint8Array(await subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
     const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
     if (hex !== m.weights.sha256.toLowerCase())
-      throw new ModelcRuntimeError("weights", `weights file ${file}: expected SHA-256 ${m.weights.sha256}, got ${hex}`);
+      fail("weights", `weights file ${file}: expected SHA-256 ${m.weights.sha256}, got ${hex}`);
   }
   return bytes;
 }

@@ -1,7 +1,7 @@
 // The compiled artifact's manifest and the wasm module's ABI: the one contract between the
 // compiler (backend/wasm + artifact/*) and the runtime. spec/artifact.schema.json mirrors this file.
 //
-// Module ABI (every modelc module, SIMD or scalar):
+// Module ABI (every modelc module: relaxed SIMD, SIMD or scalar):
 //   exports  memory: WebAssembly.Memory   (defined by the module, growable; the runtime grows it)
 //            run(batch: i32): void        (runs the whole graph for `batch` samples)
 //   memory   [0, weights.offset + weights.bytes)   weights (data segments when embedded; otherwise
@@ -9,14 +9,14 @@
 //            [memory.activationBase, + bytesPerSample * batch)   activations, planned per sample:
 //            a value with offsetPerSample `o` lives at activationBase + o * batch.
 //   required bytes for a batch B = activationBase + bytesPerSample * B.
-//   custom sections  "modelc.manifest": UTF-8 JSON of Manifest (the same in the SIMD and scalar build),
+//   custom sections  "modelc.manifest": UTF-8 JSON of Manifest (the same in every build of the artifact),
 //                    so one .wasm file is a complete model;
-//                    "modelc.variant": "simd" | "scalar", which build this module is.
+//                    "modelc.variant": "relaxed" | "simd" | "scalar", which build this module is.
 
 /** Name of the custom section holding the manifest JSON (UTF-8) in every modelc module. */
 export const MANIFEST_SECTION = "modelc.manifest";
 
-/** Name of the custom section saying which build a module is: UTF-8 "simd" or "scalar". */
+/** Name of the custom section saying which build a module is: UTF-8 "relaxed", "simd" or "scalar". */
 export const VARIANT_SECTION = "modelc.variant";
 
 /** Element types that cross the JS/wasm boundary. */
@@ -95,9 +95,17 @@ export interface Manifest {
     sha256: string;
     tensors: WeightEntry[];
   };
-  /** Wasm files of this artifact: the SIMD module and, when built, the scalar fallback. */
+  /**
+   * Wasm files of this artifact: the SIMD module, the relaxed-SIMD one (when it differs from the SIMD module:
+   * the graph has a GEMM kernel) and the scalar fallback, each when built. The runtime picks relaxed, then
+   * SIMD, then scalar, by what the host validates (runtime/load.ts).
+   */
   modules: {
+    /** NAME.wasm: fixed-width SIMD (SIMD128). */
     simd?: string;
+    /** NAME.relaxed.wasm: SIMD128 plus relaxed SIMD (fused multiply-add); present only with `simd`. */
+    relaxed?: string;
+    /** NAME.nosimd.wasm: no v128 at all. */
     scalar?: string;
   };
   /** Per-sample cost estimates from the op table. */

@@ -3,6 +3,7 @@
 
 import { ModelcRuntimeError } from "./errors.js";
 import type { IoSpec, Manifest } from "./manifest.js";
+import type { ModuleVariant } from "./sections.js";
 import { describeValue } from "./source.js";
 
 /** Inputs to Model.run by input name: Float32Array for f32 inputs, Int32Array for i32, or plain numbers. */
@@ -41,18 +42,21 @@ export class Model {
   readonly outputs: IoSpec[];
   /** The artifact manifest. */
   readonly manifest: Manifest;
-  /** True when the SIMD build of the model is running, false for the scalar fallback. */
+  /** True when a SIMD build of the model is running (plain or relaxed), false for the scalar fallback. */
   readonly simd: boolean;
+  /** The build running: "relaxed" (NAME.relaxed.wasm), "simd" (NAME.wasm) or "scalar" (NAME.nosimd.wasm). */
+  readonly variant: ModuleVariant;
   private readonly memory: WebAssembly.Memory;
   private readonly runFn: (batch: number) => void;
 
   /** Wrap an instance following the module ABI (exports `memory` and `run`); loadModel checks the exports. */
-  constructor(manifest: Manifest, memory: WebAssembly.Memory, run: (batch: number) => void, simd: boolean) {
+  constructor(manifest: Manifest, memory: WebAssembly.Memory, run: (batch: number) => void, simd: boolean, variant?: ModuleVariant) {
     this.name = manifest.name;
     this.inputs = manifest.inputs;
     this.outputs = manifest.outputs;
     this.manifest = manifest;
     this.simd = simd;
+    this.variant = variant ?? (simd ? "simd" : "scalar");
     this.memory = memory;
     this.runFn = run;
   }

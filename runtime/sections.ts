@@ -1,5 +1,5 @@
 // Reading a modelc artifact's metadata out of wasm bytes: custom sections, the manifest's structural
-// check, and SIMD feature detection. Neighbours: runtime/manifest.ts (the contract), runtime/load.ts (caller).
+// check, and SIMD / relaxed-SIMD feature detection. Neighbours: runtime/manifest.ts (the contract), runtime/load.ts (caller).
 
 import { ModelcRuntimeError } from "./errors.js";
 import { MANIFEST_SECTION, VARIANT_SECTION, type IoSpec, type Manifest } from "./manifest.js";
@@ -41,8 +41,8 @@ export function customSections(bytes: Uint8Array): { name: string; payload: Uint
   return out;
 }
 
-/** Which build a module is: the `modelc.variant` section ("simd" | "scalar"), or undefined when absent. */
-export type ModuleVariant = "simd" | "scalar";
+/** Which build a module is (its `modelc.variant` section): relaxed-SIMD FMA, plain SIMD or scalar. */
+export type ModuleVariant = "relaxed" | "simd" | "scalar";
 
 /**
  * The manifest and variant carried by a modelc module's custom sections.
@@ -55,7 +55,7 @@ export function readArtifactSections(bytes: Uint8Array): { manifest: Manifest; v
   const manifest = parseManifest(new TextDecoder().decode(m.payload), `the ${MANIFEST_SECTION} section`);
   const v = sections.find((s) => s.name === VARIANT_SECTION);
   const text = v ? new TextDecoder().decode(v.payload) : undefined;
-  return text === "simd" || text === "scalar" ? { manifest, variant: text } : { manifest };
+  return text === "relaxed" || text === "simd" || text === "scalar" ? { manifest, variant: text } : { manifest };
 }
 
 /**
@@ -111,21 +111,24 @@ function checkManifest(m: unknown, where: string): asserts m is Manifest {
   str(w.sha256, "weights.sha256");
   const mods = obj(root.modules, "modules");
   if (mods.simd === undefined && mods.scalar === undefined) fail("modules", "an object naming a simd and/or scalar module", mods);
-  if (mods.simd !== undefined) str(mods.simd, "modules.simd");
-  if (mods.scalar !== undefined) str(mods.scalar, "modules.scalar");
+  for (const k of ["simd", "relaxed", "scalar"]) if (mods[k] !== undefined) str(mods[k], `modules.${k}`);
 }
 
-/** A minimal module whose only function returns `v128.const 0`: it validates iff the host has wasm SIMD. */
-const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
-]);
-
-/** True when this host's WebAssembly supports fixed-width SIMD (v128), by validating a probe module. */
-export function hostHasSimd(): boolean {
+/** Whether the host validates a function (v128, v128, v128) -> v128 of body `ops`: 36-37 hand-written bytes. */
+function probe(ops: number[]): boolean {
+  const n = ops.length;
   try {
-    return WebAssembly.validate(SIMD_PROBE);
+    return WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 123, 123, 123, 1, 123, 3, 2, 1, 0,
+      10, n + 10, 1, n + 8, 0, 32, 0, 32, 1, 32, 2, ...ops, 11]));
   } catch {
     return false;
   }
 }
+
+/** True when this host's WebAssembly supports fixed-width SIMD (v128). */
+export const hostHasSimd = (): boolean => probe([26, 26]);
+
+let relaxed: boolean | undefined;
+
+/** True (cached) when this host's WebAssembly has relaxed SIMD: a probe of f32x4.relaxed_madd validates. */
+export const hostHasRelaxedSimd = (): boolean => (relaxed ??= probe([253, 133, 2]));

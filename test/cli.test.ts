@@ -76,7 +76,7 @@ describe("usage", () => {
     for (const c of ["check", "compile", "run", "inspect"]) expect(h.out).toContain(c);
     const ch = await cli("compile", "--help");
     expect(ch.code).toBe(0);
-    for (const o of ["--weights", "--out", "--no-simd", "--separate-weights", "--model", "--seed"]) expect(ch.out).toContain(o);
+    for (const o of ["--weights", "--out", "--no-simd", "--no-relaxed", "--separate-weights", "--model", "--seed"]) expect(ch.out).toContain(o);
     expect((await cli("inspect", "--help")).out).toContain("--svg");
     expect((await cli("run", "--help")).out).toContain("--input");
     expect((await cli("frobnicate")).code).toBe(1);
@@ -217,8 +217,11 @@ describe.skipIf(!backendOk)("modelc compile + run end to end", () => {
     writeFileSync(file, TINY);
     const c = await cli("compile", file, "-o", out, "--seed", "5");
     expect(c.code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(["tiny.d.ts", "tiny.js", "tiny.manifest.json", "tiny.nosimd.wasm", "tiny.wasm"]);
+    expect(readdirSync(out).sort()).toEqual(["tiny.d.ts", "tiny.js", "tiny.manifest.json", "tiny.nosimd.wasm", "tiny.relaxed.wasm", "tiny.wasm"]);
     expect(c.out).toMatch(/wrote .*tiny\.wasm\s+[\d.]+ k?B/);
+    const plainOut = join(tmp, "art-plain");
+    expect((await cli("compile", file, "-o", plainOut, "--seed", "5", "--no-relaxed")).code).toBe(0);
+    expect(readdirSync(plainOut).sort()).toEqual(["tiny.d.ts", "tiny.js", "tiny.manifest.json", "tiny.nosimd.wasm", "tiny.wasm"]);
     expect(c.out).toMatch(/compiled tiny in [\d.]+ s \(4 ops, weights initialized with seed 5\)/);
     const x = new Float32Array(2 * 6).map((_, i) => Math.sin(i) * 0.5 + 0.5);
     const inp = join(tmp, "x.npy");

@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { formatDiagnostic } from "../compiler/diagnostics.js";
 import type { BinaryExpr, CallExpr, Expr, LetStmt, ListLit, NumberLit, PipeExpr } from "../compiler/frontend/ast.js";
 import { MAX_NESTING, parseModelFile } from "../compiler/frontend/parse.js";
+import { ModelParser } from "../compiler/frontend/parser.js";
+import { createModelLexer, tokenize } from "../compiler/frontend/tokens.js";
 
 const EXAMPLE = `# comments start with '#' or '//'
 block stage(x, channels: int, k: int = 3) {          # reusable, parameterized block
@@ -59,6 +61,27 @@ function sexpr(e: Expr): string {
 function diagsOf(src: string) {
   return parseModelFile(src, "t.model").diagnostics;
 }
+
+describe("grammar and token table checks (the compiler skips them at run time)", () => {
+  it("the token table passes chevrotain's lexer validations and first-character optimization", () => {
+    // validate: true throws on a bad token table (unreachable patterns, a pattern that defeats the
+    // first-character dispatch); the compiler's own lexer (skipValidations) must tokenize identically.
+    const lexer = createModelLexer({ validate: true });
+    expect(lexer.lexerDefinitionErrors).toEqual([]);
+    const src = EXAMPLE + 'let s = "a\\"b" -> f(x=-1.5e3) * [1, 2] + models;\n"open';
+    const image = (ts: { image: string; tokenType: { name: string } }[]) => ts.map((t) => `${t.tokenType.name}:${t.image}`);
+    expect(image(tokenize(src).tokens)).toEqual(image(lexer.tokenize(src).tokens));
+    expect(tokenize(src).tokens.length).toBeGreaterThan(100);
+  });
+
+  it("the grammar passes chevrotain's parser validations (ambiguities, left recursion, rule names)", () => {
+    const parser = new ModelParser({ validate: true }); // performSelfAnalysis throws on a grammar error
+    expect((parser as unknown as { definitionErrors: unknown[] }).definitionErrors).toEqual([]);
+    parser.input = tokenize(EXAMPLE).tokens;
+    parser.file();
+    expect(parser.errors).toEqual([]);
+  });
+});
 
 describe("the language example from ast.ts", () => {
   const ast = ok(EXAMPLE);

@@ -13,11 +13,14 @@ export const BASE = 64;
 /**
  * Model "affine": inputs x f32 [N, 4] and k i32 [N, 1]; outputs y = 2*x + w (f32 [N, 4]) and z = k + 1
  * (i32 [N, 1]). Per-sample layout: x@0 (16 B), y@16 (16 B), k@32 (4 B), z@36 (4 B); 48 bytes per sample.
- * `simd`: y is computed with f32x4 ops; otherwise with scalar f32 ops. `embed`: w as a data segment.
+ * `simd`: y is computed with f32x4 ops; `relaxed`: with f32x4.relaxed_madd(x, 2, w) (exact: 2x is, so one
+ * rounding either way; validates only on hosts with relaxed SIMD); otherwise with scalar f32 ops.
+ * `embed`: w as a data segment.
  */
-export function affineModule(flavour: "simd" | "scalar", embed: boolean): EmitResultLike {
+export function affineModule(flavour: "simd" | "relaxed" | "scalar", embed: boolean): EmitResultLike {
   const m = new binaryen.Module();
-  m.setFeatures(flavour === "simd" ? binaryen.Features.MVP | binaryen.Features.SIMD128 : binaryen.Features.MVP);
+  const features = { simd: binaryen.Features.SIMD128, relaxed: binaryen.Features.SIMD128 | binaryen.Features.RelaxedSIMD, scalar: 0 }[flavour];
+  m.setFeatures(binaryen.Features.MVP | features);
   const blob = new Uint8Array(WEIGHT.buffer.slice(0));
   m.setMemory(1, 65536, "memory", embed ? [{ offset: m.i32.const(0), data: blob, passive: false }] : []);
   const i32 = binaryen.i32;
@@ -30,6 +33,11 @@ export function affineModule(flavour: "simd" | "scalar", embed: boolean): EmitRe
   if (flavour === "simd") {
     const x = () => m.v128.load(0, 4, addr(0, 16));
     y.push(m.v128.store(0, 4, addr(16, 16), m.f32x4.add(m.f32x4.add(x(), x()), m.v128.load(0, 4, m.i32.const(0)))));
+  } else if (flavour === "relaxed") {
+    const api = binaryen as unknown as { _BinaryenSIMDTernary(mod: number, op: number, a: number, b: number, c: number): number; RelaxedMaddVecF32x4: number };
+    const two = m.f32x4.splat(m.f32.const(2));
+    const madd = api._BinaryenSIMDTernary(m.ptr, api.RelaxedMaddVecF32x4, m.v128.load(0, 4, addr(0, 16)), two, m.v128.load(0, 4, m.i32.const(0)));
+    y.push(m.v128.store(0, 4, addr(16, 16), madd));
   } else {
     for (let j = 0; j < 4; j++) {
       const x = m.f32.load(4 * j, 4, addr(0, 16));

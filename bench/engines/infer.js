@@ -1,5 +1,5 @@
-// Inference-latency engine (`node engines/infer.js ENGINE CONFIG_JSON_FILE`), ENGINE = modelc | ort-web | ort-node |
-// tfjs-wasm: sets up every workload of the config, then answers the parent's `check` / `round` commands (one line each).
+// Inference-latency engine (`node engines/infer.js ENGINE CONFIG_JSON_FILE`), ENGINE = modelc | modelc-relaxed (run
+// under node --experimental-wasm-relaxed-simd) | ort-web | ort-node | tfjs-wasm: sets up every workload of the config, then answers the parent's `check` / `round` commands (one line each).
 // Neighbours: bench/infer.js (parent, writes the config, weights, ONNX files and inputs); bench/lib.js (protocol prefix).
 // @ts-check
 
@@ -33,14 +33,20 @@ async function weightsOf(w) {
   return readSafetensors(new Uint8Array(readFileSync(w.weightsFile)));
 }
 
-/** @returns {Promise<(w: Workload) => Promise<Runner>>} */
-async function modelcSetup() {
+/**
+ * modelc's SIMD build NAME.wasm, or (`relaxed`) its relaxed-SIMD build NAME.relaxed.wasm (fused multiply-add GEMM),
+ * which needs a host with relaxed SIMD (loadModel relaxed: "force" fails clearly otherwise).
+ * @param {boolean} relaxed @returns {Promise<(w: Workload) => Promise<Runner>>}
+ */
+async function modelcSetup(relaxed) {
   const { compile } = await import(dist("compiler/index.js"));
   const { loadModel } = await import(dist("runtime/index.js"));
   return async (w) => {
-    const r = await compile(readFileSync(w.modelFile, "utf8"), { file: w.modelFile, weights: new Uint8Array(readFileSync(w.weightsFile)), simd: "simd" });
+    const r = await compile(readFileSync(w.modelFile, "utf8"), { file: w.modelFile, weights: new Uint8Array(readFileSync(w.weightsFile)), simd: "simd", relaxed });
     if (!r.artifact) throw new Error(r.diagnostics.map((/** @type {{message: string}} */ d) => d.message).join("; "));
-    const model = await loadModel(r.artifact.files.get(`${r.artifact.manifest.name}.wasm`));
+    const file = `${r.artifact.manifest.name}${relaxed ? ".relaxed" : ""}.wasm`;
+    if (!r.artifact.files.has(file)) throw new Error(`no ${file}: the graph has no kernel with a multiply-add`);
+    const model = await loadModel(r.artifact.files.get(file), { relaxed: relaxed ? "force" : "off" });
     const x = readF32(w.inputFile);
     return { run: () => model.run({ [w.inputName]: x }, { batch: w.batch })[w.outputName] };
   };
@@ -164,7 +170,7 @@ async function tfjsSetup() {
 }
 
 /** @type {Record<string, () => Promise<(w: Workload) => Promise<Runner>>>} */
-const SETUPS = { modelc: modelcSetup, "ort-web": () => ortSetup("ort-web"), "ort-node": () => ortSetup("ort-node"), "tfjs-wasm": tfjsSetup };
+const SETUPS = { modelc: () => modelcSetup(false), "modelc-relaxed": () => modelcSetup(true), "ort-web": () => ortSetup("ort-web"), "ort-node": () => ortSetup("ort-node"), "tfjs-wasm": tfjsSetup };
 
 /** @type {Map<string, Runner>} */
 const runners = new Map();

@@ -1,10 +1,10 @@
-// buildArtifact: turn the backend's SIMD/scalar emit results into the artifact files (wasm with the
+// buildArtifact: turn the backend's SIMD/relaxed-SIMD/scalar emit results into the artifact files (wasm with the
 // manifest inside, manifest JSON, weights blob, JS loader, .d.ts). Neighbours: backend/wasm/emit.ts, runtime/.
 
 import { createHash } from "node:crypto";
 import type { Graph } from "../ir/types.js";
 import { MANIFEST_SECTION, VARIANT_SECTION, type IoSpec, type Manifest, type WeightEntry } from "../../runtime/manifest.js";
-import { customSections, parseManifest } from "../../runtime/sections.js";
+import { customSections, parseManifest, type ModuleVariant } from "../../runtime/sections.js";
 import { appendCustomSection } from "./sections.js";
 import { loaderDts, loaderJs } from "./loader.js";
 import { validateManifest } from "./validate.js";
@@ -20,7 +20,7 @@ export interface EmitResultLike {
   weights: { offset: number; bytes: number; tensors: WeightEntry[]; blob: Uint8Array };
 }
 
-/** Input of buildArtifact. At least one of `simd`/`scalar` is required; both must share one layout. */
+/** Input of buildArtifact. At least one of `simd`/`scalar` is required; all builds must share one layout. */
 export interface BuildArtifactInput {
   /** Model name and file stem: letters, digits, "_", "." and "-". */
   name: string;
@@ -28,6 +28,11 @@ export interface BuildArtifactInput {
   graph: Graph;
   /** The SIMD build, written as NAME.wasm. */
   simd?: EmitResultLike;
+  /**
+   * The relaxed-SIMD build (emitWasm `relaxed: true`: f32x4.relaxed_madd in the GEMM kernels), written as
+   * NAME.relaxed.wasm. Requires `simd` (the fallback on hosts without relaxed SIMD) with the same layout.
+   */
+  relaxed?: EmitResultLike;
   /** The scalar build, written as NAME.nosimd.wasm. */
   scalar?: EmitResultLike;
   compilerVersion: string;
@@ -55,11 +60,12 @@ export interface Artifact {
 }
 
 /**
- * Build the artifact files: NAME.wasm (SIMD), NAME.nosimd.wasm (scalar), NAME.manifest.json, NAME.js,
- * NAME.d.ts and, with `weights: "file"`, NAME.weights.bin. Both wasm files carry the manifest in a
- * `modelc.manifest` custom section and their flavour in `modelc.variant`. Deterministic: equal input
- * gives byte-identical files. Throws Error on a bad name, no build, builds with different layouts,
- * I/O names that differ from the graph's, or a manifest failing spec/artifact.schema.json.
+ * Build the artifact files: NAME.wasm (SIMD), NAME.relaxed.wasm (relaxed SIMD, when given), NAME.nosimd.wasm
+ * (scalar), NAME.manifest.json, NAME.js, NAME.d.ts and, with `weights: "file"`, NAME.weights.bin. Every wasm
+ * file carries the manifest in a `modelc.manifest` custom section and its flavour in `modelc.variant`.
+ * Deterministic: equal input gives byte-identical files. Throws Error on a bad name, no build, a relaxed build
+ * without a SIMD one, builds with different layouts, I/O names that differ from the graph's, or a manifest
+ * failing spec/artifact.schema.json.
  */
 export function buildArtifact(input: BuildArtifactInput): Artifact {
   const { name } = input;
@@ -68,7 +74,9 @@ export function buildArtifact(input: BuildArtifactInput): Artifact {
   const builds = [input.simd, input.scalar].filter((b): b is EmitResultLike => b !== undefined);
   const first = builds[0];
   if (!first) throw new Error("buildArtifact: neither a SIMD nor a scalar build was given");
-  if (input.simd && input.scalar) sameLayout(input.simd, input.scalar);
+  if (input.relaxed && !input.simd) throw new Error("buildArtifact: a relaxed-SIMD build needs the plain SIMD build too (its fallback)");
+  if (input.simd && input.scalar) sameLayout(input.simd, input.scalar, "scalar");
+  if (input.simd && input.relaxed) sameLayout(input.simd, input.relaxed, "relaxed-SIMD");
   sameNames("input", input.graph.inputs.map((i) => i.name), first.inputs);
   sameNames("output", input.graph.outputs.map((o) => o.name), first.outputs);
   const w = first.weights;
@@ -93,6 +101,7 @@ export function buildArtifact(input: BuildArtifactInput): Artifact {
     },
     modules: {
       ...(input.simd ? { simd: `${name}.wasm` } : {}),
+      ...(input.relaxed ? { relaxed: `${name}.relaxed.wasm` } : {}),
       ...(input.scalar ? { scalar: `${name}.nosimd.wasm` } : {}),
     },
     cost: { flopsPerSample: input.flopsPerSample, ops: input.ops },
@@ -104,13 +113,14 @@ export function buildArtifact(input: BuildArtifactInput): Artifact {
   }
 
   const compact = JSON.stringify(manifest);
-  const stamp = (wasm: Uint8Array, variant: "simd" | "scalar"): Uint8Array => {
+  const stamp = (wasm: Uint8Array, variant: ModuleVariant): Uint8Array => {
     if (customSections(wasm).some((s) => s.name === MANIFEST_SECTION || s.name === VARIANT_SECTION))
       throw new Error(`buildArtifact: the ${variant} module already carries modelc custom sections`);
     return appendCustomSection(appendCustomSection(wasm, MANIFEST_SECTION, compact), VARIANT_SECTION, variant);
   };
   const files = new Map<string, Uint8Array | string>();
   if (input.simd) files.set(`${name}.wasm`, stamp(input.simd.wasm, "simd"));
+  if (input.relaxed) files.set(`${name}.relaxed.wasm`, stamp(input.relaxed.wasm, "relaxed"));
   if (input.scalar) files.set(`${name}.nosimd.wasm`, stamp(input.scalar.wasm, "scalar"));
   if (external) files.set(`${name}.weights.bin`, w.blob);
   files.set(`${name}.manifest.json`, JSON.stringify(manifest, null, 2) + "\n");
@@ -132,15 +142,15 @@ function copyIo(s: IoSpec): IoSpec {
   };
 }
 
-/** The SIMD and scalar builds must agree on everything the one manifest describes. */
-function sameLayout(a: EmitResultLike, b: EmitResultLike): void {
+/** The SIMD build and the `other` one must agree on everything the one manifest describes. */
+function sameLayout(a: EmitResultLike, b: EmitResultLike, other: string): void {
   const layout = (r: EmitResultLike): string =>
     JSON.stringify({ inputs: r.inputs, outputs: r.outputs, memory: r.memory, offset: r.weights.offset, bytes: r.weights.bytes, tensors: r.weights.tensors });
-  if (layout(a) !== layout(b)) throw new Error("buildArtifact: the SIMD and scalar builds have different I/O, memory or weight layouts");
+  if (layout(a) !== layout(b)) throw new Error(`buildArtifact: the SIMD and ${other} builds have different I/O, memory or weight layouts`);
   const blobA = a.weights.blob;
   const blobB = b.weights.blob;
   if (blobA.length !== blobB.length || Buffer.compare(blobA, blobB) !== 0)
-    throw new Error("buildArtifact: the SIMD and scalar builds have different weight bytes");
+    throw new Error(`buildArtifact: the SIMD and ${other} builds have different weight bytes`);
 }
 
 function sameNames(what: string, graphNames: string[], specs: IoSpec[]): void {

@@ -13,6 +13,8 @@ export interface CompileCommandOptions {
   out?: string;
   /** [--no-simd] false: only the scalar module. Default true (SIMD + scalar fallback). */
   simd?: boolean;
+  /** [--no-relaxed] false: no relaxed-SIMD module NAME.relaxed.wasm. Default true (when the graph has a GEMM). */
+  relaxed?: boolean;
   /** [--separate-weights] weights in NAME.weights.bin instead of data segments. Default false. */
   separateWeights?: boolean;
   /** [--model NAME] which model of the file. */
@@ -38,6 +40,7 @@ export async function compileCommand(file: string, options: CompileCommandOption
     ...(weights !== undefined ? { weights } : {}),
     seed: options.seed ?? 0,
     simd: options.simd === false ? "scalar" : "both",
+    relaxed: options.relaxed !== false,
     embedWeights: !options.separateWeights,
     ...(options.heads !== undefined ? { heads: options.heads } : {}),
   });

@@ -75,7 +75,7 @@ export function graphReport(graph: Graph): string[] {
   const plan = planMemory(graph);
   lines.push(
     `memory per sample: ${formatCount(plan.bytesPerSample)} bytes planned (${formatCount(plan.unsharedBytesPerSample)} without reuse), ` +
-      `scratch ${formatCount(plan.scratchBytes)} bytes per batch`,
+      `${Object.values(plan.values).filter((v) => v.inPlaceOf !== undefined).length} computed in place, scratch ${formatCount(plan.scratchBytes)} bytes per batch`,
   );
   return lines;
 }
@@ -86,7 +86,7 @@ export function manifestReport(m: Manifest, variant?: string): string[] {
   const lines = [`artifact ${m.name} (modelc ${m.compilerVersion}${variant ? `, ${variant} module` : ""})`];
   for (const s of m.inputs) lines.push(`  input  ${io(s)}`);
   for (const s of m.outputs) lines.push(`  output ${io(s)}`);
-  lines.push(`modules: ${[m.modules.simd, m.modules.scalar].filter(Boolean).join(", ")}`);
+  lines.push(`modules: ${[m.modules.simd, m.modules.relaxed, m.modules.scalar].filter(Boolean).join(", ")}`);
   lines.push(`weights: ${m.weights.tensors.length} tensors, ${formatBytes(m.weights.bytes)}, ${m.weights.embedded ? "embedded" : `in ${m.weights.file}`}`);
   lines.push("");
   const layout = (t: Manifest["weights"]["tensors"][number]): string => (t.layout ? `${t.layout.kind} ${t.layout.panel}` : "row-major");

@@ -55,26 +55,28 @@ function program(io: CliIo, result: { code: number }): Command {
       result.code = await checkCommand(file, o, io);
     });
   p.command("compile")
-    .description("compile a .model file to an artifact directory: NAME.wasm, NAME.nosimd.wasm, manifest, JS loader, .d.ts")
+    .description("compile a .model file to an artifact directory: NAME.wasm, NAME.relaxed.wasm, NAME.nosimd.wasm, manifest, JS loader, .d.ts")
     .argument("<file>", ".model source file")
     .option("--weights <file>", "PyTorch state_dict as .safetensors (default: seeded PyTorch-style init)")
     .option("-o, --out <dir>", "output directory", "out")
     .option("--no-simd", "emit only the scalar module (no SIMD build)")
+    .option("--no-relaxed", "no relaxed-SIMD module (NAME.relaxed.wasm: fused multiply-add GEMM, picked at load time where supported)")
     .option("--separate-weights", "write weights to NAME.weights.bin instead of embedding them")
     .option("--model <name>", "which model of the file (default: the first)")
     .option("--seed <n>", "initializer seed when no --weights are given", parseSeed, 0)
     .option("--heads <names>", "keep only these outputs (comma-separated); unused branches, weights and inputs disappear", parseNameList)
-    .action(async (file: string, o: { weights?: string; out: string; simd: boolean; separateWeights?: boolean; model?: string; seed: number; heads?: string[] }) => {
+    .action(async (file: string, o: { weights?: string; out: string; simd: boolean; relaxed: boolean; separateWeights?: boolean; model?: string; seed: number; heads?: string[] }) => {
       const { compileCommand } = await import("./compile.js");
       result.code = await compileCommand(file, o, io);
     });
   p.command("run")
     .description("run a compiled model on .npy inputs; writes NAME.npy per output")
-    .argument("<artifact>", "NAME.wasm, NAME.nosimd.wasm or NAME.manifest.json")
+    .argument("<artifact>", "NAME.wasm, NAME.relaxed.wasm, NAME.nosimd.wasm or NAME.manifest.json")
     .option("-i, --input <name=file.npy>", "a model input (repeat for each input; just FILE.npy for a one-input model); shape [B, ...] or one sample", collect)
     .option("--out <dir>", "directory for the output .npy files", ".")
     .addOption(new Option("--simd <mode>", "which build to run").choices(["auto", "force", "off"]).default("auto"))
-    .action(async (artifact: string, o: { input?: string[]; out: string; simd: "auto" | "force" | "off" }) => {
+    .addOption(new Option("--relaxed <mode>", "run the relaxed-SIMD build (fused multiply-add) when the host supports it").choices(["auto", "force", "off"]).default("auto"))
+    .action(async (artifact: string, o: { input?: string[]; out: string; simd: "auto" | "force" | "off"; relaxed: "auto" | "force" | "off" }) => {
       const { runCommand } = await import("./run.js");
       result.code = await runCommand(artifact, o, io);
     });

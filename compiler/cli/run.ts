@@ -16,6 +16,8 @@ export interface RunCommandOptions {
   out?: string;
   /** [--simd auto|force|off] which build to run. Default "auto". */
   simd?: "auto" | "force" | "off";
+  /** [--relaxed auto|force|off] whether to run the relaxed-SIMD build NAME.relaxed.wasm. Default "auto". */
+  relaxed?: "auto" | "force" | "off";
 }
 
 /**
@@ -69,7 +71,7 @@ export function npyToInput(spec: IoSpec, arr: NpyArray, file: string): { data: F
 }
 
 /**
- * Run `modelc run`: load the artifact (NAME.wasm, NAME.nosimd.wasm or NAME.manifest.json), read each
+ * Run `modelc run`: load the artifact (NAME.wasm, NAME.relaxed.wasm, NAME.nosimd.wasm or NAME.manifest.json), read each
  * input from .npy, run one batch, write `OUT/NAME.npy` per output atomically and print the shapes.
  * Returns 0. Throws UserError (exit 1) for missing/extra/mis-shaped inputs, unreadable files and
  * runtime errors that come from the artifact (ModelcRuntimeError).
@@ -77,7 +79,7 @@ export function npyToInput(spec: IoSpec, arr: NpyArray, file: string): { data: F
 export async function runCommand(artifact: string, options: RunCommandOptions, io: CliIo): Promise<number> {
   let model;
   try {
-    model = await loadModel(artifact, { simd: options.simd ?? "auto" });
+    model = await loadModel(artifact, { simd: options.simd ?? "auto", relaxed: options.relaxed ?? "auto" });
   } catch (e) {
     if (e instanceof ModelcRuntimeError) throw new UserError(`cannot load '${artifact}': ${e.message}`);
     throw e;
@@ -121,6 +123,6 @@ export async function runCommand(artifact: string, options: RunCommandOptions, i
     await writeFileAtomic(path, writeNpy({ shape, data }));
     io.out(`${spec.name}: ${show(shape)} ${spec.dtype} -> ${path}`);
   }
-  io.out(`ran ${model.name} (${model.simd ? "SIMD" : "scalar"} build), batch ${batch ?? 1}`);
+  io.out(`ran ${model.name} (${{ relaxed: "relaxed-SIMD", simd: "SIMD", scalar: "scalar" }[model.variant]} build), batch ${batch ?? 1}`);
   return EXIT_OK;
 }

@@ -1,7 +1,7 @@
 // Syntax error messages per site: a chevrotain failure (rule, expected, actual token) → code, message, hint.
 // Neighbours: parser.ts calls it from its error message provider; parse.ts turns a SyntaxSite into a Diagnostic.
 
-import { EOF, tokenLabel, tokenMatcher, type IToken, type TokenType } from "chevrotain";
+import { EOF, tokenLabel, tokenMatcher, type IToken, type TokenType } from "./chevrotain.js";
 import type { DiagnosticCode } from "../diagnostics.js";
 import {
   Arrow,

@@ -1,7 +1,7 @@
 // Front-end entry point: source text → tokens → CST → AST, with every lexical and syntax problem
 // collected as a Diagnostic. Neighbours: tokens.ts, parser.ts, visitor.ts; frontend/lower.ts consumes the AST.
 
-import { EOF, tokenMatcher, type IRecognitionException, type IToken } from "chevrotain";
+import { EOF, tokenMatcher, type IRecognitionException, type IToken } from "./chevrotain.js";
 import { diag, type Diagnostic } from "../diagnostics.js";
 import type { SourceLoc } from "../ir/types.js";
 import type { ModelFile } from "./ast.js";

@@ -1,7 +1,7 @@
 // The `.model` grammar as a chevrotain CST parser with error recovery (stage 2 of the front end).
 // Neighbours: tokens.ts supplies the tokens; visitor.ts turns the CST into the AST; parse.ts drives both.
 
-import { CstParser, EOF, tokenMatcher, type CstNode, type IToken, type TokenType } from "chevrotain";
+import { CstParser, EOF, tokenMatcher, type CstNode, type IToken, type TokenType } from "./chevrotain.js";
 import {
   ALL_TOKENS,
   AnyToken,
@@ -60,9 +60,22 @@ export class ModelParser extends CstParser {
   /** Extra detail (code, hint, opener) for each chevrotain error message, filled by the message provider. */
   readonly sites = new Map<string, SyntaxSite>();
 
-  constructor() {
+  /**
+   * `validate: true` runs chevrotain's grammar checks in performSelfAnalysis (ambiguous alternatives,
+   * left recursion, duplicate or invalid rule names) and throws on a bad grammar; test/frontend.test.ts
+   * builds the parser that way so grammar mistakes fail CI. Default false (chevrotain's `skipValidations`):
+   * the grammar is fixed, and the checks are a large part of building the parser in a fresh process.
+   * Parsing and error recovery are the same either way.
+   */
+  constructor(options: { validate?: boolean } = {}) {
     const provider = new ErrorMessages();
-    super(ALL_TOKENS, { recoveryEnabled: true, nodeLocationTracking: "full", maxLookahead: 2, errorMessageProvider: provider });
+    super(ALL_TOKENS, {
+      recoveryEnabled: true,
+      nodeLocationTracking: "full",
+      maxLookahead: 2,
+      errorMessageProvider: provider,
+      skipValidations: !(options.validate ?? false),
+    });
     provider.parser = this;
     this.performSelfAnalysis();
   }

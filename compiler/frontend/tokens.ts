@@ -1,7 +1,7 @@
 // Lexical structure of `.model` files: the chevrotain token types and the lexer (stage 1 of the front end).
 // Neighbours: parser.ts consumes these tokens; parse.ts turns lexer problems into E01xx diagnostics.
 
-import { createToken, Lexer, type IToken, type TokenType } from "chevrotain";
+import { createToken, Lexer, type IToken, type TokenType } from "./chevrotain.js";
 
 /**
  * Category shared by every token the parser can see. Used by the parser's recovery rules, which
@@ -149,10 +149,19 @@ export const ALL_TOKENS: TokenType[] = [
 ];
 
 /**
- * The lexer; shared, since chevrotain lexers are stateless between `tokenize` calls. Built with
- * `ensureOptimizations` so a pattern that defeats first-character dispatch fails at load time.
+ * Build the lexer for ALL_TOKENS. `validate: true` runs chevrotain's definition checks (unreachable or
+ * conflicting patterns, patterns that defeat first-character dispatch: `ensureOptimizations`) and throws
+ * on a bad token table; test/frontend.test.ts builds it that way, so a grammar mistake fails CI. The
+ * compiler builds it with `validate: false` (chevrotain's `skipValidations`): the table is fixed, and the
+ * checks are most of the lexer's construction time in a fresh process.
  */
-export const modelLexer = new Lexer(ALL_TOKENS, { positionTracking: "full", ensureOptimizations: true });
+export function createModelLexer(options: { validate?: boolean } = {}): Lexer {
+  const validate = options.validate ?? false;
+  return new Lexer(ALL_TOKENS, { positionTracking: "full", ensureOptimizations: validate, skipValidations: !validate });
+}
+
+/** The lexer; built on first use and shared, since chevrotain lexers are stateless between `tokenize` calls. */
+let modelLexer: Lexer | undefined;
 
 /** A run of characters no token matches (1-based line/column, like chevrotain's ILexingError). */
 export interface InvalidRun {
@@ -173,6 +182,7 @@ export interface TokenizeResult {
  * ends at the next character that starts a token, so runs never cross whitespace) and reports them.
  */
 export function tokenize(source: string): TokenizeResult {
+  modelLexer ??= createModelLexer();
   const res = modelLexer.tokenize(source);
   const invalid = res.errors.map((e) => ({ offset: e.offset, length: e.length, line: e.line ?? 1, column: e.column ?? 1 }));
   return { tokens: res.tokens, invalid };

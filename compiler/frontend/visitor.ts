@@ -4,7 +4,7 @@
 // Dispatch is static (each method knows which rule each child came from) instead of chevrotain's
 // name-based `visit`, so every method is typed end to end and receives the node with its location.
 
-import { tokenMatcher, type CstElement, type CstNode, type IToken } from "chevrotain";
+import { tokenMatcher, type CstElement, type CstNode, type IToken } from "./chevrotain.js";
 import { diag, type Diagnostic } from "../diagnostics.js";
 import type { SourceLoc } from "../ir/types.js";
 import type {

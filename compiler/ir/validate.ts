@@ -1,7 +1,8 @@
 // Graph validation: JSON Schema (spec/ir.schema.json, ajv) plus the structural invariants the schema
 // cannot say. Neighbours: ir/types.ts (Graph), ir/ops/* (arity and infer rules), passes/* (run it in tests).
 
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import { createRequire } from "node:module";
+import type { ValidateFunction } from "ajv/dist/2020.js";
 import schema from "../../spec/ir.schema.json" with { type: "json" };
 import type { Dim, Graph, TensorType } from "./types.js";
 import { getOp } from "./ops/index.js";
@@ -25,7 +26,11 @@ function sameType(a: TensorType, b: TensorType): boolean {
  */
 export function validateGraph(g: unknown, options: { schema?: boolean } = {}): string[] {
   if (options.schema !== false) {
-    compiled ??= new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+    if (!compiled) {
+      // ajv is loaded here, on first use, not at import: compile() runs only the structural checks.
+      const { Ajv2020 } = createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+      compiled = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+    }
     if (!compiled(g))
       return (compiled.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? "is invalid"}`);
   }

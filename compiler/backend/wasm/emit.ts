@@ -33,8 +33,8 @@ export interface EmitOptions {
    */
   optimize?: boolean;
   /**
-   * SIMD modules only: use relaxed-SIMD fused multiply-add (f32x4.relaxed_madd) in the dense GEMM. Experimental:
-   * the artifact and runtime do not yet carry or select such a module (Node 20 needs
+   * SIMD modules only: use relaxed-SIMD fused multiply-add (f32x4.relaxed_madd) in the GEMM kernels. compile()
+   * ships it as NAME.relaxed.wasm and the runtime picks it on hosts that validate relaxed SIMD (Node 20 needs
    * --experimental-wasm-relaxed-simd); results may differ from the plain module in the last bit. Default false.
    */
   relaxed?: boolean;
@@ -43,6 +43,8 @@ export interface EmitOptions {
    * per graph node (tests compare the two; results are bit-identical).
    */
   fuse?: boolean;
+  /** Elementwise ops may write over an input that dies there (plan.ts INPLACE_OPS). Default true; false for A/B runs. */
+  inPlace?: boolean;
 }
 
 /** What the backend produced: the binary and the layout the manifest records. */
@@ -113,7 +115,7 @@ export function emitWasm(input: Graph, weights: WeightMap, options: EmitOptions)
   // Backend lowering: activations and residual adds after a dense/conv go into its GEMM epilogue
   // (passes/fuse-epilogue.ts), then the remaining elementwise regions become one loop each (passes/fuse-elementwise.ts).
   const graph = lowerForWasm(input, options);
-  const plan = planMemory(graph);
+  const plan = planMemory(graph, { inPlace: options.inPlace ?? true });
   const region = new WeightRegion();
   const valueOffset = new Map<string, number>();
   const valueData = new Map<string, Float32Array>();
