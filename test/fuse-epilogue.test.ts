@@ -145,6 +145,28 @@ describe("fuseEpilogues", () => {
     }
   });
 
+  it("multihead_attention (query x, a padding mask) -> x + . -> gelu: out_proj's store takes both, bit-identical, within 1e-5", async () => {
+    const b = new GraphBuilder("attn");
+    const x = b.input("x", "f32", [5, 8]);
+    const kv = b.input("kv", "f32", [6, 8]);
+    const mask = b.input("mask", "f32", [6]);
+    const [a] = b.node(
+      "multihead_attention",
+      [x, kv, mask, b.param("in_proj_weight", [24, 8], U), b.param("in_proj_bias", [24], U), b.param("out_proj.weight", [8, 8], U), b.param("out_proj.bias", [8], U)],
+      { num_heads: 2, causal: false },
+    );
+    const [h] = b.node("add", [x, a!], {});
+    const [y] = b.node("gelu", [h!], { approximate: "none" });
+    b.output("y", y!);
+    const g = b.build();
+    const f = fuseEpilogues(g);
+    expect(f.nodes.map((n) => n.op)).toEqual(["multihead_attention"]);
+    expect(f.nodes[0]!.inputs).toEqual([...g.nodes[0]!.inputs, x]);
+    expect(epilogueOf(f.nodes[0]!).steps.map((q) => [q.op, q.args])).toEqual([["add", [1, 0]], ["gelu", [2]]]);
+    await expectSameBits(g, [1, 3]);
+    expect(await worstError(g, { batches: [1, 3], lo: -1, hi: 1 })).toBeLessThanOrEqual(1e-5);
+  });
+
   it("fused wasm (SIMD and scalar, batches 1/3/64) matches the unfused graph's reference within 1e-5", async () => {
     for (const expose of [false, true]) expect(await worstError(mlp(expose), { batches: [1, 3, 64], lo: -2, hi: 2 })).toBeLessThanOrEqual(1e-5);
   });
