@@ -59,7 +59,7 @@ function chain(): Graph {
 describe("planMemory", () => {
   it("reuses dead buffers on a chain and never overlaps two live values", () => {
     const g = chain();
-    const p = planMemory(g);
+    const p = planMemory(g, { inPlace: false }); // in-place execution: test/plan-inplace.test.ts
     const vals = Object.values(p.values);
     expect(vals.length).toBe(13);
     expect(p.unsharedBytesPerSample).toBe(13 * 128);

@@ -191,7 +191,8 @@ describe("compile(): batchnorm folded in the examples", () => {
       const wOn = on.artifact!.files.get(`${mOn.name}.wasm`) as Uint8Array;
       const wOff = off.artifact!.files.get(`${mOff.name}.wasm`) as Uint8Array;
       expect(definedFunctions(wOff) - definedFunctions(wOn)).toBe(4);
-      expect(mOn.memory.bytesPerSample).toBeLessThan(mOff.memory.bytesPerSample);
+      // (without the fold, in-place execution already puts bn and relu in the conv output's buffer: equal then)
+      expect(mOn.memory.bytesPerSample).toBeLessThanOrEqual(mOff.memory.bytesPerSample);
       const a = await loadModel(wOn);
       const b = await loadModel(wOff);
       for (const batch of [1, 5]) {

@@ -75,7 +75,7 @@ export function graphReport(graph: Graph): string[] {
   const plan = planMemory(graph);
   lines.push(
     `memory per sample: ${formatCount(plan.bytesPerSample)} bytes planned (${formatCount(plan.unsharedBytesPerSample)} without reuse), ` +
-      `scratch ${formatCount(plan.scratchBytes)} bytes per batch`,
+      `${Object.values(plan.values).filter((v) => v.inPlaceOf !== undefined).length} computed in place, scratch ${formatCount(plan.scratchBytes)} bytes per batch`,
   );
   return lines;
 }

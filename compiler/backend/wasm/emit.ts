@@ -43,6 +43,8 @@ export interface EmitOptions {
    * per graph node (tests compare the two; results are bit-identical).
    */
   fuse?: boolean;
+  /** Elementwise ops may write over an input that dies there (plan.ts INPLACE_OPS). Default true; false for A/B runs. */
+  inPlace?: boolean;
 }
 
 /** What the backend produced: the binary and the layout the manifest records. */
@@ -113,7 +115,7 @@ export function emitWasm(input: Graph, weights: WeightMap, options: EmitOptions)
   // Backend lowering: activations and residual adds after a dense/conv go into its GEMM epilogue
   // (passes/fuse-epilogue.ts), then the remaining elementwise regions become one loop each (passes/fuse-elementwise.ts).
   const graph = lowerForWasm(input, options);
-  const plan = planMemory(graph);
+  const plan = planMemory(graph, { inPlace: options.inPlace ?? true });
   const region = new WeightRegion();
   const valueOffset = new Map<string, number>();
   const valueData = new Map<string, Float32Array>();

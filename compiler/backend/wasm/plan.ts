@@ -17,6 +17,11 @@ export interface ValuePlacement {
   end: number;
   /** Set when the value shares its buffer with another value (flatten/reshape output = input). */
   aliasOf?: string;
+  /**
+   * Set when the value is computed in place: it is the output of an INPLACE_OPS node and takes the buffer of this
+   * input of that node, whose live range ends there (`start` of this value = `end` of that one).
+   */
+  inPlaceOf?: string;
   /** Graph inputs and outputs keep their buffers for the whole run (the runtime reads/writes them). */
   pinned: boolean;
 }
@@ -39,6 +44,25 @@ const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 
 /** Ops whose output can share the input's buffer (same bytes, new shape). */
 const ALIAS_OPS = new Set(["flatten", "reshape"]);
+
+/**
+ * Ops whose kernel is safe with its output buffer = one of its inputs' (out == in), given that input has exactly
+ * the output's shape: every element of that input is read before (or in the same lane group as) the store to the
+ * same index, and nothing reads it after that store. Checked per kernel:
+ * - relu, leaky_relu, sigmoid, tanh, gelu (kernels/unary.ts): one lane loop y[i] = f(x[i]).
+ * - add, mul (kernels/binary.ts): y[i] = a[i] op b[j]; an operand with the output's shape has the output's strides,
+ *   so it is read at the index being written; a broadcast operand is a different buffer (see planMemory).
+ * - batchnorm (kernels/norm.ts): per (sample, channel) plane y[i] = x[i] * scale + shift.
+ * - layernorm (kernels/norm.ts): per row, the statistics pass reads the whole row first, then y[i] from x[i].
+ * - softmax (kernels/softmax.ts): per row/column, max and exp passes read x[i] (exp stores y[i] after reading
+ *   x[i]), the normalizing pass reads only y.
+ * - fused_elementwise (passes/fuse-elementwise.ts, when the backend has it): each full-shape input is read at
+ *   the index being written, in the same lane group, before the store.
+ * Not here: dense/conv2d (every output reads a whole input row or window), pools, concat, transpose, attention.
+ */
+export const INPLACE_OPS: ReadonlySet<string> = new Set([
+  "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "add", "mul", "batchnorm", "layernorm", "softmax", "fused_elementwise",
+]);
 
 /** conv2d with groups == in_channels == out_channels: run by the direct kernel (kernels/depthwise.ts). */
 export function isDepthwise(g: Graph, n: Node): boolean {
@@ -113,11 +137,16 @@ export function attentionScratchElems(g: Graph, n: Node): number {
  *   (live for the whole run).
  * - flatten/reshape outputs alias their input when it is an activation or input (the alias group's
  *   interval is the union; pinned if any member is).
+ * - In place: the output of an INPLACE_OPS node (not pinned, not an alias) takes the buffer of its first input
+ *   that has the output's dtype and shape, is not pinned, and whose buffer's live range (with everything already
+ *   sharing it) ends at this node; other inputs in that buffer must have the output's shape too. `inPlaceOf`
+ *   names that input; `start`/`end` stay each value's own (alias group's) interval.
  * - Placement: buffers sorted by size (largest first), each put at the lowest 16-aligned offset
  *   that does not overlap any placed buffer with an overlapping live interval (greedy by size).
+ * `options.inPlace` false turns in-place execution off (default on; for A/B measurements).
  * Errors: none for well-formed graphs; unknown value ids throw.
  */
-export function planMemory(g: Graph): MemoryPlan {
+export function planMemory(g: Graph, options: { inPlace?: boolean } = {}): MemoryPlan {
   const nNodes = g.nodes.length;
   const pinnedIds = new Set<string>([...g.inputs.map((i) => i.value), ...g.outputs.map((o) => o.value)]);
   const isBuf = (id: string): boolean => {
@@ -165,17 +194,53 @@ export function planMemory(g: Graph): MemoryPlan {
     size.set(r, Math.max(size.get(r) ?? 0, align16(elementsPerSample(g.values[id]!.type) * 4)));
   }
 
-  // Greedy by size: largest first, lowest non-conflicting offset.
-  const roots = [...size.keys()].sort((a, b) => size.get(b)! - size.get(a)! || start.get(a)! - start.get(b)!);
+  // In place: an INPLACE_OPS node's output root joins the buffer group of an input whose group's live range ends at
+  // this node. Groups of roots (a second union-find over alias roots) share one buffer; their interval is the union.
+  const group = new Map<string, string>();
+  const findGroup = (r: string): string => {
+    let q = r;
+    while (group.has(q)) q = group.get(q)!;
+    return q;
+  };
+  const gStart = new Map(start);
+  const gEnd = new Map(end);
+  const inPlaceOf = new Map<string, string>();
+  const sameType = (a: string, b: string): boolean => {
+    const [ta, tb] = [g.values[a]!.type, g.values[b]!.type];
+    return ta.dtype === tb.dtype && ta.shape.length === tb.shape.length && ta.shape.every((d, k) => d === tb.shape[k]);
+  };
+  g.nodes.forEach((n, i) => {
+    if (options.inPlace === false || !INPLACE_OPS.has(n.op) || n.outputs.length !== 1 || n.mode === "train") return;
+    const y = n.outputs[0]!;
+    if (!isBuf(y) || !start.has(find(y))) return;
+    const ry = find(y);
+    if (ry !== y || pinnedRoots.has(ry)) return;
+    for (const x of n.inputs) {
+      if (!isBuf(x) || !sameType(x, y)) continue;
+      const gx = findGroup(find(x));
+      if (pinnedRoots.has(find(x)) || gEnd.get(gx) !== i || size.get(find(x)) !== size.get(ry)) continue;
+      // every input in that buffer is read at the index being written: same shape as the output
+      if (!n.inputs.every((o) => !isBuf(o) || findGroup(find(o)) !== gx || sameType(o, y))) continue;
+      group.set(ry, gx);
+      gStart.set(gx, Math.min(gStart.get(gx)!, start.get(ry)!));
+      gEnd.set(gx, Math.max(gEnd.get(gx)!, end.get(ry)!));
+      inPlaceOf.set(y, x);
+      break;
+    }
+  });
+
+  // Greedy by size: largest first, lowest non-conflicting offset (one buffer per in-place group).
+  const roots = [...size.keys()]
+    .filter((r) => !group.has(r))
+    .sort((a, b) => size.get(b)! - size.get(a)! || gStart.get(a)! - gStart.get(b)!);
   const placed: { off: number; size: number; s: number; e: number }[] = [];
   const offset = new Map<string, number>();
   let peak = 0;
   let unshared = 0;
   for (const r of roots) {
     const sz = size.get(r)!;
-    const s = start.get(r)!;
-    const e = end.get(r)!;
-    unshared += sz;
+    const s = gStart.get(r)!;
+    const e = gEnd.get(r)!;
     const conflicts = placed.filter((p) => p.s <= e && s <= p.e).sort((a, b) => a.off - b.off);
     let off = 0;
     for (const p of conflicts) {
@@ -187,19 +252,22 @@ export function planMemory(g: Graph): MemoryPlan {
     peak = Math.max(peak, off + sz);
   }
 
+  for (const r of size.keys()) unshared += size.get(r)!;
+
   const values: Record<string, ValuePlacement> = {};
   for (const id of Object.keys(g.values)) {
     if (!isBuf(id)) continue;
     const r = find(id);
-    if (!offset.has(r)) continue;
+    if (!size.has(r)) continue;
     values[id] = {
       value: id,
-      offsetPerSample: offset.get(r)!,
+      offsetPerSample: offset.get(findGroup(r))!,
       bytesPerSample: align16(elementsPerSample(g.values[id]!.type) * 4),
       start: start.get(r)!,
       end: end.get(r)!,
       pinned: pinnedRoots.has(r),
       ...(r !== id ? { aliasOf: r } : {}),
+      ...(inPlaceOf.has(id) ? { inPlaceOf: inPlaceOf.get(id)! } : {}),
     };
   }
   let scratch = 0;
