@@ -39,6 +39,23 @@ function peakWat(relaxed) {
 }
 
 /**
+ * The compiled peak module: `run(n)` does n iterations (see peakWat), `flopsPerIter` FLOPs each. Also used by
+ * scripts/gemm-peak.ts --interleaved, so the GEMM is compared with exactly this loop.
+ * @param {boolean} relaxed
+ * @returns {Promise<{run: (n: number) => void, flopsPerIter: number}>}
+ */
+export async function peakRunner(relaxed) {
+  const { default: binaryen } = await import("binaryen");
+  const mod = binaryen.parseText(peakWat(relaxed));
+  mod.setFeatures(binaryen.Features.All);
+  if (!mod.validate()) throw new Error("peak module does not validate");
+  const bytes = mod.emitBinary();
+  mod.dispose();
+  const { instance } = await WebAssembly.instantiate(bytes, {});
+  return { run: /** @type {(n: number) => void} */ (instance.exports["run"]), flopsPerIter: UNROLL * CHAINS * 8 };
+}
+
+/**
  * Measure the peak over `rounds` timed calls of about `ms` milliseconds each (after a warm-up): median and best
  * GFLOP/s of wall time, and the median per CPU-second of this (single-threaded) process, which a loaded machine
  * disturbs much less than wall time.
@@ -47,15 +64,7 @@ function peakWat(relaxed) {
  */
 export async function measurePeak(options = {}) {
   const relaxed = options.relaxed ?? false;
-  const { default: binaryen } = await import("binaryen");
-  const mod = binaryen.parseText(peakWat(relaxed));
-  mod.setFeatures(binaryen.Features.All);
-  if (!mod.validate()) throw new Error("peak module does not validate");
-  const bytes = mod.emitBinary();
-  mod.dispose();
-  const { instance } = await WebAssembly.instantiate(bytes, {});
-  const run = /** @type {(n: number) => void} */ (instance.exports["run"]);
-  const flopsPerIter = UNROLL * CHAINS * 8;
+  const { run, flopsPerIter } = await peakRunner(relaxed);
   // calibrate n to about `ms` per call
   let n = 1000;
   for (;;) {

@@ -4,7 +4,7 @@
 // Neighbours: bench/run.js (entry), bench/infer.js (the same workloads and weights), runtime/threads.ts.
 // @ts-check
 
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fmt, markdownTable, parseArgs, percentile } from "./lib.js";
@@ -46,6 +46,25 @@ function randomInput(n, seed) {
     s ^= s << 5;
     s >>>= 0;
     out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/**
+ * CPU clock ticks (user + system, 1/100 s) used so far by each thread of this process, by thread id, from
+ * /proc/self/task/* /stat (Linux); an empty map elsewhere.
+ * @returns {Map<string, number>}
+ */
+function threadTicks() {
+  const out = new Map();
+  try {
+    for (const t of readdirSync("/proc/self/task")) {
+      const st = readFileSync(`/proc/self/task/${t}/stat`, "utf8");
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      out.set(t, Number(f[11]) + Number(f[12]));
+    }
+  } catch {
+    out.clear();
   }
   return out;
 }
@@ -104,11 +123,11 @@ export async function threadsSuite(argv) {
   }
   console.log(`outputs byte-identical to one thread on ${jobs.length} workloads; timing ${rounds} rounds ...`);
 
-  /** @type {Map<string, {wall: number[], cpu: number[]}>} */
+  /** @type {Map<string, {wall: number[], cpu: number[], calls: number, ticks: Map<string, number>}>} */
   const times = new Map();
   for (const j of jobs) {
     for (const c of j.configs) {
-      times.set(`${j.label}|${c.name}`, { wall: [], cpu: [] });
+      times.set(`${j.label}|${c.name}`, { wall: [], cpu: [], calls: 0, ticks: new Map() });
       const end = performance.now() + warmupMs;
       while (performance.now() < end) await c.run();
     }
@@ -118,6 +137,7 @@ export async function threadsSuite(argv) {
       const order = j.configs.map((_, i) => j.configs[(i + r) % j.configs.length]); // rotate who goes first
       for (const c of order) {
         let calls = 0;
+        const k0 = threadTicks();
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         let t = t0;
@@ -127,9 +147,12 @@ export async function threadsSuite(argv) {
           t = performance.now();
         }
         const cpu = process.cpuUsage(c0);
-        const slot = /** @type {{wall: number[], cpu: number[]}} */ (times.get(`${j.label}|${c.name}`));
+        const k1 = threadTicks();
+        const slot = /** @type {{wall: number[], cpu: number[], calls: number, ticks: Map<string, number>}} */ (times.get(`${j.label}|${c.name}`));
         slot.wall.push(((t - t0) * 1000) / calls);
         slot.cpu.push((cpu.user + cpu.system) / calls);
+        slot.calls += calls;
+        for (const [tid, v] of k1) slot.ticks.set(tid, (slot.ticks.get(tid) ?? 0) + v - (k0.get(tid) ?? v));
       }
     }
   }
@@ -138,21 +161,31 @@ export async function threadsSuite(argv) {
 
   const rows = [];
   for (const j of jobs) {
-    const base = /** @type {{wall: number[], cpu: number[]}} */ (times.get(`${j.label}|1 thread`));
+    const base = /** @type {{wall: number[], cpu: number[], calls: number, ticks: Map<string, number>}} */ (times.get(`${j.label}|1 thread`));
     const b50 = percentile(base.wall, 50);
+    const c50 = percentile(base.cpu, 50);
     for (const c of j.configs) {
-      const t = /** @type {{wall: number[], cpu: number[]}} */ (times.get(`${j.label}|${c.name}`));
+      const t = /** @type {{wall: number[], cpu: number[], calls: number, ticks: Map<string, number>}} */ (times.get(`${j.label}|${c.name}`));
       const m = percentile(t.wall, 50);
-      rows.push([j.label, c.name, fmt(m), fmt(percentile(t.wall, 90)), `${(b50 / m).toFixed(2)}×`, fmt(percentile(t.cpu, 50))]);
+      const cpu = percentile(t.cpu, 50);
+      // the busiest thread's CPU per call: the wall time per call if every thread had a core of its own and
+      // waiting cost nothing (a bound, not a measurement)
+      const busiest = (Math.max(0, ...t.ticks.values()) * 1e4) / t.calls;
+      const bound = t.ticks.size ? `${(c50 / busiest).toFixed(2)}×` : "—";
+      rows.push([j.label, c.name, fmt(m), fmt(percentile(t.wall, 90)), `${(b50 / m).toFixed(2)}×`, fmt(cpu), `${(cpu / c50).toFixed(2)}×`, fmt(busiest), bound]);
     }
   }
   const report = [
     `# modelc threads: ${new Date().toISOString().slice(0, 10)}`,
     "",
     `Node ${process.versions.node}, ${cpus().length} logical cores (${cpus()[0]?.model ?? "?"}); load average ${load0[0].toFixed(2)} before, ${load1[0].toFixed(2)} after.`,
-    `${rounds} interleaved rounds of at least ${roundMs} ms per configuration; µs per call (wall), speedup = 1 thread's median ÷ this median.`,
+    `${rounds} interleaved rounds of at least ${roundMs} ms per configuration; µs per call (wall), speedup = 1 thread's median ÷ this median;`,
+    "CPU = process CPU time per call, all threads (CPU ÷ 1 thread - 1 = the parallel overhead: wake-ups, copies, data moving between cores).",
+    "Busiest thread = the CPU time per call of the process's busiest thread (Linux /proc, 10 ms ticks summed over all rounds): the wall time",
+    "per call if each thread had an idle core and waking cost nothing; bound on idle cores = 1 thread's CPU ÷ that (an upper bound on the speedup,",
+    "for when the machine is shared: under Linux autogroup scheduling a busy machine gives this process the same share whatever its thread count).",
     "",
-    markdownTable(["workload", "configuration", "median µs", "p90 µs", "speedup", "CPU µs/call"], rows, [false, false, true, true, true, true]),
+    markdownTable(["workload", "configuration", "median µs", "p90 µs", "speedup", "CPU µs/call", "CPU ÷ 1 thread", "busiest thread µs/call", "bound on idle cores"], rows, [false, false, true, true, true, true, true, true, true]),
     "",
     `Worker start-up (${threads} threads, the model loaded in each): ${jobs.map((j) => `${j.label.split(",")[0]} ${fmt(j.startMs)} ms`).join(", ")}.`,
   ].join("\n");

@@ -346,7 +346,16 @@ function part(v: Float32Array | Int32Array | number[], a: number, b: number): Fl
  * a non-boolean `callerRuns` or a bad `startTimeoutMs`; `worker` when a worker fails to start (the message
  * names the worker and why: script not found, loading failed, no answer within startTimeoutMs).
  */
-export async function loadModelThreaded(source: Uint8Array | ArrayBuffer | URL | string, options: ThreadOptions = {}): Promise<ThreadedModel> {
+export function loadModelThreaded(source: Uint8Array | ArrayBuffer | URL | string, options: ThreadOptions = {}): Promise<ThreadedModel> {
+  return loadModelThreadedOn(threadSupport(), source, options);
+}
+
+/**
+ * loadModelThreaded on a given host decision instead of this host's (tests drive the browser path under Node
+ * with it: `{ ok: true, host: "web" }` and a Worker global). Not part of the public API.
+ * @internal
+ */
+export async function loadModelThreadedOn(support: ThreadSupport, source: Uint8Array | ArrayBuffer | URL | string, options: ThreadOptions = {}): Promise<ThreadedModel> {
   const { threads: asked, callerRuns = true, workerUrl, startTimeoutMs = 60000, ...load } = options;
   if (asked !== undefined && (typeof asked !== "number" || !Number.isInteger(asked) || asked < 1 || asked > 256))
     throw new ModelcRuntimeError("bad-option", `options.threads must be an integer from 1 to 256, got ${JSON.stringify(asked) ?? String(asked)}`);
@@ -355,7 +364,6 @@ export async function loadModelThreaded(source: Uint8Array | ArrayBuffer | URL |
   if (typeof startTimeoutMs !== "number" || !(startTimeoutMs > 0))
     throw new ModelcRuntimeError("bad-option", `options.startTimeoutMs must be a positive number of milliseconds, got ${JSON.stringify(startTimeoutMs)}`);
   const model = await loadModel(source, load);
-  const support = threadSupport();
   let n = asked ?? (await cores(support.host));
   if (n > 1 && !support.ok) {
     warnOnce(support.why!);

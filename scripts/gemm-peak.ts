@@ -1,6 +1,7 @@
 // Single-core wasm SIMD peak (independent f32x4 mul+add chains) and modelc's GEMM 512x512x512 as a fraction
 // of it: `node dist/scripts/gemm-peak.js [--size 512] [--rounds 7]`; relaxed-SIMD FMA:
-// `node --experimental-wasm-relaxed-simd dist/scripts/gemm-peak.js --relaxed`. Neighbours: backend/wasm/module.ts (builds the peak module), compiler/index.ts (compiles the GEMM model); bench/ reuses measurePeak/measureGemm.
+// `node --experimental-wasm-relaxed-simd dist/scripts/gemm-peak.js --relaxed`; `--interleaved`: peak (as
+// bench/peak.js measures it) and GEMM rounds alternate in one process (use this on a shared machine). Neighbours: backend/wasm/module.ts (builds the peak module), compiler/index.ts (compiles the GEMM model); bench/ reuses measurePeak/measureGemm.
 
 import { ModuleBuilder, type Expr, type Local } from "../compiler/backend/wasm/module.js";
 import { emitWasm } from "../compiler/backend/wasm/emit.js";
@@ -94,6 +95,11 @@ export async function measurePeak(rounds = 7, relaxed = false): Promise<Timing &
  * directly (no runtime copies). 2 * size^3 flops per call.
  */
 export async function measureGemm(size = 512, rounds = 7, relaxed = false): Promise<Timing> {
+  return timing(await gemmRunner(size, relaxed), 2 * size ** 3, rounds, 300);
+}
+
+/** The `run(size)` closure measureGemm times (see there); the input batch is filled, nothing else is done. */
+async function gemmRunner(size: number, relaxed: boolean): Promise<() => void> {
   const src = `model gemm {\n  input x: f32[${size}]\n  output y = x -> fc: dense(${size}, bias=false)\n}\n`;
   const c = check(src, "gemm.model");
   if (!c.graph) throw new Error(`gemm-peak: the GEMM model did not compile: ${c.diagnostics.map((d) => d.message).join("; ")}`);
@@ -109,7 +115,40 @@ export async function measureGemm(size = 512, rounds = 7, relaxed = false): Prom
   if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
   const x = new Float32Array(memory.buffer, m.memory.activationBase + m.inputs[0]!.offsetPerSample * size, size * size);
   for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.37);
-  return timing(() => run(size), 2 * size ** 3, rounds, 300);
+  return () => run(size);
+}
+
+/**
+ * The GEMM against the peak measured as bench/peak.js does (12 chains, 4 steps per iteration), interleaved: each
+ * round times the peak (>= 100 ms) then the GEMM (>= 300 ms) by CPU time, so both see the same machine load;
+ * prints the medians and the median of the per-round ratios.
+ */
+async function interleaved(size: number, rounds: number, relaxed: boolean): Promise<void> {
+  // bench/peak.js itself (from dist/scripts: two levels up), so the loop is exactly the one bench/infer.js reports.
+  const bench = (await import(new URL("../../bench/peak.js", import.meta.url).href)) as {
+    peakRunner(relaxed: boolean): Promise<{ run(n: number): void; flopsPerIter: number }>;
+  };
+  const { run, flopsPerIter } = await bench.peakRunner(relaxed);
+  const iters = 1 << 16;
+  const peak = (n: number): void => run(n);
+  const peakFlops = iters * flopsPerIter;
+  const gemm = await gemmRunner(size, relaxed);
+  for (let i = 0; i < 3; i++) {
+    peak(iters);
+    gemm();
+  }
+  const p: number[] = [];
+  const g: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    p.push(peakFlops / timeRound(() => peak(iters), 100).cpu / 1e3);
+    g.push((2 * size ** 3) / timeRound(gemm, 300).cpu / 1e3);
+  }
+  const ratio = median(g.map((x, i) => x / p[i]!));
+  const kind = relaxed ? "relaxed-SIMD f32x4.relaxed_madd" : "f32x4 mul+add";
+  console.log(
+    `interleaved, ${rounds} rounds, CPU time: peak (bench/peak.js kernel: 12 ${kind} chains x 4) ${median(p).toFixed(1)} GFLOP/s, ` +
+      `modelc GEMM ${size}^3 ${median(g).toFixed(1)} GFLOP/s; median per-round ratio ${(100 * ratio).toFixed(0)}%`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -121,6 +160,7 @@ async function main(): Promise<void> {
   const size = arg("--size", 512);
   const rounds = arg("--rounds", 7);
   const relaxed = argv.includes("--relaxed");
+  if (argv.includes("--interleaved")) return interleaved(size, rounds, relaxed);
   const peak = await measurePeak(rounds, relaxed);
   const gemm = await measureGemm(size, rounds, relaxed);
   const peak2 = await measurePeak(rounds, relaxed);

@@ -25,6 +25,13 @@ describe("dense", () => {
       const g = single("dense", [inF], { units: out, bias: true }, [["weight", [out, inF]], ["bias", [out]]]);
       expect(await worstError(g)).toBeLessThanOrEqual(TOL);
     });
+  it("in 2000 -> out 13: several A row chunks (16 rows each at K = 2000), rows and columns past the blocks", async () => {
+    // gemm_packed caches A in chunks of rowBlock(K) rows: batch 37 = 16 + 16 + 5 (one 4-row block + one row);
+    // 13 columns = one 8-column panel + the tail (a lane group + a single column). Small inputs keep the f32
+    // rounding of 2000-term sums far below the tolerance; an indexing slip shows as an O(1) error.
+    const g = single("dense", [2000], { units: 13, bias: true }, [["weight", [13, 2000]], ["bias", [13]]]);
+    expect(await worstError(g, { batches: [1, 5, 37], lo: -0.05, hi: 0.05 })).toBeLessThanOrEqual(TOL);
+  });
   it("no bias, 3-D input [N, 5, 9] -> [N, 5, 6]", async () => {
     const g = single("dense", [5, 9], { units: 6, bias: false }, [["weight", [6, 9]]]);
     expect(await worstError(g)).toBeLessThanOrEqual(TOL);

@@ -8,11 +8,13 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { compile } from "../compiler/index.js";
 import { loadModel, ModelcRuntimeError, type Model, type RunInputs } from "../runtime/index.js";
-import { loadModelThreaded, threadSupport, type ThreadedModel, type ThreadOptions } from "../runtime/threads.js";
+import { Worker as NodeWorker } from "node:worker_threads";
+import { loadModelThreaded, loadModelThreadedOn, threadSupport, type ThreadedModel, type ThreadOptions } from "../runtime/threads.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const WORKER = new URL("./fixtures/threads-worker.mjs", import.meta.url);
 const CRASHING = new URL("./fixtures/threads-crash-worker.mjs", import.meta.url);
+const WEB_WORKER = new URL("./fixtures/threads-web-worker.mjs", import.meta.url);
 const EXAMPLES = readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".model")).sort();
 
 /** The SIMD module of an example compiled with seeded init weights. */
@@ -229,6 +231,53 @@ describe("loadModelThreaded", () => {
     expect(String(warn.mock.calls[0]![0])).toBe("modelc: threads unavailable, running on one thread: this Node lacks SharedArrayBuffer/Atomics");
     const inputs = inputsFor(one, 3, 2);
     expect(Buffer.compare(bytesOf((await t.run(inputs)).probs!), bytesOf(one.run(inputs).probs!))).toBe(0);
+  });
+
+  it("without Atomics.waitAsync (older browsers) completion comes by message, with the same outputs", async () => {
+    const noWaitAsync = Object.create(Atomics) as typeof Atomics & { waitAsync?: unknown };
+    noWaitAsync.waitAsync = undefined;
+    vi.stubGlobal("Atomics", noWaitAsync);
+    const t = await threaded(mlp, { threads: 2 });
+    vi.unstubAllGlobals();
+    expect((t as unknown as { byMessage: boolean }).byMessage).toBe(true);
+    for (const batch of [2, 33]) {
+      const inputs = inputsFor(one, batch, 13);
+      expect(Buffer.compare(bytesOf((await t.run(inputs)).probs!), bytesOf(one.run(inputs).probs!))).toBe(0);
+    }
+  });
+
+  it("the browser path (module Worker, web worker globals; emulated on worker_threads) gives the same outputs", async () => {
+    const made: { url: string; options: unknown }[] = [];
+    /** A browser Worker's surface over a Node worker running test/fixtures/threads-web-worker.mjs. */
+    class FakeWebWorker {
+      onmessage: ((ev: { data: unknown }) => void) | null = null;
+      onerror: ((ev: { message?: string; preventDefault(): void }) => void) | null = null;
+      onmessageerror: (() => void) | null = null;
+      private readonly w: NodeWorker;
+      constructor(url: URL | string, options: unknown) {
+        made.push({ url: String(url), options });
+        this.w = new NodeWorker(url);
+        this.w.on("message", (data) => this.onmessage?.({ data }));
+        this.w.on("error", (e) => this.onerror?.({ message: e.message, preventDefault: () => undefined }));
+      }
+      postMessage(m: unknown): void {
+        this.w.postMessage(m);
+      }
+      terminate(): void {
+        void this.w.terminate();
+      }
+    }
+    vi.stubGlobal("Worker", FakeWebWorker);
+    const t = await loadModelThreadedOn({ ok: true, host: "web" }, mlp, { threads: 3, workerUrl: WEB_WORKER });
+    open.push(t);
+    expect(made).toEqual([1, 2].map(() => ({ url: WEB_WORKER.href, options: { type: "module" } })));
+    for (const batch of [3, 40]) {
+      const inputs = inputsFor(one, batch, 12);
+      const got = await t.run(inputs);
+      expect(Buffer.compare(bytesOf(got.probs!), bytesOf(one.run(inputs).probs!))).toBe(0);
+    }
+    await t.close();
+    expect((await rejection(t.run(inputsFor(one, 2, 1)))).code).toBe("closed");
   });
 
   it.skipIf(!existsSync(join(ROOT, "dist/runtime/threads-worker.js")))("the built package finds its worker script by default", async () => {

@@ -4,6 +4,7 @@
 // end, ajv and binaryen are slow to load; --help and --version load none). Neighbours: cli/common.ts (io, errors), index.ts.
 
 import { realpathSync } from "node:fs";
+import v8 from "node:v8";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { compilerVersion } from "../io/version.js";
@@ -66,6 +67,7 @@ function program(io: CliIo, result: { code: number }): Command {
     .option("--seed <n>", "initializer seed when no --weights are given", parseSeed, 0)
     .option("--heads <names>", "keep only these outputs (comma-separated); unused branches, weights and inputs disappear", parseNameList)
     .action(async (file: string, o: { weights?: string; out: string; simd: boolean; relaxed: boolean; separateWeights?: boolean; model?: string; seed: number; heads?: string[] }) => {
+      if (isEntry()) baselineWasmTierOnly();
       const { compileCommand } = await import("./compile.js");
       result.code = await compileCommand(file, o, io);
     });
@@ -215,6 +217,19 @@ function clip(message: string): string {
   let text = lines.slice(0, 12).join("\n");
   if (text.length > 1500) text = text.slice(0, 1500);
   return text.length < message.length ? `${text}\n  ... (${message.length - text.length} more characters)` : text;
+}
+
+/**
+ * `modelc compile` runs binaryen (a large wasm module) for one compile and exits. By default V8 recompiles
+ * binaryen's hot functions with its optimizing tier (TurboFan) in background threads, which costs more CPU
+ * (~250-350 ms measured by scripts/compile-time.ts) than it saves on a one-shot compile. This keeps all wasm
+ * of this process on the baseline tier (Liftoff). Only for the CLI's compile command, which runs no model:
+ * the flag is process-wide, and a model run on the baseline tier is ~3x slower, so the library never sets it.
+ * MODELC_WASM_TIERUP=1 turns it off (for measuring).
+ */
+function baselineWasmTierOnly(): void {
+  if (process.env.MODELC_WASM_TIERUP === "1") return;
+  v8.setFlagsFromString("--liftoff-only");
 }
 
 /** True when this file is the process's entry script (also through npm's bin symlink). */

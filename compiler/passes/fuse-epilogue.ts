@@ -1,4 +1,4 @@
-// Pass (wasm backend lowering): a dense (or implicit-GEMM conv2d) absorbs the elementwise ops that follow it into its
+// Pass (wasm backend lowering): a dense (or implicit-GEMM conv2d, or multihead_attention's out_proj) absorbs the elementwise ops that follow it into its
 // GEMM epilogue: activations (relu, leaky_relu, sigmoid, tanh, gelu) and one add/mul of another tensor of the
 // output's shape (a residual), in the order the graph has them: act(xW + b) + r, act(xW + b + r), ...
 // Neighbours: backend/wasm/emit.ts runs it; kernels/dense.ts, gemm-packed.ts, conv-implicit.ts read attrs.epilogue;
@@ -13,7 +13,8 @@ import { ALIAS_STEP_OPS, BINARY_STEP_OPS, buildSteps, isFusibleElementwise, same
 export const MAX_EPILOGUE_OPERANDS = 1;
 
 /**
- * Fuse the chain of elementwise nodes after each inference dense / implicit conv2d into it. The chain follows the
+ * Fuse the chain of elementwise nodes after each inference dense / implicit conv2d / multihead_attention (its last
+ * GEMM, out_proj, stores the output) into it. The chain follows the
  * producer's output while that value has exactly one use (not a graph output) and its consumer is
  * - a unary activation (kernels/fused.ts evaluates it with the same math.ts code as the separate kernel),
  * - (dense only) flatten / reshape: the GEMM writes contiguous rows, so it stores straight into the reshaped value;
@@ -36,7 +37,7 @@ export function fuseEpilogues(g: Graph): Graph {
   const claimed = new Set<string>(); // an add of two dense outputs joins the first dense's epilogue only
   for (const p of g.nodes) {
     if (p.mode === "train" || p.attrs["epilogue"] !== undefined) continue;
-    if (!(p.op === "dense" || (p.op === "conv2d" && convImplicit(g, p)))) continue;
+    if (!(p.op === "dense" || p.op === "multihead_attention" || (p.op === "conv2d" && convImplicit(g, p)))) continue;
     if (g.values[p.outputs[0]!]?.type.dtype !== "f32") continue;
     const members: Node[] = [];
     const extras: string[] = [];

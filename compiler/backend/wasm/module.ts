@@ -396,6 +396,11 @@ export class ModuleBuilder {
 
   /**
    * Define and export `memory`, validate (throws with binaryen's message), optimize, emit the binary.
+   * Validation: without `optimize`, the emitted bytes are checked by the host's engine (WebAssembly.validate,
+   * the spec validator every consumer runs; far cheaper than binaryen's validator on a first compile in a
+   * fresh process), and binaryen's validator runs only when the engine rejects the module or cannot judge it
+   * (no WebAssembly global, or a feature it lacks, e.g. relaxed SIMD without the flag): it then decides, and
+   * prints its messages. With `optimize`, binaryen validates first (its optimizer needs valid IR).
    * Errors: Error("wasm backend: invalid module: ...") when validation fails (a backend bug).
    */
   finish(opts: FinishOptions): Uint8Array {
@@ -403,18 +408,29 @@ export class ModuleBuilder {
     // Segments (the weights: up to megabytes) do not go through binaryen: the data section is appended to its
     // binary (appendDataSection), which spares copying them into binaryen's heap, validating and re-emitting them.
     m.setMemory(opts.initialPages, 65536, "memory", [], false, false, MEM);
-    if (!m.validate()) {
+    const invalid = (): Error => {
       m.dispose();
-      throw new Error("wasm backend: invalid module (binaryen validation failed; its messages are on stderr)");
-    }
+      return new Error("wasm backend: invalid module (binaryen validation failed; its messages are on stderr)");
+    };
     if (opts.optimize) {
+      if (!m.validate()) throw invalid();
       binaryen.setOptimizeLevel(3);
       binaryen.setShrinkLevel(1);
       m.optimize();
     }
     const bytes = m.emitBinary();
+    if (!opts.optimize && !engineAccepts(bytes) && !m.validate()) throw invalid();
     m.dispose();
     return opts.segments.length ? appendDataSection(bytes, opts.segments) : bytes;
+  }
+}
+
+/** True when the host's WebAssembly engine validates `bytes` (false when it rejects them or has no WebAssembly). */
+function engineAccepts(bytes: Uint8Array): boolean {
+  try {
+    return typeof WebAssembly !== "undefined" && WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>);
+  } catch {
+    return false;
   }
 }
 

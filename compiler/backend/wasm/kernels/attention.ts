@@ -9,6 +9,7 @@ import { F32 } from "../module.js";
 import { exp } from "../math.js";
 import { emitGemm } from "./gemm.js";
 import { emitPackedGemm, PANEL } from "./gemm-packed.js";
+import { epilogueOf } from "../../../passes/fuse-epilogue.js";
 import { sampleDims, type Kernel, type KernelCtx } from "./context.js";
 import { attentionScratchPieces } from "../plan.js";
 
@@ -33,7 +34,7 @@ export interface AttnGeom {
 
 /** Geometry of a forward node (inputs [q, kv, mask?, 4 params]) or a grad node (g first: `skip` = 1). */
 export function attnGeom(g: Graph, n: Node, skip = 0): AttnGeom {
-  const ins = n.inputs.slice(skip);
+  const ins = n.inputs.slice(skip, n.inputs.length - epilogueOf(n).operands.length); // fused residuals come last
   const nAct = ins.length - 4;
   const [L, E] = g.values[ins[0]!]!.type.shape.slice(1) as [number, number];
   const S = g.values[ins[1]!]!.type.shape[1] as number;
@@ -297,7 +298,8 @@ function softmaxScores(f: Fn, a: AttnGeom, row: () => Expr, i: Local, mask?: () 
  * causal). Per call W_in and W_out are packed into scratch as kn_panels (packPanelsInto; params read at run
  * time in PyTorch layout, so training modules use it too); per sample: Q, KV projections (gemm_packed), then
  * per head K_h packed and the scores Q_h K_h^T as one gemm_packed [L, S], softmax per row (softmaxScores),
- * O_h = P V_h as one gemm; then y[n] = O W_out^T + b_out (gemm_packed). The backward (attention-train.ts)
+ * O_h = P V_h as one gemm; then y[n] = O W_out^T + b_out (gemm_packed, with the fused epilogue of
+ * passes/fuse-epilogue.ts in its store: e.g. the transformer's residual x + attn; the residual input comes last). The backward (attention-train.ts)
  * recomputes with attendSample instead.
  */
 export const multiheadAttentionKernel: Kernel = (ctx) => {
@@ -308,6 +310,7 @@ export const multiheadAttentionKernel: Kernel = (ctx) => {
   const [n, winT, woT, Q, KV, O, KT, P] = [f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local(), f.local()];
   const [h, i] = [f.local(), f.local()];
   const row = (): Expr => f.add(f.get(P), f.mulk(f.get(i), a.S * 4));
+  const epi = epilogueOf(node); // passes/fuse-epilogue.ts: activations / a residual in out_proj's store
   return [
     f.set(winT, f.addk(ctx.scratch(), offWin!)),
     f.set(woT, f.addk(ctx.scratch(), offWo!)),
@@ -358,6 +361,7 @@ export const multiheadAttentionKernel: Kernel = (ctx) => {
         b: f.get(woT),
         c: f.add(ctx.ptr(node.outputs[0]!), f.mulk(f.get(n), a.L * E * 4)), ldc: E,
         bias: ctx.ptr(a.bo),
+        ...(epi.steps.length > 0 ? { epilogue: { steps: epi.steps, deltas: epi.operands.map((r) => f.sub(ctx.ptr(r), ctx.ptr(node.outputs[0]!))) } } : {}),
       }),
     ]),
   ];
