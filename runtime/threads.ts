@@ -455,13 +455,27 @@ async function nodeThread(url: URL | string, onMessage: (m: WorkerReply) => void
     ref(): void;
     unref(): void;
   };
-  const wt = (await import(/* @vite-ignore */ spec)) as { Worker: new (u: URL | string) => NodeWorker };
-  const w = new wt.Worker(url);
+  const wt = (await import(/* @vite-ignore */ spec)) as { Worker: new (u: URL | string, o: { execArgv: string[] }) => NodeWorker };
+  const w = new wt.Worker(url, { execArgv: workerExecArgv((globalThis as unknown as { process: { execArgv: string[] } }).process.execArgv) });
   w.on("message", onMessage);
   w.on("error", (e: Error) => onDeath(`it threw ${e.name}: ${e.message}`));
   w.on("messageerror", (e: Error) => onDeath(`a message could not be read: ${e.message}`));
   w.on("exit", (code: number) => onDeath(`it exited with code ${code}`));
   return { post: (m) => w.postMessage(m), terminate: () => w.terminate(), keepAlive: (on) => (on ? w.ref() : w.unref()) };
+}
+
+/**
+ * The parent's Node options for a worker, without those about the main script (`-e`/`--eval`/`-p`/`--print`
+ * and their code, `--input-type`), which a worker inherits by default and then refuses to start with.
+ */
+export function workerExecArgv(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (/^(-e|--eval|-p|--print|-pe|--input-type)$/.test(a)) i++;
+    else if (!/^--(eval|print|input-type)=/.test(a)) out.push(a);
+  }
+  return out;
 }
 
 /** A browser module Worker. */

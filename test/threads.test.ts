@@ -3,13 +3,15 @@
 // bad options, a worker that does not start, a worker that dies mid-run (the run rejects, no hang), close().
 // Workers run runtime/threads-worker.ts through test/fixtures/threads-worker.mjs (tsx). Neighbours: runtime/threads*.ts.
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { compile } from "../compiler/index.js";
 import { loadModel, ModelcRuntimeError, type Model, type RunInputs } from "../runtime/index.js";
 import { Worker as NodeWorker } from "node:worker_threads";
-import { loadModelThreaded, loadModelThreadedOn, threadSupport, type ThreadedModel, type ThreadOptions } from "../runtime/threads.js";
+import { loadModelThreaded, loadModelThreadedOn, threadSupport, workerExecArgv, type ThreadedModel, type ThreadOptions } from "../runtime/threads.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const WORKER = new URL("./fixtures/threads-worker.mjs", import.meta.url);
@@ -286,6 +288,38 @@ describe("loadModelThreaded", () => {
     const inputs = inputsFor(one, 10, 11);
     expect(Buffer.compare(bytesOf((await t.run(inputs)).probs!), bytesOf(one.run(inputs).probs!))).toBe(0);
     await t.close();
+  });
+});
+
+describe.skipIf(!existsSync(join(ROOT, "dist/runtime/threads-worker.js")))("Node process lifetime", () => {
+  it("a process that never calls close() still exits (idle workers do not keep it alive)", async () => {
+    const { spawn } = await import("node:child_process");
+    const dir = mkdtempSync(join(tmpdir(), "modelc-threads-"));
+    const file = join(dir, "mlp.wasm");
+    writeFileSync(file, await artifact("mnist-mlp.model"));
+    const script = `
+      const { loadModelThreaded } = await import(${JSON.stringify(pathToFileURL(join(ROOT, "dist/runtime/threads.js")).href)});
+      const t = await loadModelThreaded(${JSON.stringify(file)}, { threads: 2 });
+      const out = await t.run({ image: new Float32Array(784 * 4) });
+      console.log("ran", out.probs.length);`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => void (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => void (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => (child.kill("SIGKILL"), resolve(null)), 60_000);
+      child.on("exit", (c) => (clearTimeout(timer), resolve(c)));
+    });
+    rmSync(dir, { recursive: true, force: true });
+    expect([code, out.trim()]).toEqual([0, "ran 40"]);
+  });
+});
+
+describe("workerExecArgv", () => {
+  it("drops the main script's options (a worker refuses --input-type) and keeps the rest", () => {
+    expect(workerExecArgv(["--input-type=module", "-e", "code", "--import", "tsx", "--experimental-wasm-relaxed-simd"]))
+      .toEqual(["--import", "tsx", "--experimental-wasm-relaxed-simd"]);
+    expect(workerExecArgv(["--input-type", "module", "--eval=x", "-p", "1+1", "--conditions=development"])).toEqual(["--conditions=development"]);
   });
 });
 

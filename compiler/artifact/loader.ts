@@ -13,9 +13,14 @@ const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const key = (name: string): string => (IDENT.test(name) ? name : JSON.stringify(name));
 const shape = (s: IoSpec): string => `[${s.shape.join(", ")}]`;
 
-/** The module file the loader points at: the SIMD build when present (the runtime switches to the relaxed or scalar sibling as the host allows). */
+/**
+ * The file the loader points at. With a relaxed-SIMD build: NAME.manifest.json, so the runtime reads the small
+ * manifest, picks the build the host supports and fetches only that module (from NAME.wasm it would fetch NAME.wasm
+ * and then, on a host with relaxed SIMD, NAME.relaxed.wasm too). Otherwise the SIMD build when present (one fetch
+ * on the common host; the runtime switches to the scalar sibling when SIMD is missing).
+ */
 function entryFile(m: Manifest): string {
-  return (m.modules.simd ?? m.modules.scalar)!;
+  return m.modules.relaxed ? `${m.name}.manifest.json` : (m.modules.simd ?? m.modules.scalar)!;
 }
 
 /** NAME.js: an ESM module exporting `load(options?)` and `manifest` (deterministic text). */
@@ -25,7 +30,7 @@ export function loaderJs(m: Manifest, opts: LoaderOptions = {}): string {
 // Neighbours: ${[m.modules.simd, m.modules.relaxed, m.modules.scalar, m.weights.file].filter(Boolean).join(", ")}, ${m.name}.manifest.json, ${m.name}.d.ts.
 import { loadModel } from ${JSON.stringify(runtime)};
 
-/** Load the model from the sibling wasm files; the runtime picks the relaxed-SIMD, SIMD or scalar build by what the host supports (options.simd / options.relaxed override). */
+/** Load the model from the sibling files; the runtime picks the relaxed-SIMD, SIMD or scalar build by what the host supports (options.simd / options.relaxed override). */
 export async function load(options) {
   return loadModel(new URL(${JSON.stringify("./" + entryFile(m))}, import.meta.url), options);
 }
