@@ -204,8 +204,10 @@ export class ThreadedModel {
   readonly outputs: IoSpec[];
   /** The artifact manifest. */
   readonly manifest: Manifest;
-  /** True when the SIMD build runs (the same build in every thread). */
+  /** True when a SIMD build (plain or relaxed) runs (the same build in every thread). */
   readonly simd: boolean;
+  /** The build that runs in every thread: "relaxed" | "simd" | "scalar" (as Model.variant). */
+  readonly variant: Model["variant"];
   /**
    * Threads that compute a batch of at least that many samples: 1 when threads were unavailable (after a
    * warning) or not asked for; smaller batches use one thread per sample.
@@ -230,6 +232,7 @@ export class ThreadedModel {
     this.outputs = model.outputs;
     this.manifest = model.manifest;
     this.simd = model.simd;
+    this.variant = model.variant;
     this.lanes = lanes;
     this.callerRuns = callerRuns || lanes.length === 0;
     this.byMessage = byMessage;
@@ -465,15 +468,18 @@ async function nodeThread(url: URL | string, onMessage: (m: WorkerReply) => void
 }
 
 /**
- * The parent's Node options for a worker, without those about the main script (`-e`/`--eval`/`-p`/`--print`
- * and their code, `--input-type`), which a worker inherits by default and then refuses to start with.
+ * The parent's Node options a worker needs: only those that decide how modules load (`--import`, `--require`/`-r`,
+ * `--loader`/`--experimental-loader`, `--conditions`/`-C`, with their values). Everything else is dropped: the
+ * main script's options (`-e`, `--input-type`) and V8/process options (`--experimental-wasm-relaxed-simd`,
+ * `--max-old-space-size`), which `new Worker` refuses; V8 flags are process-wide, so workers have them anyway.
  */
 export function workerExecArgv(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (/^(-e|--eval|-p|--print|-pe|--input-type)$/.test(a)) i++;
-    else if (!/^--(eval|print|input-type)=/.test(a)) out.push(a);
+    if (/^(--import|--require|-r|--loader|--experimental-loader|--conditions|-C)$/.test(a)) {
+      if (i + 1 < argv.length) out.push(a, argv[++i]!);
+    } else if (/^--(import|require|loader|experimental-loader|conditions)=/.test(a)) out.push(a);
   }
   return out;
 }

@@ -3,6 +3,7 @@
 // bad options, a worker that does not start, a worker that dies mid-run (the run rejects, no hang), close().
 // Workers run runtime/threads-worker.ts through test/fixtures/threads-worker.mjs (tsx). Neighbours: runtime/threads*.ts.
 
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -316,10 +317,34 @@ describe.skipIf(!existsSync(join(ROOT, "dist/runtime/threads-worker.js")))("Node
 });
 
 describe("workerExecArgv", () => {
-  it("drops the main script's options (a worker refuses --input-type) and keeps the rest", () => {
+  it("keeps only module-loading options: a worker refuses the main script's (--input-type) and V8/process ones", () => {
     expect(workerExecArgv(["--input-type=module", "-e", "code", "--import", "tsx", "--experimental-wasm-relaxed-simd"]))
-      .toEqual(["--import", "tsx", "--experimental-wasm-relaxed-simd"]);
+      .toEqual(["--import", "tsx"]);
     expect(workerExecArgv(["--input-type", "module", "--eval=x", "-p", "1+1", "--conditions=development"])).toEqual(["--conditions=development"]);
+    expect(workerExecArgv(["--max-old-space-size=4096", "--no-wasm-lazy-compilation", "-r", "x.cjs", "--loader=l.mjs", "-C", "dev"]))
+      .toEqual(["-r", "x.cjs", "--loader=l.mjs", "-C", "dev"]);
+  });
+  it("under node --experimental-wasm-relaxed-simd --max-old-space-size: workers start and run the relaxed build, same bytes as one thread", { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "modelc-threads-flags-"));
+    try {
+      const path = join(ROOT, "dsl-examples", "mnist-mlp.model");
+      const r = await compile(readFileSync(path, "utf8"), { file: path, seed: 5 });
+      for (const [name, data] of r.artifact!.files) writeFileSync(join(dir, name), data);
+      const wasm = join(dir, r.artifact!.manifest.modules.simd!);
+      const script = `
+        import { loadModel } from ${JSON.stringify(join(ROOT, "dist/runtime/index.js"))};
+        import { loadModelThreaded } from ${JSON.stringify(join(ROOT, "dist/runtime/threads.js"))};
+        const one = await loadModel(${JSON.stringify(wasm)});
+        const tm = await loadModelThreaded(${JSON.stringify(wasm)}, { threads: 2 });
+        const x = new Float32Array(784 * 8).map((_, i) => Math.sin(i));
+        const a = one.run({ image: x }, { batch: 8 }).logits, b = (await tm.run({ image: x }, { batch: 8 })).logits;
+        await tm.close();
+        console.log(JSON.stringify({ one: one.variant, tm: tm.variant, threads: tm.threads, same: Buffer.compare(Buffer.from(a.buffer), Buffer.from(b.buffer)) === 0 }));`;
+      const out = execFileSync(process.execPath, ["--experimental-wasm-relaxed-simd", "--max-old-space-size=2048", "--input-type=module", "-e", script], { encoding: "utf8" });
+      expect(JSON.parse(out.trim().split("\n").pop()!)).toEqual({ one: "relaxed", tm: "relaxed", threads: 2, same: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
