@@ -83,10 +83,19 @@ export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string,
     if (loc) {
       const want = pick(manifest);
       if (want !== variant) {
-        loc = sibling(loc, manifest.modules[want]!);
-        bytes = await readLocation(loc);
-        ({ manifest, variant } = readArtifactSections(bytes));
-        variant ??= want;
+        const next = sibling(loc, manifest.modules[want]!);
+        let got: Uint8Array | undefined;
+        try {
+          got = await readLocation(next);
+        } catch (e) {
+          if (!order.includes(variant)) throw e; // a better build that is not there: run the acceptable one we have
+        }
+        if (got) {
+          loc = next;
+          bytes = got;
+          ({ manifest, variant } = readArtifactSections(bytes));
+          variant ??= want;
+        }
       }
     } else if (!order.includes(variant))
       fail(rmode === "force" || (variant === "relaxed" && order[0] !== "scalar") ? "no-relaxed" : "no-simd",

@@ -45,6 +45,8 @@ out.affine = {
   relaxedBytesSimdOff: await attempt(bytes("affine.relaxed.wasm"), { simd: "off" }),
   noRelaxedBuildAuto: await attempt(join(dir, "affine-plain", "affine.wasm")),
   noRelaxedBuildForce: await attempt(join(dir, "affine-plain", "affine.wasm"), { relaxed: "force" }),
+  lone: await attempt(join(dir, "affine-lone", "affine.wasm")),
+  loneForce: await attempt(join(dir, "affine-lone", "affine.wasm"), { relaxed: "force" }),
 };
 
 // golden cases the parent compiled into DIR/golden/<case>: outputs of the relaxed and the plain SIMD build

@@ -149,6 +149,8 @@ describe("selection on a host with relaxed SIMD (child node --experimental-wasm-
     const dir = tempDir();
     await writeArtifactFiles(join(dir, "affine-all"), build(["simd", "relaxed", "scalar"]).files);
     await writeArtifactFiles(join(dir, "affine-plain"), build(["simd", "scalar"]).files);
+    mkdirSync(join(dir, "affine-lone"), { recursive: true }); // NAME.wasm copied alone: its siblings are missing
+    writeFileSync(join(dir, "affine-lone", "affine.wasm"), build(["simd", "relaxed", "scalar"]).files.get("affine.wasm") as Uint8Array);
     for (const fam of loadGoldenFamilies())
       if (GOLDEN_FAMILIES.has(fam.family))
         for (const c of fam.cases) {
@@ -193,6 +195,10 @@ describe("selection on a host with relaxed SIMD (child node --experimental-wasm-
     expect(a.noRelaxedBuildAuto).toEqual(ok("simd"));
     expect(a.noRelaxedBuildForce).toEqual({ code: "no-module",
       message: 'relaxed: "force" was requested but artifact \'affine\' has no relaxed-SIMD build (manifest.modules.relaxed)' });
+    // a lone NAME.wasm (a complete model) whose relaxed sibling is missing: auto runs it as SIMD; force says what is missing
+    expect(a.lone).toEqual(ok("simd"));
+    expect(a.loneForce!.code).toBe("bad-source");
+    expect(a.loneForce!.message).toContain("affine.relaxed.wasm");
   });
 
   it("relaxed build vs plain SIMD build: within 1e-5 on every golden case with a GEMM, and both within 1e-5 of PyTorch", () => {
