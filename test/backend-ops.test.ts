@@ -32,6 +32,12 @@ describe("dense", () => {
     const g = single("dense", [2000], { units: 13, bias: true }, [["weight", [13, 2000]], ["bias", [13]]]);
     expect(await worstError(g, { batches: [1, 5, 37], lo: -0.05, hi: 0.05 })).toBeLessThanOrEqual(TOL);
   });
+  it("in 21 -> out 59: lone rows over 3 panels at once, then single panels, then the tail panel", async () => {
+    // Rows past the last 4-row block go 3 panels (24 columns) at a time: 59 = 2 x 24 + one 8-column panel + 3
+    // tail columns. Batches 1 and 3 are all lone rows; 5 = one block + one lone row.
+    const g = single("dense", [21], { units: 59, bias: true }, [["weight", [59, 21]], ["bias", [59]]]);
+    expect(await worstError(g, { batches: [1, 3, 5] })).toBeLessThanOrEqual(TOL);
+  });
   it("no bias, 3-D input [N, 5, 9] -> [N, 5, 6]", async () => {
     const g = single("dense", [5, 9], { units: 6, bias: false }, [["weight", [6, 9]]]);
     expect(await worstError(g)).toBeLessThanOrEqual(TOL);

@@ -133,7 +133,7 @@ interface P {
  * gemm_packed(M, N, K, a, lda*4, b, c, ldc*4, bias, flags, mcb). Loops: row chunks of mcb rows (A chunk in L2)
  * > panels of 8 columns (B panel in L1) > row blocks of MR rows; the micro-kernel keeps MR x 8 accumulators in
  * locals over all of K (SIMD: A by load32_splat, B by two v128 loads per k). Rows past the chunk's last full
- * block go one at a time; the last, narrower panel (N % 8 columns, its own row stride) by lane groups then
+ * block go one at a time, ROW_PANELS panels per pass (then single panels); the last, narrower panel (N % 8 columns, its own row stride) by lane groups then
  * scalars. Scalar modules use 1-row blocks. Per output element the sum runs over k in order (bias first).
  */
 function buildPackedGemm(f: Fn, lda: number, name: string, steps?: readonly FusedStep[], nDeltas = 0): void {
@@ -175,13 +175,24 @@ function buildPackedGemm(f: Fn, lda: number, name: string, steps?: readonly Fuse
     for (let r = 1; r < rows; r++) out.push(f.set(g.pc[r]!, f.add(f.get(g.pc[r - 1]!), f.get(g.ldc4))));
     return out;
   };
-  // Per panel j: the chunk's full row blocks, then its remaining rows one at a time.
+  // Per panel j: the chunk's full row blocks (scalar modules: every row, mr = 1).
   const panelBody: Expr[] = [f.set(g.i, f.get(g.ic)), f.forRange(g.i, null, f.get(g.iend), [...rowSetup(mr), panelMicro(g, mr)], mr)];
-  if (mr > 1) panelBody.push(f.forRange(g.i, null, f.get(g.iend), [...rowSetup(1), panelMicro(g, 1)]));
   const chunkBody: Expr[] = [
     f.set(g.iend, f.minS(() => f.add(f.get(g.ic), f.get(g.mcb)), () => f.get(g.M))),
     f.forRange(g.j, f.i(0), f.get(g.n8), panelBody, PANEL),
   ];
+  // Then the chunk's rows past its last full block (all rows when M < mr, e.g. batch 1), one at a time over
+  // ROW_PANELS panels at once, then single panels.
+  if (mr > 1)
+    chunkBody.push(
+      f.set(g.i, f.add(f.get(g.ic), f.m.i32.and(f.sub(f.get(g.iend), f.get(g.ic)), f.i(~(mr - 1))))),
+      f.forRange(g.i, null, f.get(g.iend), [
+        ...rowSetup(1),
+        f.set(g.j, f.i(0)),
+        f.forRange(g.j, null, f.get(g.n8), [rowMicroPanels(g, ROW_PANELS)], PANEL * ROW_PANELS),
+        f.forRange(g.j, null, f.get(g.n8), [panelMicro(g, 1)], PANEL),
+      ]),
+    );
   // Row chunks: ic = 0, mcb, 2 mcb, ... < M (the step is a run-time value: the body adds mcb - 1, the loop 1).
   const chunks = f.forRange(g.ic, f.i(0), f.get(g.M), [...chunkBody, f.set(g.ic, f.sub(f.add(f.get(g.ic), f.get(g.mcb)), f.i(1)))]);
   const body: Expr[] = [f.set(g.n8, f.m.i32.and(f.get(g.N), f.i(~(PANEL - 1)))), chunks, tailPanel(g)];
@@ -264,6 +275,46 @@ function panelMicro(g: P, rows: number): Expr {
 }
 
 let loopId = 0;
+
+/**
+ * Panels per pass of a lone row (SIMD): one row x 8 columns has only 2 accumulator chains, so it runs at the add
+ * (or FMA) latency, not the throughput; 3 panels give 6 chains and use 14 xmm registers (6 accumulators, the 6 B
+ * lane groups V8 loads first, the splat, a temporary). Each output element still sums bias, then k ascending.
+ * Measured (bench MLP batch 1, interleaved in one process, CPU time): 2 panels no better plain and slower relaxed;
+ * 4 panels spill and run slower.
+ */
+export const ROW_PANELS = 3;
+
+/** One row x (np * 8) columns from column j: np panels (K*32 bytes apart) read side by side, one splat per k. */
+function rowMicroPanels(g: P, np: number): Expr {
+  const f = g.f;
+  const m = f.m;
+  const o = f.v;
+  const nv = PANEL / o.lanes;
+  const acc = Array.from({ length: np * nv }, () => f.local(o.type));
+  const bv = Array.from({ length: np * nv }, () => f.local(o.type));
+  const bps = [g.bp, ...Array.from({ length: np - 1 }, () => f.local())];
+  const av = f.local(o.type);
+  const body: Expr[] = [];
+  for (let q = 0; q < np; q++)
+    for (let v = 0; v < nv; v++) body.push(f.set(bv[q * nv + v]!, o.load(f.get(bps[q]!), v * o.lanes * 4)));
+  body.push(f.set(av, o.loadSplat(f.get(g.ap), 0)));
+  for (let x = 0; x < np * nv; x++) body.push(f.set(acc[x]!, o.madd(f.get(av), f.get(bv[x]!), f.get(acc[x]!))));
+  body.push(f.set(g.ap, f.addk(f.get(g.ap), 4)));
+  for (const bp of bps) body.push(f.set(bp, f.addk(f.get(bp), PANEL * 4)));
+  const setB: Expr[] = [f.set(g.bp, f.add(f.get(g.b), f.mul(f.get(g.j), f.mulk(f.get(g.K), 4))))];
+  for (let q = 1; q < np; q++) setB.push(f.set(bps[q]!, f.add(f.get(bps[q - 1]!), f.mulk(f.get(g.K), PANEL * 4))));
+  const col = (): Expr => f.get(g.j);
+  const label = `gr${loopId++}`;
+  return f.block([
+    initAcc(g, o, [acc], np * nv, col),
+    f.set(g.ap, f.get(g.pa)),
+    f.set(g.aend, f.add(f.get(g.pa), f.mulk(f.get(g.K), 4))),
+    ...setB,
+    m.loop(label, f.block([...body, m.br(label, m.i32.lt_u(f.get(g.ap), f.get(g.aend)))])),
+    storeAcc(g, o, [acc], np * nv, col),
+  ]);
+}
 
 /**
  * The last panel when N % 8 != 0: w = N - n8 columns, B rows w*4 bytes apart; one row at a time, one lane
