@@ -9,7 +9,7 @@ import { loadavg, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { EngineProcess, fmt, markdownTable, parseArgs, percentile } from "./lib.js";
+import { EngineProcess, fmt, markdownTable, parseArgs, percentile, randomInput } from "./lib.js";
 import { measurePeak } from "./peak.js";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
@@ -52,20 +52,6 @@ const ENGINES = ["modelc", "modelc-relaxed", "ort-web", "tfjs-wasm", "ort-node"]
 const NODE_FLAGS = { "modelc-relaxed": ["--experimental-wasm-relaxed-simd"] };
 const WASM_PEERS = ["ort-web", "tfjs-wasm"];
 
-/** Seeded uniform [-1, 1) floats (xorshift32). @param {number} n @param {number} seed */
-function randomInput(n, seed) {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /**
  * Write every workload's files into `dir`: weights (seeded PyTorch-style init) as safetensors, the ONNX export, the

@@ -196,3 +196,18 @@ export function readBenchData(dir) {
   };
   return { images: new Float32Array(copy("images.f32")), labels: new Int32Array(copy("labels.i32")) };
 }
+
+/** Seeded uniform [-1, 1) floats (xorshift32): the bench inputs. @param {number} n @param {number} seed */
+export function randomInput(n, seed) {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { fmt, markdownTable, parseArgs, percentile } from "./lib.js";
+import { fmt, markdownTable, parseArgs, percentile, randomInput } from "./lib.js";
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, "..");
@@ -35,20 +35,6 @@ const WORKLOADS = [
   { id: "gemm", label: "GEMM 512×512×512 (dense(512) at batch 512)", model: "bench/models/gemm.model", batch: 512 },
 ];
 
-/** Seeded uniform [-1, 1) floats (xorshift32, as bench/infer.js). @param {number} n @param {number} seed */
-function randomInput(n, seed) {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /**
  * CPU clock ticks (user + system, 1/100 s) used so far by each thread of this process, by thread id, from

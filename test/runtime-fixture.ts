@@ -2,6 +2,8 @@
 // ABI) standing in for backend/wasm/emit.ts. Neighbours: test/runtime*.test.ts, test/artifact*.test.ts.
 
 import binaryen from "binaryen";
+import { expect } from "vitest";
+import { ModelcRuntimeError } from "../runtime/index.js";
 import type { EmitResultLike } from "../compiler/artifact/build.js";
 import type { Graph } from "../compiler/ir/types.js";
 
@@ -105,4 +107,15 @@ export function sampleInputs(batch: number): { x: Float32Array; k: Int32Array } 
   const k = new Int32Array(batch);
   for (let n = 0; n < batch; n++) k[n] = n * 7 - 5;
   return { x, k };
+}
+
+/** The ModelcRuntimeError a promise rejects with; fails the test when it resolves or rejects with anything else. */
+export async function caughtAsync(p: Promise<unknown>): Promise<ModelcRuntimeError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ModelcRuntimeError);
+    return e as ModelcRuntimeError;
+  }
+  throw new Error("expected a rejection with ModelcRuntimeError");
 }

@@ -14,7 +14,7 @@ import { validateManifest } from "../compiler/artifact/validate.js";
 import { writeArtifactFiles } from "../compiler/artifact/write.js";
 import { compile } from "../compiler/index.js";
 import { hostHasRelaxedSimd, loadModel, ModelcRuntimeError, readArtifactSections } from "../runtime/index.js";
-import { affineGraph, affineModule, expectedY, sampleInputs } from "./runtime-fixture.js";
+import { affineGraph, affineModule, caughtAsync, expectedY, sampleInputs } from "./runtime-fixture.js";
 import { caseWeights, compare, decodeF64, loadGoldenFamilies } from "./golden-util.js";
 
 type Flavour = "simd" | "relaxed" | "scalar";
@@ -37,15 +37,6 @@ function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), "modelc-relaxed-"));
   dirs.push(d);
   return d;
-}
-async function caughtAsync(p: Promise<unknown>): Promise<ModelcRuntimeError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelcRuntimeError);
-    return e as ModelcRuntimeError;
-  }
-  throw new Error("expected a ModelcRuntimeError");
 }
 
 describe("artifact with a relaxed-SIMD build", () => {

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { buildArtifact } from "../compiler/artifact/build.js";
 import { writeArtifactFiles } from "../compiler/artifact/write.js";
 import { loadModel, ModelcRuntimeError, type Model } from "../runtime/index.js";
-import { affineGraph, affineModule, expectedY, sampleInputs } from "./runtime-fixture.js";
+import { affineGraph, affineModule, caughtAsync, expectedY, sampleInputs } from "./runtime-fixture.js";
 
 const build = (weights: "embedded" | "file", builds: ("simd" | "scalar")[] = ["simd", "scalar"]) =>
   buildArtifact({
@@ -51,15 +51,6 @@ function expectRuns(model: Model, batch: number): void {
 function caught(f: () => unknown): ModelcRuntimeError {
   try {
     f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelcRuntimeError);
-    return e as ModelcRuntimeError;
-  }
-  throw new Error("expected a ModelcRuntimeError");
-}
-async function caughtAsync(p: Promise<unknown>): Promise<ModelcRuntimeError> {
-  try {
-    await p;
   } catch (e) {
     expect(e).toBeInstanceOf(ModelcRuntimeError);
     return e as ModelcRuntimeError;

@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { compile } from "../compiler/index.js";
 import { loadModel, ModelcRuntimeError, type Model, type RunInputs } from "../runtime/index.js";
 import { Worker as NodeWorker } from "node:worker_threads";
+import { caughtAsync } from "./runtime-fixture.js";
 import { loadModelThreaded, loadModelThreadedOn, threadSupport, workerExecArgv, type ThreadedModel, type ThreadOptions } from "../runtime/threads.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -53,16 +54,6 @@ function inputsFor(m: Model, batch: number, seed: number): RunInputs {
 
 const bytesOf = (a: Float32Array | Int32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-/** The ModelcRuntimeError a promise rejects with (fails the test otherwise). */
-async function rejection(p: Promise<unknown>): Promise<ModelcRuntimeError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelcRuntimeError);
-    return e as ModelcRuntimeError;
-  }
-  throw new Error("expected a rejection with ModelcRuntimeError");
-}
 
 const open: ThreadedModel[] = [];
 async function threaded(bytes: Uint8Array, options: ThreadOptions): Promise<ThreadedModel> {
@@ -167,16 +158,16 @@ describe("loadModelThreaded", () => {
         want = e as ModelcRuntimeError;
       }
       expect(want).toBeInstanceOf(ModelcRuntimeError);
-      const got = await rejection(t.run(inputs, options));
+      const got = await caughtAsync(t.run(inputs, options));
       expect([got.code, got.message]).toEqual([want!.code, want!.message]);
     }
   });
 
   it("rejects a bad thread count, callerRuns or startTimeoutMs with bad-option", async () => {
     for (const threads of [0, -1, 1.5, 257, "2" as unknown as number, NaN])
-      expect((await rejection(loadModelThreaded(mlp, { threads }))).code).toBe("bad-option");
-    expect((await rejection(loadModelThreaded(mlp, { threads: 2, callerRuns: "yes" as unknown as boolean }))).code).toBe("bad-option");
-    expect((await rejection(loadModelThreaded(mlp, { threads: 2, startTimeoutMs: 0 }))).code).toBe("bad-option");
+      expect((await caughtAsync(loadModelThreaded(mlp, { threads }))).code).toBe("bad-option");
+    expect((await caughtAsync(loadModelThreaded(mlp, { threads: 2, callerRuns: "yes" as unknown as boolean }))).code).toBe("bad-option");
+    expect((await caughtAsync(loadModelThreaded(mlp, { threads: 2, startTimeoutMs: 0 }))).code).toBe("bad-option");
   });
 
   it("threads: 1 starts no worker and runs like Model.run", async () => {
@@ -188,14 +179,14 @@ describe("loadModelThreaded", () => {
   });
 
   it("a worker that cannot start fails the load with `worker`, naming why", async () => {
-    const e = await rejection(loadModelThreaded(mlp, { threads: 2, workerUrl: join(ROOT, "no-such-worker.js") }));
+    const e = await caughtAsync(loadModelThreaded(mlp, { threads: 2, workerUrl: join(ROOT, "no-such-worker.js") }));
     expect(e.code).toBe("worker");
     expect(e.message).toMatch(/^worker 1 failed to start: .*no-such-worker\.js/);
   });
 
   it("a worker that never answers fails the load after startTimeoutMs", async () => {
     const silent = new URL("data:text/javascript,setInterval(() => {}, 1000)");
-    const e = await rejection(loadModelThreaded(mlp, { threads: 2, workerUrl: silent, startTimeoutMs: 300 }));
+    const e = await caughtAsync(loadModelThreaded(mlp, { threads: 2, workerUrl: silent, startTimeoutMs: 300 }));
     expect(e.code).toBe("worker");
     expect(e.message).toBe("worker 1 failed to start: no answer within 300 ms");
   });
@@ -203,10 +194,10 @@ describe("loadModelThreaded", () => {
   it("a worker that dies mid-run rejects the run (no hang); later runs reject too; close() still works", async () => {
     const t = await loadModelThreaded(mlp, { threads: 2, workerUrl: CRASHING });
     const inputs = inputsFor(one, 8, 6);
-    const e = await rejection(t.run(inputs));
+    const e = await caughtAsync(t.run(inputs));
     expect(e.code).toBe("worker");
     expect(e.message).toBe("worker 1 died: it exited with code 7");
-    const again = await rejection(t.run(inputs));
+    const again = await caughtAsync(t.run(inputs));
     expect(again.code).toBe("worker");
     expect(again.message).toMatch(/^worker 1 died: it exited with code 7; close\(\) this model/);
     await t.close();
@@ -218,7 +209,7 @@ describe("loadModelThreaded", () => {
     const pending = t.run(inputs).then(() => "ran", (e: ModelcRuntimeError) => e.code);
     await t.close();
     expect(["ran", "closed"]).toContain(await pending);
-    const e = await rejection(t.run(inputs));
+    const e = await caughtAsync(t.run(inputs));
     expect([e.code, e.message]).toEqual(["closed", "run(): model 'mnist_mlp' was closed"]);
     await t.close(); // idempotent
   });
@@ -280,7 +271,7 @@ describe("loadModelThreaded", () => {
       expect(Buffer.compare(bytesOf(got.probs!), bytesOf(one.run(inputs).probs!))).toBe(0);
     }
     await t.close();
-    expect((await rejection(t.run(inputsFor(one, 2, 1)))).code).toBe("closed");
+    expect((await caughtAsync(t.run(inputsFor(one, 2, 1)))).code).toBe("closed");
   });
 
   it.skipIf(!existsSync(join(ROOT, "dist/runtime/threads-worker.js")))("the built package finds its worker script by default", async () => {
