@@ -239,6 +239,22 @@ async function evalMath(simd: boolean, fn: (f: Fn, o: FOps, x: Expr) => Expr, xs
 
 const grid = (lo: number, hi: number, n: number) => Float32Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
 
+describe("ModuleBuilder.finish validation", () => {
+  // A v128 instruction in a scalar module: a SIMD-capable engine would accept it, so only binaryen's validator
+  // (feature set without SIMD128) can refuse it; the scalar build's "runs without SIMD" rests on that.
+  const build = (simd: boolean): Uint8Array => {
+    const mb = new ModuleBuilder(simd);
+    const f = mb.fn(1);
+    const m = mb.mod;
+    mb.addFunction("run", f, 1, [m.v128.store(0, 16, f.i(64), m.f32x4.splat(m.f32.const(1)), "mem")], "run"); // module.ts MEM
+    return mb.finish({ initialPages: 1, segments: [], optimize: false });
+  };
+  it("a SIMD module with v128 passes; a scalar module with v128 is refused", () => {
+    expect(usesSimd(build(true))).toBe(true);
+    expect(() => build(false)).toThrow(/invalid module/);
+  });
+});
+
 describe("math (f32x4 and scalar)", () => {
   for (const simd of [true, false]) {
     it(`exp relative error <= 2e-7 on [-87, 88] (simd=${simd}); limits`, async () => {

@@ -396,7 +396,8 @@ export class ModuleBuilder {
 
   /**
    * Define and export `memory`, validate (throws with binaryen's message), optimize, emit the binary.
-   * Validation: without `optimize`, the emitted bytes are checked by the host's engine (WebAssembly.validate,
+   * Validation: scalar modules by binaryen without the SIMD128 feature (the proof that they contain no v128).
+   * SIMD modules without `optimize`: the emitted bytes are checked by the host's engine (WebAssembly.validate,
    * the spec validator every consumer runs; far cheaper than binaryen's validator on a first compile in a
    * fresh process), and binaryen's validator runs only when the engine rejects the module or cannot judge it
    * (no WebAssembly global, or a feature it lacks, e.g. relaxed SIMD without the flag): it then decides, and
@@ -419,7 +420,9 @@ export class ModuleBuilder {
       m.optimize();
     }
     const bytes = m.emitBinary();
-    if (!opts.optimize && !engineAccepts(bytes) && !m.validate()) throw invalid();
+    // A scalar module is always checked by binaryen, whose feature set lacks SIMD128: that is what proves it has
+    // no v128 instruction (an engine with SIMD would accept one) and so runs on hosts without SIMD.
+    if (!opts.optimize && (this.simd ? !engineAccepts(bytes) && !m.validate() : !m.validate())) throw invalid();
     m.dispose();
     return opts.segments.length ? appendDataSection(bytes, opts.segments) : bytes;
   }
