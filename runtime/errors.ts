@@ -4,7 +4,7 @@
 /**
  * What went wrong, as a stable string callers can switch on:
  * - `bad-source`: the source is not bytes/URL/path, or a file could not be read or fetched.
- * - `bad-option`: an option has a value outside its documented set.
+ * - `bad-option`: an option has a value outside its documented set (or Model.run's options are not an object).
  * - `not-artifact`: the bytes are not wasm or carry no `modelc.manifest` section.
  * - `bad-manifest`: the manifest is malformed or of an unsupported format version.
  * - `no-simd`: SIMD was required (or only SIMD bytes were given) but is unavailable or not wanted.
@@ -12,6 +12,7 @@
  * - `no-module`: the manifest names no module of the wanted flavour.
  * - `weights`: the weights file is missing, has the wrong length or the wrong SHA-256.
  * - `instantiate`: the module failed to compile/instantiate or does not follow the ABI.
+ * - `bad-inputs`: Model.run's `inputs` is not an object keyed by input name (null, a number, a bare typed array...).
  * - `unknown-input`, `missing-input`, `bad-dtype`, `bad-length`, `bad-batch`: Model.run argument errors.
  * - `bad-value`: an id input of an embedding holds a value outside the table (manifest `range`).
  * - `trap`: the module trapped while running (a compiler bug or corrupted memory).
@@ -29,6 +30,7 @@ export type ModelcRuntimeErrorCode =
   | "no-module"
   | "weights"
   | "instantiate"
+  | "bad-inputs"
   | "unknown-input"
   | "missing-input"
   | "bad-dtype"

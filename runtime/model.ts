@@ -63,7 +63,9 @@ export class Model {
 
   /**
    * Run the model on a batch. Inputs are batch-major (sample 0's elements first) in the input's shape.
-   * Returns fresh copies of every output. Errors (ModelcRuntimeError): `unknown-input`, `missing-input`,
+   * Returns fresh copies of every output. Errors (ModelcRuntimeError): `bad-inputs` (`inputs` is not an object
+   * keyed by input name: null, a number, a typed array, an array), `bad-option` (`options` not an object),
+   * `unknown-input`, `missing-input`,
    * `bad-dtype` (Float32Array for f32, Int32Array for i32, or number[]), `bad-length`, `bad-batch`,
    * `bad-value` (an embedding id outside its table, manifest `range`: "input 'tokens': value 57 at [0, 3]
    * is outside [0, 50) (embedding 'emb.weight' has 50 rows)"), `memory`, `trap`. Non-finite values are
@@ -90,9 +92,12 @@ export class Model {
 
   /** Check inputs as run() does (same errors) without running; returns the batch. */
   check(inputs: RunInputs, options: RunOptions = {}): number {
-    if (typeof inputs !== "object" || inputs === null)
-      throw new ModelcRuntimeError("bad-source", `run(inputs): inputs must be an object keyed by input name, got ${describeValue(inputs)}`);
     const specs = this.inputs;
+    if (typeof inputs !== "object" || inputs === null || Array.isArray(inputs) || ArrayBuffer.isView(inputs))
+      throw new ModelcRuntimeError("bad-inputs",
+        `run(inputs): expected an object of inputs by name, { ${specs.map((s) => `${s.name}: ${arrayName(s)} of shape ${showShape(s)}`).join(", ")} }, got ${showGot(inputs)}`);
+    if (typeof options !== "object" || options === null)
+      throw new ModelcRuntimeError("bad-option", `run(inputs, options): options must be an object such as { batch: 1 }, got ${showGot(options)}`);
     const names = specs.map((s) => `'${s.name}'`).join(", ") || "(none)";
     for (const key of Object.keys(inputs))
       if (!specs.some((s) => s.name === key))
@@ -157,6 +162,13 @@ export class Model {
       throw new ModelcRuntimeError("memory", `cannot grow memory to ${need} bytes for batch ${batch}: ${(e as Error).message}`);
     }
   }
+}
+
+/** A value as error messages show it: "null", "number 3", "Float32Array(784)". */
+function showGot(v: unknown): string {
+  const t = describeValue(v);
+  const n = (v as { length?: unknown } | null)?.length;
+  return typeof v === "number" || typeof v === "boolean" ? `${t} ${v}` : typeof n === "number" && typeof v === "object" ? `${t}(${n})` : t;
 }
 
 function arrayName(s: IoSpec): string {

@@ -230,6 +230,23 @@ describe("Model.run validation", () => {
   const x2 = new Float32Array(8);
   const k2 = new Int32Array(2);
 
+  it("inputs that are not an object by name (null, undefined, a number, a bare array) are bad-inputs naming every input", () => {
+    const want = "run(inputs): expected an object of inputs by name, { x: Float32Array of shape [N, 4], k: Int32Array of shape [N, 1] }, got ";
+    const cases: [unknown, string][] = [
+      [null, "null"], [undefined, "undefined"], [3, "number 3"], ["x", "string"],
+      [new Float32Array(8), "Float32Array(8)"], [[1, 2, 3, 4], "array(4)"],
+    ];
+    for (const [inputs, got] of cases) {
+      const e = caught(() => model.run(inputs as never));
+      expect([e.code, e.message]).toEqual(["bad-inputs", want + got]);
+      expect(caught(() => model.check(inputs as never)).code).toBe("bad-inputs");
+    }
+  });
+  it("options that are not an object are bad-option", () => {
+    const e = caught(() => model.run({ x: x2, k: k2 }, null as never));
+    expect([e.code, e.message]).toEqual(["bad-option", "run(inputs, options): options must be an object such as { batch: 1 }, got null"]);
+    expect(caught(() => model.run({ x: x2, k: k2 }, 2 as never)).message).toContain("got number 2");
+  });
   it("unknown input names the input and the valid names", () => {
     const e = caught(() => model.run({ x: x2, k: k2, img: x2 }));
     expect(e.code).toBe("unknown-input");

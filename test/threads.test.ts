@@ -144,6 +144,8 @@ describe("loadModelThreaded", () => {
     const t = await threaded(mlp, { threads: 2 });
     const cases: [RunInputs, { batch?: number }][] = [
       [{}, {}],
+      [null as unknown as RunInputs, {}],
+      [new Float32Array(784) as unknown as RunInputs, {}],
       [{ image: new Float32Array(784 * 2), nope: [1] }, {}],
       [{ image: new Float64Array(784) as unknown as Float32Array }, {}],
       [{ image: new Float32Array(785) }, {}],
