@@ -14,7 +14,8 @@
  * - `instantiate`: the module failed to compile/instantiate or does not follow the ABI.
  * - `bad-inputs`: Model.run's `inputs` is not an object keyed by input name (null, a number, a bare typed array...).
  * - `unknown-input`, `missing-input`, `bad-dtype`, `bad-length`, `bad-batch`: Model.run argument errors.
- * - `bad-value`: an id input of an embedding holds a value outside the table (manifest `range`).
+ * - `bad-value`: an id input of an embedding holds a value outside the table (manifest `range`), or an f32 input
+ *   holds a NaN (unless Model.run's `nan: "allow"`).
  * - `trap`: the module trapped while running (a compiler bug or corrupted memory).
  * - `memory`: the activations for this batch do not fit in wasm32 memory (4 GiB) or growth failed.
  * - `worker`: (modelc/runtime/threads) a worker thread failed to start or died while running.

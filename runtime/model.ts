@@ -16,6 +16,13 @@ export type RunOutputs = Record<string, Float32Array | Int32Array>;
 export interface RunOptions {
   /** Samples in this call (integer >= 1). By default inferred from the input lengths, which must agree. */
   batch?: number;
+  /**
+   * NaN in an f32 input: `"error"` (default) refuses the run with `bad-value` naming the input and the flat
+   * index; `"allow"` runs it (it propagates like any float). ±Infinity always passes (e.g. attention masks).
+   * The check reads every f32 input element once, about 1-2 ns each (mnist-cnn: +1 us at batch 1, +0.09 ms at
+   * batch 64, under 1% of the run).
+   */
+  nan?: "error" | "allow";
 }
 
 /** A Model whose run() is typed with the model's own input and output names (used by generated NAME.d.ts). */
@@ -68,8 +75,8 @@ export class Model {
    * `unknown-input`, `missing-input`,
    * `bad-dtype` (Float32Array for f32, Int32Array for i32, or number[]), `bad-length`, `bad-batch`,
    * `bad-value` (an embedding id outside its table, manifest `range`: "input 'tokens': value 57 at [0, 3]
-   * is outside [0, 50) (embedding 'emb.weight' has 50 rows)"), `memory`, `trap`. Non-finite values are
-   * data and pass through.
+   * is outside [0, 50) (embedding 'emb.weight' has 50 rows)"; or a NaN in an f32 input, naming the input and
+   * its flat index, unless `options.nan` is "allow"), `memory`, `trap`. ±Infinity is data and passes through.
    */
   run(inputs: RunInputs, options: RunOptions = {}): RunOutputs {
     const batch = this.check(inputs, options);
@@ -108,8 +115,15 @@ export class Model {
         throw new ModelcRuntimeError("missing-input", `missing input '${s.name}' (expected ${arrayName(s)} of shape ${showShape(s)})`);
       checkDType(s, v);
     }
+    const { nan = "error" } = options;
+    if (nan !== "error" && nan !== "allow")
+      throw new ModelcRuntimeError("bad-option", `run(inputs, options): options.nan must be "error" or "allow", got ${JSON.stringify(nan)}`);
     const batch = this.batchOf(inputs, options.batch);
-    for (const s of specs) if (s.range) checkRange(s, inputs[s.name]!);
+    for (const s of specs) {
+      const v = inputs[s.name]!;
+      if (s.range) checkRange(s, v);
+      if (nan === "error" && s.dtype === "f32") checkNaN(s, v);
+    }
     return batch;
   }
 
@@ -202,11 +216,35 @@ function checkRange(s: IoSpec, v: ArrayLike<number>): void {
   for (let k = 0; k < v.length; k++) {
     const x = v[k]!;
     if (x >= lo && x < hi) continue;
-    const at: number[] = [];
-    for (const d of (s.shape.slice(1) as number[]).reverse()) at.unshift(k % d), (k = Math.floor(k / d));
     const table = s.rangeOf ? ` (embedding '${s.rangeOf}' has ${hi} rows)` : "";
-    throw new ModelcRuntimeError("bad-value", `input '${s.name}': value ${x} at [${[k, ...at].join(", ")}] is outside [${lo}, ${hi})${table}`);
+    throw new ModelcRuntimeError("bad-value", `input '${s.name}': value ${x} at ${indexOf(s, k)} is outside [${lo}, ${hi})${table}`);
   }
+}
+
+/**
+ * Refuse a NaN in an f32 input (RunOptions.nan "error"). Errors: `bad-value` naming the input, the flat index
+ * and the index (batch first), e.g. "input 'image': NaN at flat index 787 ([1, 0, 0, 3]); ...". Exported for tests.
+ * @internal
+ */
+export function checkNaN(s: IoSpec, v: ArrayLike<number>): void {
+  // fast pass: x * 0 is NaN only for NaN and ±Infinity; four sums let the loop pipeline (1.5x a plain scan)
+  let a = 0, b = 0, c = 0, d = 0, k = 0;
+  const n = v.length, n4 = n - (n % 4);
+  for (; k < n4; k += 4) (a += v[k]! * 0), (b += v[k + 1]! * 0), (c += v[k + 2]! * 0), (d += v[k + 3]! * 0);
+  for (; k < n; k++) a += v[k]! * 0;
+  if (a + b + c + d === 0) return;
+  for (k = 0; k < n; k++) {
+    if (v[k] === v[k]) continue;
+    throw new ModelcRuntimeError("bad-value",
+      `input '${s.name}': NaN at flat index ${k} (${indexOf(s, k)}); pass { nan: "allow" } to run() to let NaN through`);
+  }
+}
+
+/** Index (batch first) of flat element `k` of a batch-major input: "[1, 0, 0, 3]". */
+function indexOf(s: IoSpec, k: number): string {
+  const at: number[] = [];
+  for (const d of (s.shape.slice(1) as number[]).reverse()) at.unshift(k % d), (k = Math.floor(k / d));
+  return `[${[k, ...at].join(", ")}]`;
 }
 
 /** A typed-array view of one input/output for `batch` samples (see the ABI in runtime/manifest.ts). */

@@ -244,7 +244,8 @@ export class ThreadedModel {
    * Run the model on a batch (inputs batch-major, as Model.run). Each thread runs a contiguous slice; a batch
    * smaller than `threads` uses `batch` threads. Resolves with fresh output arrays equal to Model.run's.
    * Rejects (ModelcRuntimeError) with Model.run's argument errors (`unknown-input`, `missing-input`,
-   * `bad-dtype`, `bad-length`, `bad-batch`, `bad-value`) before any thread starts, with `trap`/`memory` from a
+   * `bad-dtype`, `bad-length`, `bad-batch`, `bad-value` including NaN unless `options.nan` is "allow") before any
+   * thread starts (the calling thread checks the whole batch once; slices are not checked again), with `trap`/`memory` from a
    * slice, `worker` when a worker died (the model is then unusable: close it and load again) and `closed`
    * after close().
    */
@@ -260,7 +261,8 @@ export class ThreadedModel {
     const m = this.model;
     const batch = m.check(inputs, options);
     const parts = Math.min(batch, this.threads);
-    if (parts === 1 && this.callerRuns) return m.run(inputs, { batch });
+    // check() above looked at every input once (NaN included): the slices skip the NaN scan
+    if (parts === 1 && this.callerRuns) return m.run(inputs, { batch, nan: "allow" });
 
     // slice sizes differ by at most one; slice 0 is the calling thread's when it runs one
     const sizes = Array.from({ length: parts }, (_, i) => Math.floor(batch / parts) + (i < batch % parts ? 1 : 0));
@@ -295,7 +297,7 @@ export class ThreadedModel {
       try {
         const slice: RunInputs = {};
         for (const s of m.inputs) slice[s.name] = part(inputs[s.name]!, 0, mine * s.elementsPerSample);
-        own = m.run(slice, { batch: mine });
+        own = m.run(slice, { batch: mine, nan: "allow" });
       } catch (e) {
         ownError = e;
       }

@@ -9,7 +9,8 @@ import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildArtifact } from "../compiler/artifact/build.js";
 import { writeArtifactFiles } from "../compiler/artifact/write.js";
-import { loadModel, ModelcRuntimeError, type Model } from "../runtime/index.js";
+import { loadModel, ModelcRuntimeError, type IoSpec, type Model } from "../runtime/index.js";
+import { checkNaN } from "../runtime/model.js";
 import { affineGraph, affineModule, caughtAsync, expectedY, sampleInputs } from "./runtime-fixture.js";
 
 const build = (weights: "embedded" | "file", builds: ("simd" | "scalar")[] = ["simd", "scalar"]) =>
@@ -288,16 +289,54 @@ describe("Model.run validation", () => {
     const e = caught(() => model.run({ x: new Float32Array(0), k: new Int32Array(0) }));
     expect(e.message).toBe("batch must be an integer >= 1, got 0 (input 'x' is empty)");
   });
-  it("non-finite inputs are data; number[] inputs work; explicit batch works", () => {
-    const out = model.run({ x: [NaN, Infinity, -Infinity, 1], k: [2147483647] }, { batch: 1 });
-    expect(Array.from(out.y!)).toEqual([NaN, Infinity, -Infinity, 12]);
+  it("±Infinity is data; number[] inputs work; explicit batch works", () => {
+    const out = model.run({ x: [3, Infinity, -Infinity, 1], k: [2147483647] }, { batch: 1 });
+    expect(Array.from(out.y!)).toEqual([6.5, Infinity, -Infinity, 12]); // y = 2x + WEIGHT (expectedY)
     expect(Array.from(out.z!)).toEqual([-2147483648]);
+  });
+  it("a NaN in an f32 input is bad-value naming the input, flat index and index, unless nan: \"allow\"", () => {
+    const x = new Float32Array([1, 2, 3, 4, 5, NaN, 7, NaN]);
+    const e = caught(() => model.run({ x, k: k2 }));
+    expect([e.code, e.message]).toEqual(["bad-value", `input 'x': NaN at flat index 5 ([1, 1]); pass { nan: "allow" } to run() to let NaN through`]);
+    expect(caught(() => model.run({ x: [NaN, 0, 0, 0], k: [1] })).message).toContain("NaN at flat index 0 ([0, 0])");
+    expect(caught(() => model.check({ x, k: k2 }, { nan: "error" })).code).toBe("bad-value");
+    const out = model.run({ x: [NaN, Infinity, -Infinity, 1], k: [2147483647] }, { nan: "allow" });
+    expect(Array.from(out.y!)).toEqual([NaN, Infinity, -Infinity, 12]);
+    const b = caught(() => model.run({ x, k: k2 }, { nan: "off" as never }));
+    expect([b.code, b.message]).toEqual(["bad-option", `run(inputs, options): options.nan must be "error" or "allow", got "off"`]);
   });
   it("outputs are fresh copies the caller may keep", () => {
     const first = model.run({ x: new Float32Array([1, 1, 1, 1]), k: [0] });
     model.run({ x: new Float32Array([5, 5, 5, 5]), k: [9] });
     expect(Array.from(first.y!)).toEqual([2.5, 1, 4, 12]);
     expect(first.y!.buffer).not.toBe(first.z!.buffer);
+  });
+});
+
+describe("checkNaN (the f32 input scan of Model.run)", () => {
+  const spec: IoSpec = { name: "v", dtype: "f32", shape: ["N", 7], elementsPerSample: 7, offsetPerSample: 0 };
+  const nanAt = (data: ArrayLike<number>): string | undefined => {
+    try {
+      checkNaN(spec, data);
+      return undefined;
+    } catch (e) {
+      return (e as Error).message.split(";")[0];
+    }
+  };
+  it("finds a NaN anywhere, in the 4-wide part and the tail, in typed arrays and number[]", () => {
+    for (let at = 0; at < 21; at++) {
+      const x = new Float32Array(21).fill(1.5);
+      x[at] = NaN;
+      const want = `input 'v': NaN at flat index ${at} ([${Math.floor(at / 7)}, ${at % 7}])`;
+      expect(nanAt(x)).toBe(want);
+      expect(nanAt(Array.from(x))).toBe(want);
+    }
+  });
+  it("passes ±Infinity, huge values and -0 (the slow rescan finds no NaN), and reports the first NaN after an Infinity", () => {
+    expect(nanAt([Infinity, -Infinity, 3.4e38, -0, 0, 1, 2])).toBeUndefined();
+    expect(nanAt(new Float32Array(7))).toBeUndefined();
+    expect(nanAt([])).toBeUndefined();
+    expect(nanAt([Infinity, 1, 2, 3, 4, NaN, NaN])).toBe("input 'v': NaN at flat index 5 ([0, 5])");
   });
 });
 

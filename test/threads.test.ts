@@ -140,12 +140,24 @@ describe("loadModelThreaded", () => {
     expect(Buffer.compare(bytesOf(got.probs!), bytesOf(one.run({ image: x }, { batch: 4 }).probs!))).toBe(0);
   });
 
+  it('nan: "allow" lets NaN through every slice, with the same bytes as Model.run', async () => {
+    const t = await threaded(mlp, { threads: 2 });
+    const x = inputsFor(one, 4, 5).image as Float32Array;
+    x[3 * 784 + 17] = NaN; // in the worker's slice
+    x[10] = NaN; // in the caller's slice
+    const got = await t.run({ image: x }, { nan: "allow" });
+    const want = one.run({ image: x }, { nan: "allow" });
+    expect(Number.isNaN(want.probs![3 * 10])).toBe(true);
+    expect(Buffer.compare(bytesOf(got.probs!), bytesOf(want.probs!))).toBe(0);
+  });
+
   it("rejects bad inputs with Model.run's errors", async () => {
     const t = await threaded(mlp, { threads: 2 });
     const cases: [RunInputs, { batch?: number }][] = [
       [{}, {}],
       [null as unknown as RunInputs, {}],
       [new Float32Array(784) as unknown as RunInputs, {}],
+      [{ image: new Float32Array(784 * 3).fill(NaN, 784 * 2 + 5) }, {}], // NaN in the last slice: the caller's check finds it
       [{ image: new Float32Array(784 * 2), nope: [1] }, {}],
       [{ image: new Float64Array(784) as unknown as Float32Array }, {}],
       [{ image: new Float32Array(785) }, {}],
