@@ -4,7 +4,7 @@
 
 import type { Graph, WeightMap } from "../../ir/types.js";
 import { elementsPerSample, paramValues } from "../../ir/graph.js";
-import type { IoSpec, WeightEntry } from "../../../runtime/manifest.js";
+import type { IoSpec, WeightEntry, WeightLayout } from "../../../runtime/manifest.js";
 import { ModuleBuilder, type Expr } from "./module.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import { KERNELS } from "./kernels/index.js";
@@ -68,11 +68,36 @@ export interface EmitResult {
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-/** The weights region under construction: original tensors first, then derived data. */
+/** One piece of the weights region: f32 data at an absolute byte offset. */
+interface Chunk {
+  offset: number;
+  data: Float32Array;
+}
+
+/**
+ * The weights region under construction: original tensors first, then derived data. A build's region is a
+ * fork() of the prepared one (WasmPrep): what kernels add stays in that build; derived data equal to an earlier
+ * build's under the same key is reused (same array), and a blob equal chunk for chunk to an earlier build's is
+ * that blob (the region's megabyte is copied once per compile, not once per build).
+ */
 class WeightRegion {
-  private readonly chunks: { offset: number; data: Float32Array }[] = [];
-  private readonly derived = new Map<string, number>();
-  end = WEIGHTS_OFFSET;
+  private readonly chunks: Chunk[];
+  private readonly derived: Map<string, number>;
+  end: number;
+
+  constructor(
+    private readonly shared: { derived: Map<string, Float32Array>; blobs: { chunks: Chunk[]; blob: Uint8Array }[] } = { derived: new Map(), blobs: [] },
+    from?: WeightRegion,
+  ) {
+    this.chunks = from ? [...from.chunks] : [];
+    this.derived = new Map(from?.derived);
+    this.end = from?.end ?? WEIGHTS_OFFSET;
+  }
+
+  /** A copy to extend independently (one per build); derived data and blobs are shared with it. */
+  fork(): WeightRegion {
+    return new WeightRegion(this.shared, this);
+  }
 
   /** Place `data` at the next 16-aligned offset; returns the absolute byte offset. */
   add(data: Float32Array): number {
@@ -85,17 +110,33 @@ class WeightRegion {
   addDerived(key: string, data: Float32Array): number {
     const hit = this.derived.get(key);
     if (hit !== undefined) return hit;
-    const off = this.add(data);
+    const seen = this.shared.derived.get(key);
+    const same = seen !== undefined && sameBits(seen, data);
+    if (!same) this.shared.derived.set(key, data);
+    const off = this.add(same ? seen : data);
     this.derived.set(key, off);
     return off;
   }
+  /** The bytes of [WEIGHTS_OFFSET, end) rounded up to 16; the same array for regions with the same chunks. */
   blob(): Uint8Array {
+    const cached = this.shared.blobs.find((b) => b.chunks.length === this.chunks.length && b.chunks.every((c, i) => c.offset === this.chunks[i]!.offset && c.data === this.chunks[i]!.data));
+    if (cached) return cached.blob;
     const bytes = align(this.end, 16) - WEIGHTS_OFFSET;
     const out = new Uint8Array(bytes);
     for (const c of this.chunks)
       out.set(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), c.offset - WEIGHTS_OFFSET);
+    this.shared.blobs.push({ chunks: [...this.chunks], blob: out });
     return out;
   }
+}
+
+/** True when `a` and `b` hold the same bit patterns (NaN payloads included). */
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 /**
@@ -107,11 +148,32 @@ export function lowerForWasm(g: Graph, options: Pick<EmitOptions, "fuse"> = {}):
 }
 
 /**
- * Emit the wasm module for an inference graph (dropout removed, all shapes static except dim 0).
- * Errors: "wasm backend: no kernel for op X"; "wasm backend: missing weight NAME" / shape mismatch;
- * "wasm backend: invalid module ..." when binaryen validation fails (a backend bug).
+ * What every build of one graph shares (SIMD, relaxed SIMD, scalar): the lowered graph, its memory plan, the
+ * weights region with every param packed in its kernel's layout plus the graph constants, and the I/O specs.
+ * Made by prepareWasm; emitPrepared turns it into one module. Read-only for builds (each forks the region).
  */
-export function emitWasm(input: Graph, weights: WeightMap, options: EmitOptions): EmitResult {
+export interface WasmPrep {
+  /** The graph after lowerForWasm. */
+  readonly graph: Graph;
+  readonly plan: MemoryPlan;
+  readonly layouts: ReadonlyMap<string, WeightLayout>;
+  /** Manifest entries of the params, in graph order. */
+  readonly tensors: readonly WeightEntry[];
+  /** Absolute byte offset and original f32 data of each param/const value id. */
+  readonly valueOffset: ReadonlyMap<string, number>;
+  readonly valueData: ReadonlyMap<string, Float32Array>;
+  readonly inputs: readonly IoSpec[];
+  readonly outputs: readonly IoSpec[];
+  /** Params and constants placed; builds fork it. */
+  readonly region: WeightRegion;
+}
+
+/**
+ * The build-independent half of emitWasm: lowerForWasm, planMemory (`options.inPlace`, default true), the weights
+ * region (packWeightTensor per param; consts appended) and the I/O specs. Errors: "wasm backend: missing weight
+ * NAME" / shape mismatch; "wasm backend: graph input/output NAME is not an activation".
+ */
+export function prepareWasm(input: Graph, weights: WeightMap, options: Pick<EmitOptions, "fuse" | "inPlace"> = {}): WasmPrep {
   // Backend lowering: activations and residual adds after a dense/conv go into its GEMM epilogue
   // (passes/fuse-epilogue.ts), then the remaining elementwise regions become one loop each (passes/fuse-elementwise.ts).
   const graph = lowerForWasm(input, options);
@@ -144,6 +206,43 @@ export function emitWasm(input: Graph, weights: WeightMap, options: EmitOptions)
       valueData.set(v.id, data);
     }
 
+  const ranges = embeddingIdRanges(graph);
+  const io = (name: string, value: string): IoSpec => {
+    const v = graph.values[value]!;
+    const r = graph.inputs.some((i) => i.value === value) ? ranges.get(name) : undefined;
+    const p = plan.values[value];
+    if (!p) throw new Error(`wasm backend: graph input/output ${name} is not an activation`);
+    return {
+      name,
+      dtype: v.type.dtype === "i32" ? "i32" : "f32",
+      shape: [...v.type.shape],
+      elementsPerSample: elementsPerSample(v.type),
+      offsetPerSample: p.offsetPerSample,
+      ...(r ? { range: [r.lo, r.hi] as [number, number], rangeOf: r.weight } : {}),
+    };
+  };
+  const inputs = graph.inputs.map((i) => io(i.name, i.value));
+  const outputs = graph.outputs.map((o) => io(o.name, o.value));
+  return { graph, plan, layouts, tensors, valueOffset, valueData, inputs, outputs, region };
+}
+
+/**
+ * Emit the wasm module for an inference graph (dropout removed, all shapes static except dim 0): prepareWasm
+ * then emitPrepared. Errors: "wasm backend: no kernel for op X"; "wasm backend: missing weight NAME" / shape
+ * mismatch; "wasm backend: invalid module ..." when binaryen validation fails (a backend bug).
+ */
+export function emitWasm(input: Graph, weights: WeightMap, options: EmitOptions): EmitResult {
+  return emitPrepared(prepareWasm(input, weights, options), options);
+}
+
+/**
+ * One build (`options.simd`, `relaxed`, `embedWeights`, `optimize`) of a prepared graph; any number of builds may
+ * share one WasmPrep (compile() emits three), and each is byte-identical to emitWasm's with the same options
+ * (test/emit-prep.test.ts). `options.fuse` / `inPlace` are prepareWasm's and ignored here. Errors as emitWasm.
+ */
+export function emitPrepared(prep: WasmPrep, options: EmitOptions): EmitResult {
+  const { graph, plan, valueOffset, valueData, layouts } = prep;
+  const region = prep.region.fork();
   const mb = new ModuleBuilder(options.simd, options.simd && options.relaxed === true);
   const calls: Expr[] = [];
   const runFn = mb.fn(1);
@@ -196,27 +295,12 @@ export function emitWasm(input: Graph, weights: WeightMap, options: EmitOptions)
     optimize: options.optimize ?? false,
   });
 
-  const ranges = embeddingIdRanges(graph);
-  const io = (name: string, value: string): IoSpec => {
-    const v = graph.values[value]!;
-    const r = graph.inputs.some((i) => i.value === value) ? ranges.get(name) : undefined;
-    const p = plan.values[value];
-    if (!p) throw new Error(`wasm backend: graph input/output ${name} is not an activation`);
-    return {
-      name,
-      dtype: v.type.dtype === "i32" ? "i32" : "f32",
-      shape: [...v.type.shape],
-      elementsPerSample: elementsPerSample(v.type),
-      offsetPerSample: p.offsetPerSample,
-      ...(r ? { range: [r.lo, r.hi] as [number, number], rangeOf: r.weight } : {}),
-    };
-  };
   return {
     wasm,
-    inputs: graph.inputs.map((i) => io(i.name, i.value)),
-    outputs: graph.outputs.map((o) => io(o.name, o.value)),
+    inputs: prep.inputs.map((s) => ({ ...s, shape: [...s.shape], ...(s.range ? { range: [...s.range] as [number, number] } : {}) })),
+    outputs: prep.outputs.map((s) => ({ ...s, shape: [...s.shape] })),
     memory: { activationBase, bytesPerSample: plan.bytesPerSample, initialPages },
-    weights: { offset: WEIGHTS_OFFSET, bytes: blob.length, tensors, blob },
+    weights: { offset: WEIGHTS_OFFSET, bytes: blob.length, tensors: prep.tensors.map((t) => ({ ...t, shape: [...t.shape] })), blob },
     plan,
   };
 }

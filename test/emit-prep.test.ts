@@ -1,0 +1,74 @@
+// Shared preparation of the wasm builds (backend/wasm/emit.ts prepareWasm + emitPrepared, what compile() runs):
+// every build made from one WasmPrep is byte-identical to emitWasm's own per-build path, for every dsl-example and
+// a model with derived weights data (sinusoidal table), and the builds share one weights blob. Neighbours:
+// test/compile-artifact.test.ts (the artifact files), test/fuse-examples.test.ts (emitWasm on the examples).
+
+import { readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { compile } from "../compiler/index.js";
+import { emitPrepared, emitWasm, prepareWasm, type EmitOptions, type EmitResult } from "../compiler/backend/wasm/emit.js";
+
+const DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "dsl-examples");
+const EXAMPLES = readdirSync(DIR).filter((f) => f.endsWith(".model")).sort();
+
+/** The builds compile() emits by default, in its order. */
+/** Embeddings and a sinusoidal table (derived data a kernel adds). */
+const DERIVED_SOURCE = `model text {
+  input tokens: i32[6]
+  let h = tokens -> emb: embedding(20, 8, padding_idx=0) -> pe: positional_encoding(kind="learned", max_len=10)
+  output logits = h -> sin_pe: positional_encoding(max_len=6) -> flatten -> fc: dense(3)
+}
+`;
+
+const BUILDS: EmitOptions[] = [
+  { simd: true, embedWeights: true },
+  { simd: false, embedWeights: true },
+  { simd: true, embedWeights: true, relaxed: true },
+];
+
+/** Everything but the bytes and the plan object, as JSON. */
+const layoutOf = (r: EmitResult): string => JSON.stringify({ inputs: r.inputs, outputs: r.outputs, memory: r.memory, weights: { ...r.weights, blob: r.weights.blob.length } });
+
+async function check(source: string, file: string): Promise<void> {
+  const r = await compile(source, { file });
+  if (!r.graph || !r.weights || !r.artifact) throw new Error(`${file}: ${JSON.stringify(r.diagnostics)}`);
+  const prep = prepareWasm(r.graph, r.weights);
+  const shared = BUILDS.map((o) => emitPrepared(prep, o));
+  BUILDS.forEach((o, i) => {
+    const alone = emitWasm(r.graph!, r.weights!, o);
+    expect(Buffer.compare(shared[i]!.wasm, alone.wasm), `${file} ${JSON.stringify(o)}: wasm bytes`).toBe(0);
+    expect(Buffer.compare(shared[i]!.weights.blob, alone.weights.blob), `${file}: blob`).toBe(0);
+    expect(layoutOf(shared[i]!)).toBe(layoutOf(alone));
+    expect(JSON.stringify(shared[i]!.plan)).toBe(JSON.stringify(alone.plan));
+  });
+  // one blob for all builds (copied once), and compile()'s files are these modules
+  expect(shared[1]!.weights.blob).toBe(shared[0]!.weights.blob);
+  expect(shared[2]!.weights.blob).toBe(shared[0]!.weights.blob);
+  // (the artifact's files are the modules plus appended custom sections: manifest, variant)
+  const name = r.artifact.manifest.name;
+  const head = (f: string, n: number): Uint8Array => (r.artifact!.files.get(f) as Uint8Array).subarray(0, n);
+  expect(Buffer.compare(head(`${name}.wasm`, shared[0]!.wasm.length), shared[0]!.wasm)).toBe(0);
+  expect(Buffer.compare(head(`${name}.nosimd.wasm`, shared[1]!.wasm.length), shared[1]!.wasm)).toBe(0);
+  if (r.artifact.files.has(`${name}.relaxed.wasm`)) expect(Buffer.compare(head(`${name}.relaxed.wasm`, shared[2]!.wasm.length), shared[2]!.wasm)).toBe(0);
+  else expect(Buffer.compare(shared[2]!.wasm, shared[0]!.wasm)).toBe(0);
+}
+
+describe("prepareWasm + emitPrepared", () => {
+  for (const file of EXAMPLES)
+    it(`${file}: every build byte-identical to emitWasm's, one shared blob`, async () => {
+      await check(readFileSync(join(DIR, file), "utf8"), file);
+    });
+
+  it("a model with derived weights data (sinusoidal table, added by a kernel) too", async () => {
+    await check(DERIVED_SOURCE, "text.model");
+    const r = await compile(DERIVED_SOURCE, { simd: "simd" });
+    const prep = prepareWasm(r.graph!, r.weights!);
+    const [a, b] = [emitPrepared(prep, BUILDS[0]!), emitPrepared(prep, BUILDS[1]!)];
+    // the table lies after the params: the blob is longer than the prepared region's params and consts
+    const paramsEnd = Math.max(...a.weights.tensors.map((t) => t.offset + t.shape.reduce((x: number, y) => x * (y as number), 1) * 4));
+    expect(a.weights.offset + a.weights.bytes).toBeGreaterThan(paramsEnd);
+    expect(b.weights.blob).toBe(a.weights.blob);
+  });
+});
