@@ -369,9 +369,16 @@ export async function inferSuite(argv) {
     const times = {};
     /** @type {Record<string, Record<string, number[]>>} workload -> engine -> CPU µs per call, one per round */
     const cpu = {};
+    /** @type {Record<string, {gemm: number, kernel: number, peak: number}[]>} engine -> per GEMM round: GFLOP/s per CPU-second of the GEMM (input array to output array), of the module's run() alone, and of the peak loop */
+    const gemmVsPeak = {};
+    /** The GEMM's engines also time bench/peak.js's loop right after each GEMM round, in the same process, so both see the same load. */
+    const pairsPeak = (/** @type {Workload} */ w, /** @type {string} */ e) => w.kind === "gemm" && (e === "modelc" || e === "modelc-relaxed");
     for (const [wi, w] of ready.entries()) {
       const live = [...procs.keys()].filter((e) => !unavailable[e][w.id]);
-      for (const e of live) await procs.get(e)?.request({ cmd: "round", id: w.id, minMs: wi === 0 ? 2 * warmupMs : warmupMs, maxIters: 1e6 });
+      for (const e of live) {
+        await procs.get(e)?.request({ cmd: "round", id: w.id, minMs: wi === 0 ? 2 * warmupMs : warmupMs, maxIters: 1e6 });
+        if (pairsPeak(w, e)) await procs.get(e)?.request({ cmd: "peak", id: w.id, minMs: roundMs });
+      }
       for (let r = 0; r < rounds; r++)
         for (let k = 0; k < live.length; k++) {
           const e = live[(k + r) % live.length];
@@ -380,6 +387,11 @@ export async function inferSuite(argv) {
           else {
             ((times[w.id] ??= {})[e] ??= []).push(...ans.us);
             ((cpu[w.id] ??= {})[e] ??= []).push(ans.cpuUs);
+            if (pairsPeak(w, e)) {
+              const pk = await procs.get(e)?.request({ cmd: "peak", id: w.id, minMs: roundMs });
+              if (pk.error) notes.push(`${e}: no peak round (${pk.error})`);
+              else (gemmVsPeak[e] ??= []).push({ gemm: (2 * 512 ** 3) / ans.cpuUs / 1e3, kernel: (2 * 512 ** 3) / pk.kernelCpuUs / 1e3, peak: pk.cpuGflops });
+            }
           }
         }
       const med = (/** @type {string} */ e) => percentile(times[w.id]?.[e] ?? [], 50);
@@ -388,7 +400,7 @@ export async function inferSuite(argv) {
     for (const p of procs.values()) await p.close();
 
     const extras = options["no-extras"] === true ? undefined : { peak: await peaks(), compile: await compileStats(), exports: await exportChecks() };
-    const report = renderReport({ ready, notes, engines, times, cpu, diffs, unavailable, extras, rounds, roundMs, warmupMs, load: [load0, loadavg()[0]], seconds: (performance.now() - started) / 1000 });
+    const report = renderReport({ ready, notes, engines, times, cpu, diffs, unavailable, extras, gemmVsPeak, rounds, roundMs, warmupMs, load: [load0, loadavg()[0]], seconds: (performance.now() - started) / 1000 });
     console.log("\n" + report);
     const date = new Date().toISOString().slice(0, 10);
     const out = String(options.out ?? join(HERE, "results", `infer-${date}.md`));
@@ -405,6 +417,7 @@ export async function inferSuite(argv) {
  * The markdown report.
  * @param {{ready: (Workload & {label: string})[], notes: string[], engines: string[], times: Record<string, Record<string, number[]>>, cpu: Record<string, Record<string, number[]>>,
  *   diffs: Record<string, Record<string, number>>, unavailable: Record<string, Record<string, string>>, extras?: {peak: any, compile: any, exports: string[][]},
+ *   gemmVsPeak: Record<string, {gemm: number, kernel: number, peak: number}[]>,
  *   rounds: number, roundMs: number, warmupMs: number, load: number[], seconds: number}} r
  */
 function renderReport(r) {
@@ -456,6 +469,21 @@ function renderReport(r) {
   lines.push(`Outputs checked against modelc's before timing (max abs diff): ${diffLine || "none"}.`, "");
   for (const n of r.notes) lines.push(`- ${n}`);
   if (r.notes.length) lines.push("");
+  // The GEMM against the peak loop timed in the same engine process right after each GEMM round (as
+  // scripts/gemm-peak.ts --interleaved does): load disturbs both alike, unlike a peak measured minutes apart.
+  const vsPeak = Object.entries(r.gemmVsPeak).map(([e, rs]) => {
+    const med = (/** @type {(x: {gemm: number, kernel: number, peak: number}) => number} */ f) => percentile(rs.map(f), 50);
+    const kind = e === "modelc-relaxed" ? "relaxed-SIMD FMA" : "plain SIMD";
+    return (
+      `${e}: peak (${kind}) ${med((x) => x.peak).toFixed(1)}, GEMM ${med((x) => x.gemm).toFixed(1)} = **${(100 * med((x) => x.gemm / x.peak)).toFixed(0)}%**, ` +
+      `module run() alone ${med((x) => x.kernel).toFixed(1)} = **${(100 * med((x) => x.kernel / x.peak)).toFixed(0)}%**`
+    );
+  });
+  if (vsPeak.length)
+    lines.push(
+      `GEMM 512³ against the wasm SIMD peak, interleaved (GFLOP/s per CPU-second, median over ${r.rounds} rounds; % = median of the per-round ratios): right after each GEMM round the same engine process times bench/peak.js's loop for ≥ ${r.roundMs} ms, then the module's exported run(512) alone (without the runtime's input copy and output slice) for ≥ ${r.roundMs} ms, so load disturbs all three alike. ${vsPeak.join("; ")}.`,
+      "",
+    );
   if (r.extras) {
     const { peak, compile } = r.extras;
     const gemmT = r.times["gemm"]?.["modelc"];
@@ -472,14 +500,14 @@ function renderReport(r) {
     );
     if (Number.isFinite(gemmG))
       lines.push(
-        `modelc GEMM 512³: ${gemmCpuG.toFixed(1)} GFLOP/s per CPU-second = ${((100 * gemmCpuG) / peak.plain.cpuGflops).toFixed(0)}% of the plain peak measured the same way ` +
+        `modelc GEMM 512³: ${gemmCpuG.toFixed(1)} GFLOP/s per CPU-second = ${((100 * gemmCpuG) / peak.plain.cpuGflops).toFixed(0)}% of the plain peak measured the same way after the timing (not interleaved: see above) ` +
           `(wall: ${gemmG.toFixed(1)} GFLOP/s median = ${((100 * gemmG) / peak.plain.best).toFixed(0)}% of the best wall peak).`,
         "",
       );
     const relaxedC = r.cpu["gemm"]?.["modelc-relaxed"];
     if (relaxedC?.length && !peak.relaxed.error) {
       const g = flops / percentile(relaxedC, 50) / 1e3;
-      lines.push(`modelc-relaxed GEMM 512³: ${g.toFixed(1)} GFLOP/s per CPU-second = ${((100 * g) / peak.relaxed.cpuGflops).toFixed(0)}% of the relaxed-SIMD peak measured the same way.`, "");
+      lines.push(`modelc-relaxed GEMM 512³: ${g.toFixed(1)} GFLOP/s per CPU-second = ${((100 * g) / peak.relaxed.cpuGflops).toFixed(0)}% of the relaxed-SIMD peak measured the same way after the timing.`, "");
     }
     const firstCell = (/** @type {any} */ c) => (c.first ? `${c.first.cpuMs.toFixed(0)} ms CPU, ${c.first.wallMs.toFixed(0)} ms wall` : compile.firstError ? "n/a" : "—");
     const crow = compile.rows.map((/** @type {any} */ c) =>

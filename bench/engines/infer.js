@@ -10,7 +10,8 @@ import { PROTOCOL_PREFIX } from "../lib.js";
 /**
  * @typedef {{id: string, kind: "mlp" | "cnn" | "gemm" | "transformer", modelFile: string, weightsFile: string,
  *   onnxFile: string, inputFile: string, inputName: string, inputShape: number[], outputName: string, batch: number}} Workload
- * @typedef {{run: () => Promise<Float32Array> | Float32Array}} Runner  one inference, input array to output array
+ * @typedef {{run: () => Promise<Float32Array> | Float32Array, kernel?: () => void}} Runner  one inference, input array to output
+ *   array; modelc also `kernel`: the module's run(batch) alone, without the runtime's input and output copies
  */
 
 const engine = process.argv[2] ?? "";
@@ -48,7 +49,9 @@ async function modelcSetup(relaxed) {
     if (!r.artifact.files.has(file)) throw new Error(`no ${file}: the graph has no kernel with a multiply-add`);
     const model = await loadModel(r.artifact.files.get(file), { relaxed: relaxed ? "force" : "off" });
     const x = readF32(w.inputFile);
-    return { run: () => model.run({ [w.inputName]: x }, { batch: w.batch })[w.outputName] };
+    // The module's exported run(batch) alone (runtime/model.ts keeps it as runFn), on the input run() last copied in.
+    const moduleRun = /** @type {{runFn: (batch: number) => void}} */ (/** @type {unknown} */ (model)).runFn;
+    return { run: () => model.run({ [w.inputName]: x }, { batch: w.batch })[w.outputName], kernel: () => moduleRun(w.batch) };
   };
 }
 
@@ -193,14 +196,59 @@ try {
   process.exit(0);
 }
 
+/** @type {{run: (n: number) => void, flopsPerIter: number} | undefined} */
+let peakLoop;
+
+/**
+ * One round of bench/peak.js's loop in this process (modelc engines: plain SIMD, or relaxed FMA in modelc-relaxed),
+ * calls of 2^16 iterations until `minMs` have passed: GFLOP/s per CPU-second of this process, and wall.
+ * @param {number} minMs @returns {Promise<{cpuGflops: number, gflops: number}>}
+ */
+async function peakRound(minMs) {
+  if (engine !== "modelc" && engine !== "modelc-relaxed") throw new Error(`no peak round in engine ${engine}`);
+  peakLoop ??= await (await import("../peak.js")).peakRunner(engine === "modelc-relaxed");
+  const iters = 1 << 16;
+  let n = 0;
+  const c0 = process.cpuUsage();
+  const start = performance.now();
+  do {
+    peakLoop.run(iters);
+    n++;
+  } while (performance.now() - start < minMs);
+  const wall = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const flops = n * iters * peakLoop.flopsPerIter;
+  return { cpuGflops: flops / ((cpu.user + cpu.system) / 1e6) / 1e9, gflops: flops / wall / 1e9 };
+}
+
 // Commands: {cmd: "check", id} -> {output: base64 f32}; {cmd: "round", id, minMs, maxIters} -> {us: [per-call µs],
 // cpuUs: this process's CPU µs per call over the round, all threads} (calls timed one by one, at least 3, until minMs
-// have passed); {cmd: "quit"}.
+// have passed); {cmd: "peak", id, minMs} (modelc engines) -> {cpuGflops, gflops} of one peakRound, then kernelCpuUs: CPU
+// µs per call of the workload's module run(batch) alone over a round of minMs; {cmd: "quit"}.
 const rl = createInterface({ input: process.stdin });
 for await (const line of rl) {
   if (!line.trim()) continue;
   const cmd = JSON.parse(line);
   if (cmd.cmd === "quit") break;
+  if (cmd.cmd === "peak") {
+    try {
+      const kernel = runners.get(cmd.id)?.kernel;
+      if (!kernel) throw new Error(`engine ${engine} has no kernel round for ${cmd.id}`);
+      const peak = await peakRound(cmd.minMs);
+      let n = 0;
+      const c0 = process.cpuUsage();
+      const start = performance.now();
+      do {
+        kernel();
+        n++;
+      } while (performance.now() - start < cmd.minMs);
+      const cpu = process.cpuUsage(c0);
+      send({ ...peak, kernelCpuUs: (cpu.user + cpu.system) / n });
+    } catch (e) {
+      send({ error: e instanceof Error ? e.message : String(e) });
+    }
+    continue;
+  }
   const r = runners.get(cmd.id);
   if (!r) {
     send({ error: failed[cmd.id] ?? `no workload ${cmd.id}` });
