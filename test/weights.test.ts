@@ -226,3 +226,56 @@ describe("initWeights", () => {
     expect(n.variance / 4).toBeLessThan(1.02);
   });
 });
+
+describe("initWeights values are pinned", () => {
+  /** FNV-1a over the f32 bytes of every tensor, in name order: any changed value changes it. */
+  const digest = (w: Map<string, { data: Float32Array }>): string =>
+    [...w]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, t]) => {
+        const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+        let h = 0x811c9dc5;
+        for (const x of bytes) h = Math.imul(h ^ x, 0x01000193) >>> 0;
+        return `${name}:${t.data.length}:${h.toString(16)}`;
+      })
+      .join(" ");
+
+  it("uniform, normal (odd and even counts, a zeroed padding row), zeros and ones: exact first values and digest", () => {
+    const b = new GraphBuilder("pin");
+    b.param("u.weight", [37, 11], { kind: "uniform", low: -0.25, high: 0.75 });
+    b.param("n.weight", [7, 3], { kind: "normal", mean: 0.5, std: 2 });
+    b.param("e.weight", [6, 4], { kind: "normal", mean: 0, std: 1, zeroRow: 2 });
+    b.param("z.bias", [5], { kind: "zeros" });
+    b.param("o.weight", [5], { kind: "ones" });
+    const w = initWeights(b.build(), 1234);
+    expect(Array.from(w.get("u.weight")!.data.slice(0, 3))).toEqual(PIN_U);
+    expect(Array.from(w.get("n.weight")!.data.slice(-3))).toEqual(PIN_N);
+    expect(Array.from(w.get("e.weight")!.data.slice(8, 12))).toEqual([0, 0, 0, 0]);
+    expect(digest(w)).toBe(PIN_SMALL);
+  });
+
+  it("the example models' weights (seed 0 and 7) are bit for bit those of the original generator", async () => {
+    const { check, optimizeGraph } = await import("../compiler/index.js");
+    const got: string[] = [];
+    for (const f of ["transformer-block", "mnist-cnn", "mnist-vqa"]) {
+      const src = readFileSync(new URL(`../dsl-examples/${f}.model`, import.meta.url), "utf8");
+      const g = optimizeGraph(check(src, f).graph!, { mode: "infer" });
+      for (const seed of [0, 7]) got.push(`${f}/${seed} ${digest(initWeights(g, seed))}`);
+    }
+    expect(got).toEqual(PIN_EXAMPLES);
+  });
+});
+
+// Values of the generator as of the first seeded initializer (computed once, never regenerated: a change here is a
+// change of every default-initialized model's weights).
+const PIN_U = [-0.11637012660503387,0.08567555248737335,0.591777503490448];
+const PIN_N = [4.090015411376953,-1.1552234888076782,-1.4790332317352295];
+const PIN_SMALL = "e.weight:24:f17484a9 n.weight:21:36624617 o.weight:5:edd1a8f8 u.weight:407:35356270 z.bias:5:b9fee455";
+const PIN_EXAMPLES = [
+  "transformer-block/0 layer.linear1.bias:512:9d3e23c7 layer.linear1.weight:65536:d52affdd layer.linear2.bias:128:e0fbc195 layer.linear2.weight:65536:650bfe52 layer.norm1.bias:128:4d7705c5 layer.norm1.weight:128:d219d1c5 layer.norm2.bias:128:4d7705c5 layer.norm2.weight:128:d219d1c5 layer.self_attn.in_proj_bias:384:f5ebd5c5 layer.self_attn.in_proj_weight:49152:b91e3823 layer.self_attn.out_proj.bias:128:4d7705c5 layer.self_attn.out_proj.weight:16384:345c84c2",
+  "transformer-block/7 layer.linear1.bias:512:97181fbc layer.linear1.weight:65536:a7737920 layer.linear2.bias:128:e7110df layer.linear2.weight:65536:851733c2 layer.norm1.bias:128:4d7705c5 layer.norm1.weight:128:d219d1c5 layer.norm2.bias:128:4d7705c5 layer.norm2.weight:128:d219d1c5 layer.self_attn.in_proj_bias:384:f5ebd5c5 layer.self_attn.in_proj_weight:49152:285c64a5 layer.self_attn.out_proj.bias:128:4d7705c5 layer.self_attn.out_proj.weight:16384:e187f7be",
+  "mnist-cnn/0 fc1.bias:128:40f84886 fc1.weight:200704:59c2e3a5 fc2.bias:10:407a8b00 fc2.weight:1280:f54cc0ad stage1.bn.bias:16:dfde6ac5 stage1.bn.running_mean:16:dfde6ac5 stage1.bn.running_var:16:cc886445 stage1.bn.weight:16:cc886445 stage1.conv.bias:16:29143154 stage1.conv.weight:144:66b2d4ca stage2.bn.bias:32:a7b537c5 stage2.bn.running_mean:32:a7b537c5 stage2.bn.running_var:32:531ceac5 stage2.bn.weight:32:531ceac5 stage2.conv.bias:32:4890093 stage2.conv.weight:4608:730fd083",
+  "mnist-cnn/7 fc1.bias:128:40a77990 fc1.weight:200704:be4c182a fc2.bias:10:467bdff0 fc2.weight:1280:c0ebe9e1 stage1.bn.bias:16:dfde6ac5 stage1.bn.running_mean:16:dfde6ac5 stage1.bn.running_var:16:cc886445 stage1.bn.weight:16:cc886445 stage1.conv.bias:16:7e111516 stage1.conv.weight:144:9acecffb stage2.bn.bias:32:a7b537c5 stage2.bn.running_mean:32:a7b537c5 stage2.bn.running_var:32:531ceac5 stage2.bn.weight:32:531ceac5 stage2.conv.bias:32:ea4fa413 stage2.conv.weight:4608:314c7006",
+  "mnist-vqa/0 cross_attn.in_proj_bias:48:75a104c5 cross_attn.in_proj_weight:768:d2753268 cross_attn.out_proj.bias:16:dfde6ac5 cross_attn.out_proj.weight:256:335d972e head1.bias:64:a21823b2 head1.weight:9216:deafdbb7 head2.bias:2:ea1c786a head2.weight:128:11b4f3a1 img_fc.bias:64:b1307cff img_fc.weight:50176:a09c3b patch_pos.weight:784:243dc41b q_embed.weight:288:a8c44635 q_fc.bias:64:d4380e0a q_fc.weight:5120:20f445a5 q_pos.weight:80:aef2c819 stage1.bn.bias:8:b2ae445 stage1.bn.running_mean:8:b2ae445 stage1.bn.running_var:8:c03f6a05 stage1.bn.weight:8:c03f6a05 stage1.conv.bias:8:249feab9 stage1.conv.weight:72:42d81b98 stage2.bn.bias:16:dfde6ac5 stage2.bn.running_mean:16:dfde6ac5 stage2.bn.running_var:16:cc886445 stage2.bn.weight:16:cc886445 stage2.conv.bias:16:d9a4346c stage2.conv.weight:1152:f6377f5d",
+  "mnist-vqa/7 cross_attn.in_proj_bias:48:75a104c5 cross_attn.in_proj_weight:768:5adde794 cross_attn.out_proj.bias:16:dfde6ac5 cross_attn.out_proj.weight:256:4d8b65f3 head1.bias:64:ea58d1a6 head1.weight:9216:4f2998ea head2.bias:2:b67b4d28 head2.weight:128:c866e257 img_fc.bias:64:43a89218 img_fc.weight:50176:ab838c8b patch_pos.weight:784:2306730a q_embed.weight:288:8657de15 q_fc.bias:64:c649264d q_fc.weight:5120:3750e9fa q_pos.weight:80:73a0c6ce stage1.bn.bias:8:b2ae445 stage1.bn.running_mean:8:b2ae445 stage1.bn.running_var:8:c03f6a05 stage1.bn.weight:8:c03f6a05 stage1.conv.bias:8:b1e46b9f stage1.conv.weight:72:2ca8849d stage2.bn.bias:16:dfde6ac5 stage2.bn.running_mean:16:dfde6ac5 stage2.bn.running_var:16:cc886445 stage2.bn.weight:16:cc886445 stage2.conv.bias:16:c99dbd44 stage2.conv.weight:1152:2b727e7d"
+];
