@@ -2,11 +2,12 @@
 // time compile() (CPU and wall) of that one example; median over --runs processes per example. Also a
 // per-stage breakdown (the stage functions compile() calls, called one by one in a fresh process) and a
 // --cpu-prof split of the same time by package. `node dist/scripts/compile-time.js [--runs 3] [--no-stages]
-// [--no-profile] [--eager] [files...]`. Neighbours: compiler/index.ts (compile), bench/infer.js compileStats()
+// [--no-profile] [--eager] [files...]`. The compiler is imported as `import("modelc")` would: the bundle
+// (scripts/bundle.ts) when `npm run build` made it, else dist/compiler/index.js. Neighbours: compiler/index.ts (compile), bench/infer.js compileStats()
 // (the same fresh-process measurement as a bench column), README.md "Compile time" (the numbers explained).
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,12 +52,21 @@ async function span<T>(fn: () => T | Promise<T>): Promise<[T, Span]> {
 
 const dist = (p: string): string => join(ROOT, "dist", p);
 
+/**
+ * The module `import("modelc")` loads: package.json's "." export, the esbuild bundle of the compiler
+ * (scripts/bundle.ts, made by `npm run build`); dist/compiler/index.js when only tsc has run.
+ */
+function compilerEntry(): string {
+  const bundle = dist("compiler/bundle/modelc.js");
+  return existsSync(bundle) ? bundle : dist("compiler/index.js");
+}
+
 /** Child: import binaryen, then time import of the compiler + compile() of `file` (default options, as `modelc compile`). */
 async function childTotal(file: string): Promise<TotalResult> {
   const [, importBinaryen] = await span(() => import("binaryen"));
   const startUs = Number(process.hrtime.bigint() / 1000n);
   const [ok, compileSpan] = await span(async () => {
-    const { compile } = (await import(dist("compiler/index.js"))) as typeof import("../compiler/index.js");
+    const { compile } = (await import(compilerEntry())) as typeof import("../compiler/index.js");
     const r = await compile(readFileSync(file, "utf8"), { file });
     return r.artifact !== undefined;
   });
@@ -98,12 +108,15 @@ async function childStages(file: string): Promise<StagesResult> {
   };
   const source = readFileSync(file, "utf8");
   type M = typeof import("../compiler/index.js");
-  const api = await stage("import compiler (JS modules, chevrotain)", async () => ({
-    index: (await import(dist("compiler/index.js"))) as M,
+  const index = await stage("import compiler (JS modules, chevrotain)", async () => (await import(compilerEntry())) as M);
+  // The front end's stage functions are not exported by the bundle: their own (tsc) modules, imported untimed.
+  // Their code is as cold as the bundle's: each stage still runs its functions for the first time.
+  const api = {
+    index,
     parse: (await import(dist("compiler/frontend/parse.js"))) as typeof import("../compiler/frontend/parse.js"),
     lower: (await import(dist("compiler/frontend/lower.js"))) as typeof import("../compiler/frontend/lower.js"),
     lowerTrain: (await import(dist("compiler/frontend/lower-train.js"))) as typeof import("../compiler/frontend/lower-train.js"),
-  }));
+  };
   const parsed = await stage("parse (lexer + parser construction, tokens, CST, AST)", () => api.parse.parseModelFile(source, file));
   const lowered = await stage("check + lower (names, shapes, graph IR)", () => {
     const l = api.lower.lowerModel(parsed.ast, {});
@@ -268,6 +281,7 @@ async function main(): Promise<void> {
   const list = files.length ? files : exampleFiles();
   const load0 = loadavg()[0]!;
   console.log(`node ${process.version}; ${runs} fresh processes per example (interleaved), median; load average ${load0.toFixed(2)}`);
+  console.log(`compiler entry: ${compilerEntry().slice(ROOT.length + 1)}`);
   console.log("time of import(compiler) + compile(source, {file}) after `await import(\"binaryen\")` resolved; CPU = user+system of the process (all threads)\n");
   const lazy = firstCompileTimes(list, runs);
   const eager = flags.has("--eager") ? firstCompileTimes(list, runs, ["--no-wasm-lazy-compilation"]) : undefined;
