@@ -77,8 +77,10 @@ describe("generated NAME.js and NAME.d.ts against the built runtime", () => {
     for (const src of all) for (const m of src.matchAll(/from\s+"([^"]+)"/g)) expect(m[1]).toMatch(/^\.\//);
     const stripped = ts.transpileModule(all.join("\n"), { compilerOptions: { removeComments: true, target: ts.ScriptTarget.ES2022 } }).outputText;
     const gz = gzipSync(stripped).length;
-    // 6.0 KB until the relaxed-SIMD selection (options.relaxed, Model.variant, a second probe) added 0.3 KB
-    expect(gz).toBeLessThan(6.5 * 1024);
+    // 6.0 KB until the relaxed-SIMD selection (options.relaxed, Model.variant, a second probe) added 0.3 KB;
+    // 6.5 KB until the bad-inputs message and the NaN input check (RunOptions.nan) took it to 6.74 KB. The budget
+    // users see is runtime-size.test.ts (minified + gzip, 10 KB; 5.4 KB then).
+    expect(gz).toBeLessThan(7 * 1024);
   });
 
   it("NAME.d.ts declares the model's own input and output names", () => {
