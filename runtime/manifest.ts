@@ -33,9 +33,11 @@ export interface IoSpec {
   /** Byte offset per sample inside the activation region (see module ABI above). */
   offsetPerSample: number;
   /**
-   * i32 inputs read as ids by an embedding: every value must lie in [range[0], range[1]) (Model.run checks
-   * it before running; the module would trap). `rangeOf` names the table that sets the bound, e.g.
-   * "q_embed.weight" (the smallest one when several embeddings read this input).
+   * i32 inputs read as ids by an embedding: every value must lie in the half-open [range[0], range[1]) (Model.run
+   * checks it before running; the module would trap). The JSON pair cannot show the open end: `"range": [0, 18]`
+   * is [0, 18), ids 0..17, with range[1] the table's row count (num_embeddings); messages and `modelc inspect`
+   * write it "[0, 18)". `rangeOf` names the table that sets the bound, e.g. "q_embed.weight" (the smallest one
+   * when several embeddings read this input).
    */
   range?: [number, number];
   rangeOf?: string;

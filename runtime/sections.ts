@@ -96,7 +96,9 @@ function checkManifest(m: unknown, where: string): asserts m is Manifest {
       if (!Array.isArray(s.shape)) fail(`${key}[${i}].shape`, "an array", s.shape);
       count(s.elementsPerSample, `${key}[${i}].elementsPerSample`);
       if (count(s.offsetPerSample, `${key}[${i}].offsetPerSample`) % 4 !== 0) fail(`${key}[${i}].offsetPerSample`, "a multiple of 4", s.offsetPerSample);
-      if (s.range !== undefined && !(Array.isArray(s.range) && s.range.length === 2)) fail(`${key}[${i}].range`, "[lo, hi]", s.range);
+      const r = s.range as number[] | undefined;
+      if (r !== undefined && !(Array.isArray(r) && r.length === 2 && Number.isInteger(r[0]) && Number.isInteger(r[1]) && 0 <= r[0]! && r[0]! < r[1]!))
+        fail(`${key}[${i}].range`, "[lo, hi] with integers 0 <= lo < hi (ids in [lo, hi), hi exclusive)", r);
     });
   }
   const mem = obj(root.memory, "memory");

@@ -20,6 +20,9 @@ import { getOp } from "../compiler/ir/ops/index.js";
 import { sinusoidalTable } from "../compiler/ir/ops/embedding.js";
 import { emitWasm, type EmitResult } from "../compiler/backend/wasm/emit.js";
 import { Model as RuntimeModel } from "../runtime/model.js";
+import { parseManifest } from "../runtime/sections.js";
+import { manifestReport } from "../compiler/cli/inspect.js";
+import { loaderDts } from "../compiler/artifact/loader.js";
 import { makeDataset } from "../compiler/data/dataset.js";
 import { prepareData, train as trainDriver, TrainDataError } from "../compiler/train/driver.js";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -139,6 +142,20 @@ describe("i32 inputs and embedding through compile + runtime", () => {
       // number[] works for i32 inputs too.
       expect(model.run({ tokens: [1, 2, 3, 4, 5, 6], bias_id: [2] })["logits"]!.length).toBe(3);
     });
+
+  it("the manifest's range pair [0, 20] is half-open everywhere: id 19 runs, 20 is refused, inspect and NAME.d.ts write [0, 20)", async () => {
+    const { model } = await compiled(TEXT_SOURCE, "simd");
+    expect(model.manifest.inputs[0]!.range).toEqual([0, 20]);
+    expect(model.run({ tokens: [19, 19, 19, 19, 19, 19], bias_id: [3] })["logits"]!.length).toBe(3);
+    expect(() => model.run({ tokens: [20, 0, 0, 0, 0, 0], bias_id: [0] })).toThrow("value 20 at [0, 0] is outside [0, 20)");
+    expect(manifestReport(model.manifest)).toContain("  input  tokens: i32[N, 6], ids in [0, 20) (rows of emb.weight)");
+    expect(loaderDts(model.manifest)).toContain("/** i32, shape [N]: 1 elements per sample, batch-major; ids in [0, 4) (rows of cls_bias.weight). */");
+    // the runtime's manifest check refuses pairs that are not a non-empty half-open id range
+    const json = (range: unknown) => JSON.stringify({ ...model.manifest, inputs: [{ ...model.manifest.inputs[0], range }, model.manifest.inputs[1]] });
+    expect(parseManifest(json([0, 20]), "m.json").inputs[0]!.range).toEqual([0, 20]);
+    for (const bad of [[20, 0], [5, 5], [-1, 3], [0, 2.5], [0], "0..20"])
+      expect(() => parseManifest(json(bad), "m.json")).toThrow(`bad manifest in m.json: inputs[0].range must be [lo, hi] with integers 0 <= lo < hi (ids in [lo, hi), hi exclusive), got ${JSON.stringify(bad)}`);
+  });
 
   it("an id outside the table is a named run-time error; a Float32Array for an i32 input is bad-dtype", async () => {
     const { model } = await compiled(TEXT_SOURCE, "simd");

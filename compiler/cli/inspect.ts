@@ -82,7 +82,8 @@ export function graphReport(graph: Graph): string[] {
 
 /** Text report of a compiled artifact's manifest. */
 export function manifestReport(m: Manifest, variant?: string): string[] {
-  const io = (s: Manifest["inputs"][number]): string => `${s.name}: ${s.dtype}[${s.shape.join(", ")}]`;
+  const io = (s: Manifest["inputs"][number]): string =>
+    `${s.name}: ${s.dtype}[${s.shape.join(", ")}]${s.range ? `, ids in [${s.range[0]}, ${s.range[1]})${s.rangeOf !== undefined ? ` (rows of ${s.rangeOf})` : ""}` : ""}`;
   const lines = [`artifact ${m.name} (modelc ${m.compilerVersion}${variant ? `, ${variant} module` : ""})`];
   for (const s of m.inputs) lines.push(`  input  ${io(s)}`);
   for (const s of m.outputs) lines.push(`  output ${io(s)}`);
