@@ -165,14 +165,15 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   const { validateGraph } = await import("./ir/validate.js");
   const problems = validateGraph(graph, { schema: false });
   if (problems.length) throw new Error(`internal: invalid IR after optimization:\n  ${problems.slice(0, 10).join("\n  ")}`);
-  const { prepareWasm, emitPrepared } = await import("./backend/wasm/emit.js");
+  const { prepareWasm, emitPrepared, emitSimdAndRelaxed } = await import("./backend/wasm/emit.js");
   const { buildArtifact } = await import("./artifact/build.js");
-  // Lowering, memory plan and packed weights are the same for every build: made once (byte-identical to one
-  // emitWasm per build, test/emit-prep.test.ts).
+  // Lowering, memory plan and packed weights are the same for every build: made once, and the relaxed build is
+  // the SIMD build's IR with its madds rewritten (byte-identical to one emitWasm per build, test/emit-prep.test.ts).
   const prep = prepareWasm(graph, weights);
-  const simdBuild = simd !== "scalar" ? emitPrepared(prep, { simd: true, embedWeights }) : undefined;
+  const pair = simd !== "scalar" && options.relaxed !== false ? emitSimdAndRelaxed(prep, { embedWeights }) : undefined;
+  const simdBuild = pair ? pair.simd : simd !== "scalar" ? emitPrepared(prep, { simd: true, embedWeights }) : undefined;
   const scalarBuild = simd !== "simd" ? emitPrepared(prep, { simd: false, embedWeights }) : undefined;
-  let relaxedBuild = simdBuild && options.relaxed !== false ? emitPrepared(prep, { simd: true, embedWeights, relaxed: true }) : undefined;
+  let relaxedBuild = pair?.relaxed;
   // identical bytes: no kernel uses fused multiply-add, so a relaxed file would only duplicate NAME.wasm
   if (relaxedBuild && Buffer.compare(relaxedBuild.wasm, simdBuild!.wasm) === 0) relaxedBuild = undefined;
   const artifact = buildArtifact({

@@ -1,14 +1,16 @@
 // Shared preparation of the wasm builds (backend/wasm/emit.ts prepareWasm + emitPrepared, what compile() runs):
 // every build made from one WasmPrep is byte-identical to emitWasm's own per-build path, for every dsl-example and
-// a model with derived weights data (sinusoidal table), and the builds share one weights blob. Neighbours:
+// a model with derived weights data (sinusoidal table), and the builds share one weights blob; the relaxed build
+// made from the SIMD build's IR (emitSimdAndRelaxed, ModuleBuilder.finishWithRelaxed) is byte-identical too. Neighbours:
 // test/compile-artifact.test.ts (the artifact files), test/fuse-examples.test.ts (emitWasm on the examples).
 
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { compile } from "../compiler/index.js";
-import { emitPrepared, emitWasm, prepareWasm, type EmitOptions, type EmitResult } from "../compiler/backend/wasm/emit.js";
+import { emitPrepared, emitSimdAndRelaxed, emitWasm, prepareWasm, type EmitOptions, type EmitResult } from "../compiler/backend/wasm/emit.js";
+import { ModuleBuilder, usesSimd } from "../compiler/backend/wasm/module.js";
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "dsl-examples");
 const EXAMPLES = readdirSync(DIR).filter((f) => f.endsWith(".model")).sort();
@@ -43,6 +45,13 @@ async function check(source: string, file: string): Promise<void> {
     expect(layoutOf(shared[i]!)).toBe(layoutOf(alone));
     expect(JSON.stringify(shared[i]!.plan)).toBe(JSON.stringify(alone.plan));
   });
+  // the relaxed build from the SIMD build's IR (madds rewritten, no fallback): the same bytes as built on its own
+  const spy = vi.spyOn(ModuleBuilder.prototype, "finishWithRelaxed");
+  const pair = emitSimdAndRelaxed(prep, { embedWeights: true });
+  expect(spy.mock.results[0]!.value.relaxed, `${file}: relaxed made from the SIMD IR`).toBeDefined();
+  expect(Buffer.compare(pair.simd.wasm, shared[0]!.wasm), `${file}: SIMD of the pair`).toBe(0);
+  expect(Buffer.compare(pair.relaxed.wasm, shared[2]!.wasm), `${file}: relaxed of the pair`).toBe(0);
+  expect(layoutOf(pair.relaxed)).toBe(layoutOf(shared[2]!));
   // one blob for all builds (copied once), and compile()'s files are these modules
   expect(shared[1]!.weights.blob).toBe(shared[0]!.weights.blob);
   expect(shared[2]!.weights.blob).toBe(shared[0]!.weights.blob);
@@ -54,6 +63,49 @@ async function check(source: string, file: string): Promise<void> {
   if (r.artifact.files.has(`${name}.relaxed.wasm`)) expect(Buffer.compare(head(`${name}.relaxed.wasm`, shared[2]!.wasm.length), shared[2]!.wasm)).toBe(0);
   else expect(Buffer.compare(shared[2]!.wasm, shared[0]!.wasm)).toBe(0);
 }
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** A one-function SIMD module: y = x * w + y over 4 lanes, the madd through Fn.set (`viaSet`) or stored directly. */
+function maddModule(relaxed: boolean, viaSet: boolean): ModuleBuilder {
+  const mb = new ModuleBuilder(true, relaxed);
+  const f = mb.fn(1);
+  const o = f.v;
+  const acc = f.local(o.type);
+  const madd = (): number => o.madd(o.load(f.i(0)), o.load(f.i(16)), o.load(f.i(32)));
+  const body = viaSet ? [f.set(acc, madd()), o.store(f.i(32), f.get(acc))] : [o.store(f.i(32), madd())];
+  mb.addFunction("k", f, 1, body, "k");
+  return mb;
+}
+
+describe("ModuleBuilder.finishWithRelaxed", () => {
+  const opts = { initialPages: 1, segments: [], optimize: false };
+  it("rewrites madds in place: the relaxed bytes are those of a relaxed ModuleBuilder, the SIMD bytes unchanged", () => {
+    const pair = maddModule(false, true).finishWithRelaxed(opts);
+    expect(Buffer.compare(pair.simd, maddModule(false, true).finish(opts))).toBe(0);
+    expect(pair.relaxed).toBeDefined();
+    expect(Buffer.compare(pair.relaxed!, maddModule(true, true).finish(opts))).toBe(0);
+    expect(Buffer.compare(pair.relaxed!, pair.simd)).not.toBe(0);
+    expect(usesSimd(pair.relaxed!)).toBe(true);
+  });
+  it("a madd that is not the value of an Fn.set: no relaxed bytes (the caller builds that module itself)", () => {
+    const pair = maddModule(false, false).finishWithRelaxed(opts);
+    expect(pair.relaxed).toBeUndefined();
+    expect(Buffer.compare(pair.simd, maddModule(false, false).finish(opts))).toBe(0);
+  });
+  it("emitSimdAndRelaxed falls back to a relaxed build of its own then, with the same bytes", async () => {
+    const r = await compile(readFileSync(join(DIR, "mnist-mlp.model"), "utf8"), { simd: "simd" });
+    const prep = prepareWasm(r.graph!, r.weights!);
+    vi.spyOn(ModuleBuilder.prototype, "finishWithRelaxed").mockImplementation(function (this: ModuleBuilder, o) {
+      return { simd: this.finish(o) };
+    });
+    const pair = emitSimdAndRelaxed(prep, { embedWeights: true });
+    expect(Buffer.compare(pair.relaxed.wasm, emitPrepared(prep, { simd: true, relaxed: true, embedWeights: true }).wasm)).toBe(0);
+    expect(Buffer.compare(pair.relaxed.wasm, pair.simd.wasm)).not.toBe(0);
+  });
+});
 
 describe("prepareWasm + emitPrepared", () => {
   for (const file of EXAMPLES)

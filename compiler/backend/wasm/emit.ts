@@ -5,7 +5,7 @@
 import type { Graph, WeightMap } from "../../ir/types.js";
 import { elementsPerSample, paramValues } from "../../ir/graph.js";
 import type { IoSpec, WeightEntry, WeightLayout } from "../../../runtime/manifest.js";
-import { ModuleBuilder, type Expr } from "./module.js";
+import { ModuleBuilder, type Expr, type FinishOptions } from "./module.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import { KERNELS } from "./kernels/index.js";
 import { denseWeightLayouts } from "./kernels/dense.js";
@@ -241,6 +241,33 @@ export function emitWasm(input: Graph, weights: WeightMap, options: EmitOptions)
  * (test/emit-prep.test.ts). `options.fuse` / `inPlace` are prepareWasm's and ignored here. Errors as emitWasm.
  */
 export function emitPrepared(prep: WasmPrep, options: EmitOptions): EmitResult {
+  const b = buildModule(prep, options);
+  return resultOf(prep, b, b.mb.finish(b.finish));
+}
+
+/**
+ * The SIMD build and the relaxed-SIMD build of a prepared graph, the second made from the first's binaryen IR
+ * (ModuleBuilder.finishWithRelaxed: madds rewritten in place) rather than emitted again; each byte-identical to
+ * emitPrepared with `simd: true` and `relaxed` false / true (test/emit-prep.test.ts). Falls back to a second
+ * emitPrepared when the IR cannot be rewritten (see finishWithRelaxed). Errors as emitWasm.
+ */
+export function emitSimdAndRelaxed(prep: WasmPrep, options: Omit<EmitOptions, "simd" | "relaxed">): { simd: EmitResult; relaxed: EmitResult } {
+  const b = buildModule(prep, { ...options, simd: true });
+  const out = b.mb.finishWithRelaxed(b.finish);
+  const simd = resultOf(prep, b, out.simd);
+  return { simd, relaxed: out.relaxed ? resultOf(prep, b, out.relaxed) : emitPrepared(prep, { ...options, simd: true, relaxed: true }) };
+}
+
+/** A built, unfinished module of a prepared graph, with what finish() and the EmitResult need. */
+interface BuiltModule {
+  mb: ModuleBuilder;
+  finish: FinishOptions;
+  blob: Uint8Array;
+  memory: EmitResult["memory"];
+}
+
+/** All node functions, `run` and the globals of one build (kernels run here); the weights region forked per build. */
+function buildModule(prep: WasmPrep, options: EmitOptions): BuiltModule {
   const { graph, plan, valueOffset, valueData, layouts } = prep;
   const region = prep.region.fork();
   const mb = new ModuleBuilder(options.simd, options.simd && options.relaxed === true);
@@ -289,18 +316,22 @@ export function emitPrepared(prep: WasmPrep, options: EmitOptions): EmitResult {
   mb.addConstGlobal("act_base", activationBase);
   const blob = region.blob();
   const initialPages = Math.max(1, Math.ceil((activationBase + plan.bytesPerSample) / 65536));
-  const wasm = mb.finish({
+  const finish: FinishOptions = {
     initialPages,
     segments: options.embedWeights && blob.length > 0 ? [{ offset: WEIGHTS_OFFSET, data: blob }] : [],
     optimize: options.optimize ?? false,
-  });
+  };
+  return { mb, finish, blob, memory: { activationBase, bytesPerSample: plan.bytesPerSample, initialPages } };
+}
 
+/** The EmitResult of `wasm` built by `b` (fresh copies of the prepared specs: results do not share them). */
+function resultOf(prep: WasmPrep, b: BuiltModule, wasm: Uint8Array): EmitResult {
   return {
     wasm,
     inputs: prep.inputs.map((s) => ({ ...s, shape: [...s.shape], ...(s.range ? { range: [...s.range] as [number, number] } : {}) })),
     outputs: prep.outputs.map((s) => ({ ...s, shape: [...s.shape] })),
-    memory: { activationBase, bytesPerSample: plan.bytesPerSample, initialPages },
-    weights: { offset: WEIGHTS_OFFSET, bytes: blob.length, tensors: prep.tensors.map((t) => ({ ...t, shape: [...t.shape] })), blob },
-    plan,
+    memory: { ...b.memory },
+    weights: { offset: WEIGHTS_OFFSET, bytes: b.blob.length, tensors: prep.tensors.map((t) => ({ ...t, shape: [...t.shape] })), blob: b.blob },
+    plan: prep.plan,
   };
 }

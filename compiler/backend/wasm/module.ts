@@ -84,7 +84,7 @@ export class Fn {
     private readonly params: number[],
   ) {
     this.s = scalarOps(mb.mod);
-    this.v = mb.simd ? simdOps(mb.mod, mb.relaxed) : this.s;
+    this.v = mb.simd ? simdOps(mb.mod, mb.relaxed, (x, a, b, c) => mb.noteMadd(x, a, b, c)) : this.s;
   }
 
   get m(): binaryen.Module {
@@ -106,7 +106,9 @@ export class Fn {
     return this.m.local.get(l.index, l.type);
   }
   set(l: Local, v: Expr): Expr {
-    return this.m.local.set(l.index, v);
+    const e = this.m.local.set(l.index, v);
+    this.mb.noteSet(e, v);
+    return e;
   }
 
   /** i32 constant. */
@@ -287,7 +289,8 @@ function relaxedMadd(m: binaryen.Module, a: Expr, b: Expr, c: Expr): Expr {
   return api._BinaryenSIMDTernary(m.ptr, api.RelaxedMaddVecF32x4, a, b, c);
 }
 
-function simdOps(m: binaryen.Module, relaxed: boolean): FOps {
+/** `note` sees every plain (mul then add) madd: its add `x` and operands. */
+function simdOps(m: binaryen.Module, relaxed: boolean, note: (x: Expr, a: Expr, b: Expr, c: Expr) => void): FOps {
   const f = m.f32x4;
   const lane = (v: () => Expr, k: number): Expr => f.extract_lane(v(), k as unknown as Expr);
   const signMask = (): Expr => m.i32x4.splat(m.i32.const(0x80000000 | 0));
@@ -300,7 +303,11 @@ function simdOps(m: binaryen.Module, relaxed: boolean): FOps {
     loadSplat: (p, off = 0) => m.v128.load32_splat(off, 4, p, MEM),
     madd: relaxed
       ? (a, b, c) => relaxedMadd(m, a, b, c)
-      : (a, b, c) => f.add(f.mul(a, b), c),
+      : (a, b, c) => {
+          const x = f.add(f.mul(a, b), c);
+          note(x, a, b, c);
+          return x;
+        },
     c: (x) => f.splat(m.f32.const(Math.fround(x))),
     add: (a, b) => f.add(a, b),
     sub: (a, b) => f.sub(a, b),
@@ -373,6 +380,25 @@ export class ModuleBuilder {
   private readonly helpers = new Set<string>();
 
   /**
+   * Plain madds of a SIMD module (add `x` of mul(a, b) + c) not yet the value of a local.set, and those that are
+   * (`set`): what finishWithRelaxed rewrites into f32x4.relaxed_madd(a, b, c).
+   */
+  private readonly pendingMadds = new Map<Expr, [Expr, Expr, Expr]>();
+  private readonly maddSets: { set: Expr; abc: [Expr, Expr, Expr] }[] = [];
+
+  /** Fn.v's madd on a non-relaxed SIMD module: remember `x` = add(mul(a, b), c) and its operands. */
+  noteMadd(x: Expr, a: Expr, b: Expr, c: Expr): void {
+    this.pendingMadds.set(x, [a, b, c]);
+  }
+  /** Fn.set: a local.set `set` whose value is `v` (a noted madd moves to maddSets). */
+  noteSet(set: Expr, v: Expr): void {
+    const abc = this.pendingMadds.get(v);
+    if (abc === undefined) return;
+    this.pendingMadds.delete(v);
+    this.maddSets.push({ set, abc });
+  }
+
+  /**
    * Add a shared helper function the first time it is asked for (`build` adds it), e.g. the one
    * GEMM routine all dense/conv nodes call. Returns `name`.
    */
@@ -405,16 +431,52 @@ export class ModuleBuilder {
    * Errors: Error("wasm backend: invalid module: ...") when validation fails (a backend bug).
    */
   finish(opts: FinishOptions): Uint8Array {
+    const bytes = this.emitValidated(opts);
+    this.mod.dispose();
+    return opts.segments.length ? appendDataSection(bytes, opts.segments) : bytes;
+  }
+
+  /**
+   * A SIMD module without `relaxed`: finish() it, then make its relaxed-SIMD twin from the same IR instead of
+   * building it again: every madd (f32x4.add(f32x4.mul(a, b), c)) becomes f32x4.relaxed_madd(a, b, c) in place and
+   * the RelaxedSIMD feature is added, which is exactly the IR `new ModuleBuilder(true, true)` would have built, since
+   * kernels differ between the two only in FOps.madd (test/emit-prep.test.ts compares the bytes on every example).
+   * That needs each madd to be the value of a local.set made by Fn.set (the parent to rewrite); when one is not, or
+   * with `optimize` (binaryen rewrites the IR), `relaxed` is undefined and the caller builds the relaxed module.
+   * The relaxed module is validated by binaryen (engines without relaxed SIMD cannot judge it).
+   * Errors: as finish().
+   */
+  finishWithRelaxed(opts: FinishOptions): { simd: Uint8Array; relaxed?: Uint8Array } {
+    if (!this.simd || this.relaxed) throw new Error("finishWithRelaxed: not a plain SIMD module");
+    const m = this.mod;
+    const simd = this.emitValidated(opts);
+    const withData = (b: Uint8Array): Uint8Array => (opts.segments.length ? appendDataSection(b, opts.segments) : b);
+    if (opts.optimize || this.pendingMadds.size > 0) {
+      m.dispose();
+      return { simd: withData(simd) };
+    }
+    const api = binaryen as unknown as { _BinaryenLocalSetSetValue(set: Expr, value: Expr): void };
+    for (const { set, abc } of this.maddSets) api._BinaryenLocalSetSetValue(set, relaxedMadd(m, ...abc));
+    m.setFeatures(m.getFeatures() | binaryen.Features.RelaxedSIMD);
+    const relaxed = m.emitBinary();
+    if (!m.validate()) throw this.invalid();
+    m.dispose();
+    return { simd: withData(simd), relaxed: withData(relaxed) };
+  }
+
+  private invalid(): Error {
+    this.mod.dispose();
+    return new Error("wasm backend: invalid module (binaryen validation failed; its messages are on stderr)");
+  }
+
+  /** Memory, validation (see finish), optimization and the binary without the data section; the module stays. */
+  private emitValidated(opts: FinishOptions): Uint8Array {
     const m = this.mod;
     // Segments (the weights: up to megabytes) do not go through binaryen: the data section is appended to its
     // binary (appendDataSection), which spares copying them into binaryen's heap, validating and re-emitting them.
     m.setMemory(opts.initialPages, 65536, "memory", [], false, false, MEM);
-    const invalid = (): Error => {
-      m.dispose();
-      return new Error("wasm backend: invalid module (binaryen validation failed; its messages are on stderr)");
-    };
     if (opts.optimize) {
-      if (!m.validate()) throw invalid();
+      if (!m.validate()) throw this.invalid();
       binaryen.setOptimizeLevel(3);
       binaryen.setShrinkLevel(1);
       m.optimize();
@@ -422,9 +484,8 @@ export class ModuleBuilder {
     const bytes = m.emitBinary();
     // A scalar module is always checked by binaryen, whose feature set lacks SIMD128: that is what proves it has
     // no v128 instruction (an engine with SIMD would accept one) and so runs on hosts without SIMD.
-    if (!opts.optimize && (this.simd ? !engineAccepts(bytes) && !m.validate() : !m.validate())) throw invalid();
-    m.dispose();
-    return opts.segments.length ? appendDataSection(bytes, opts.segments) : bytes;
+    if (!opts.optimize && (this.simd ? !engineAccepts(bytes) && !m.validate() : !m.validate())) throw this.invalid();
+    return bytes;
   }
 }
 
