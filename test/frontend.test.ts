@@ -6,7 +6,8 @@ import { formatDiagnostic } from "../compiler/diagnostics.js";
 import type { BinaryExpr, CallExpr, Expr, LetStmt, ListLit, NumberLit, PipeExpr } from "../compiler/frontend/ast.js";
 import { MAX_NESTING, parseModelFile } from "../compiler/frontend/parse.js";
 import { ModelParser } from "../compiler/frontend/parser.js";
-import { createModelLexer, tokenize } from "../compiler/frontend/tokens.js";
+import { Lexer, type TokenType } from "../compiler/frontend/chevrotain.js";
+import { ALL_TOKENS, createModelLexer, tokenize } from "../compiler/frontend/tokens.js";
 
 const EXAMPLE = `# comments start with '#' or '//'
 block stage(x, channels: int, k: int = 3) {          # reusable, parameterized block
@@ -72,6 +73,32 @@ describe("grammar and token table checks (the compiler skips them at run time)",
     const image = (ts: { image: string; tokenType: { name: string } }[]) => ts.map((t) => `${t.tokenType.name}:${t.image}`);
     expect(image(tokenize(src).tokens)).toEqual(image(lexer.tokenize(src).tokens));
     expect(tokenize(src).tokens.length).toBeGreaterThan(100);
+  });
+
+  it("the tokens' start_chars_hint and line_breaks equal what chevrotain derives from their regexps", () => {
+    // The hints spare the lexer's construction the regexp analysis; wrong hints would silently stop a token
+    // from being tried at some first character. Same token types without the hints: same dispatch tables.
+    type Cfg = { tokenType: { name: string }; canLineTerminator: boolean };
+    const tables = (lexer: Lexer) => {
+      const l = lexer as unknown as { patternIdxToConfig: Record<string, Cfg[]>; charCodeToPatternIdxToConfig: Record<string, (Cfg[] | undefined)[]> };
+      return {
+        lineTerminators: l.patternIdxToConfig.defaultMode!.map((c) => `${c.tokenType.name}:${c.canLineTerminator}`),
+        firstChar: l.charCodeToPatternIdxToConfig.defaultMode!.map((a, i) => (a ? `${i}:${a.map((c) => c.tokenType.name).join(",")}` : "")).filter(Boolean),
+      };
+    };
+    const hinted = ALL_TOKENS.filter((t) => (t as { START_CHARS_HINT?: unknown }).START_CHARS_HINT !== undefined);
+    expect(hinted.length).toBeGreaterThan(25);
+    const clone = new Map(ALL_TOKENS.map((t) => [t, { ...t } as Record<string, unknown>]));
+    const bare = ALL_TOKENS.map((t) => {
+      const c = clone.get(t)!;
+      delete c.START_CHARS_HINT;
+      if (t.name !== "WhiteSpace") delete c.LINE_BREAKS;
+      if (c.LONGER_ALT) c.LONGER_ALT = clone.get(c.LONGER_ALT as TokenType);
+      return c as unknown as TokenType;
+    });
+    const derived = new Lexer(bare, { positionTracking: "full", ensureOptimizations: true });
+    expect(tables(createModelLexer())).toEqual(tables(derived));
+    expect(tables(derived).firstChar.length).toBeGreaterThan(60);
   });
 
   it("the grammar passes chevrotain's parser validations (ambiguities, left recursion, rule names)", () => {

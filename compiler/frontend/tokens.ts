@@ -16,21 +16,36 @@ export const StringLiteral = createToken({ name: "StringLiteral", pattern: Lexer
 export const WhiteSpace = createToken({
   name: "WhiteSpace",
   pattern: /[ \t\r\n\f\v\uFEFF]+/,
+  start_chars_hint: [" ", "\t", "\r", "\n", "\f", "\v", "\uFEFF"],
   group: Lexer.SKIPPED,
   line_breaks: true,
 });
 
 /** `# ...` or `// ...` up to the end of the line. Skipped. */
-export const Comment = createToken({ name: "Comment", pattern: /(?:#|\/\/)[^\n\r]*/, group: Lexer.SKIPPED });
+export const Comment = createToken({
+  name: "Comment",
+  pattern: /(?:#|\/\/)[^\n\r]*/,
+  start_chars_hint: ["#", "/"],
+  line_breaks: false,
+  group: Lexer.SKIPPED,
+});
 
 /** `[A-Za-z_][A-Za-z0-9_]*`: names of values, ops, blocks, layers, dtypes and argument keywords. */
-export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/, categories: [AnyToken] });
+export const Identifier = createToken({
+  name: "Identifier",
+  pattern: /[A-Za-z_][A-Za-z0-9_]*/,
+  start_chars_hint: [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"],
+  line_breaks: false,
+  categories: [AnyToken],
+});
 
 function keyword(word: string): TokenType {
   return createToken({
     name: word[0]!.toUpperCase() + word.slice(1),
     label: `'${word}'`,
     pattern: new RegExp(word),
+    start_chars_hint: [word[0]!],
+    line_breaks: false,
     longer_alt: Identifier,
     categories: [AnyToken],
   });
@@ -56,6 +71,8 @@ export const Train = createToken({
   name: "Train",
   label: "'train'",
   pattern: /train/,
+  start_chars_hint: ["t"],
+  line_breaks: false,
   longer_alt: Identifier,
   categories: [Identifier, AnyToken],
 });
@@ -71,6 +88,8 @@ export const NumberTok = createToken({
   name: "Number",
   label: "a number",
   pattern: /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/,
+  start_chars_hint: [..."0123456789"],
+  line_breaks: false,
   categories: [AnyToken],
 });
 
@@ -80,6 +99,7 @@ export const StringTok = createToken({
   label: "a string",
   pattern: /"(?:[^"\\\r\n]|\\.)*"/,
   start_chars_hint: ['"'],
+  line_breaks: false,
   categories: [StringLiteral, AnyToken],
 });
 
@@ -89,12 +109,13 @@ export const UnterminatedString = createToken({
   label: "a string",
   pattern: /"(?:[^"\\\r\n]|\\.)*\\?/,
   start_chars_hint: ['"'],
+  line_breaks: false,
   categories: [StringLiteral, AnyToken],
 });
 
 function punct(name: string, text: string): TokenType {
   const escaped = text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
-  return createToken({ name, label: `'${text}'`, pattern: new RegExp(escaped), categories: [AnyToken] });
+  return createToken({ name, label: `'${text}'`, pattern: new RegExp(escaped), start_chars_hint: [text[0]!], line_breaks: false, categories: [AnyToken] });
 }
 
 /** Punctuation and operators. `->` must be tried before `-`. */
@@ -153,7 +174,9 @@ export const ALL_TOKENS: TokenType[] = [
  * conflicting patterns, patterns that defeat first-character dispatch: `ensureOptimizations`) and throws
  * on a bad token table; test/frontend.test.ts builds it that way, so a grammar mistake fails CI. The
  * compiler builds it with `validate: false` (chevrotain's `skipValidations`): the table is fixed, and the
- * checks are most of the lexer's construction time in a fresh process.
+ * checks are most of the lexer's construction time in a fresh process. Every token type states its
+ * `start_chars_hint` and `line_breaks`, which spares the construction chevrotain's regexp analysis (~7 ms in a
+ * fresh process); test/frontend.test.ts checks they give the dispatch tables chevrotain derives from the patterns.
  */
 export function createModelLexer(options: { validate?: boolean } = {}): Lexer {
   const validate = options.validate ?? false;
