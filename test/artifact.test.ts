@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildArtifact, type BuildArtifactInput } from "../compiler/artifact/build.js";
-import { appendCustomSection, uleb128 } from "../compiler/artifact/sections.js";
+import { appendCustomSection, appendCustomSections, uleb128 } from "../compiler/artifact/sections.js";
 import { validateManifest } from "../compiler/artifact/validate.js";
 import { writeArtifactFiles } from "../compiler/artifact/write.js";
 import { customSections, readArtifactSections } from "../runtime/index.js";
@@ -101,6 +101,10 @@ describe("custom sections and validateManifest", () => {
     expect(Array.from(out.subarray(8))).toEqual([0, 6, 2, 97, 98, 120, 121, 122]);
     const big = appendCustomSection(empty, "n", new Uint8Array(300));
     expect(customSections(big)).toEqual([{ name: "n", payload: new Uint8Array(300) }]);
+    // several at once: the same bytes as one append per section
+    const two = appendCustomSections(empty, [["ab", "xyz"], ["n", new Uint8Array(300)]]);
+    expect(Array.from(two)).toEqual(Array.from(appendCustomSection(appendCustomSection(empty, "ab", "xyz"), "n", new Uint8Array(300))));
+    expect(customSections(two).map((c) => c.name)).toEqual(["ab", "n"]);
   });
 
   it("validateManifest names the offending field", () => {

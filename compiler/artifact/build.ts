@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import type { Graph } from "../ir/types.js";
 import { MANIFEST_SECTION, VARIANT_SECTION, type IoSpec, type Manifest, type WeightEntry } from "../../runtime/manifest.js";
 import { customSections, parseManifest, type ModuleVariant } from "../../runtime/sections.js";
-import { appendCustomSection } from "./sections.js";
+import { appendCustomSections } from "./sections.js";
 import { loaderDts, loaderJs } from "./loader.js";
 import { validateManifest } from "./validate.js";
 
@@ -116,7 +116,10 @@ export function buildArtifact(input: BuildArtifactInput): Artifact {
   const stamp = (wasm: Uint8Array, variant: ModuleVariant): Uint8Array => {
     if (customSections(wasm).some((s) => s.name === MANIFEST_SECTION || s.name === VARIANT_SECTION))
       throw new Error(`buildArtifact: the ${variant} module already carries modelc custom sections`);
-    return appendCustomSection(appendCustomSection(wasm, MANIFEST_SECTION, compact), VARIANT_SECTION, variant);
+    return appendCustomSections(wasm, [
+      [MANIFEST_SECTION, compact],
+      [VARIANT_SECTION, variant],
+    ]);
   };
   const files = new Map<string, Uint8Array | string>();
   if (input.simd) files.set(`${name}.wasm`, stamp(input.simd.wasm, "simd"));

@@ -4,5 +4,5 @@
 export { buildArtifact, type Artifact, type BuildArtifactInput, type EmitResultLike } from "./build.js";
 export { writeArtifactFiles } from "./write.js";
 export { validateManifest } from "./validate.js";
-export { appendCustomSection, uleb128 } from "./sections.js";
+export { appendCustomSection, appendCustomSections, uleb128 } from "./sections.js";
 export { loaderJs, loaderDts, type LoaderOptions } from "./loader.js";
