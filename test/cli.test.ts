@@ -103,16 +103,31 @@ describe("modelc inspect", () => {
     const r = await cli("inspect", CNN);
     expect(r.code).toBe(0);
     const lines = r.out.split("\n");
-    expect(lines[0]).toBe("model mnist_cnn");
+    expect(lines[0]).toBe("model mnist_cnn (graph as compiled: after the inference passes and batchnorm folding, as the artifact runs it; --no-opt shows it as written)");
     expect(lines).toContain("  input  image: f32[N, 1, 28, 28]");
     const row = (op: string, layer: string) => lines.find((l) => l.includes(` ${op} `) && l.includes(layer))!.trim().split(/\s{2,}/);
     expect(row("conv2d", "stage1.conv")).toEqual(["0", "conv2d", "stage1.conv", "[N, 16, 28, 28]", "160", expect.any(String)]);
     expect(row("dense", "fc1").slice(1, 5)).toEqual(["dense", "fc1", "[N, 128]", "200,832"]);
     expect(lines.some((l) => l.includes("dropout"))).toBe(false); // removed for inference
-    const g = optimizeGraph(check(readFileSync(CNN, "utf8"), CNN).graph!, { mode: "infer" });
-    expect(r.out).toContain(`FLOPs per sample: ${flopsPerSample(g).toLocaleString("en-US")}`);
-    expect(r.out).toContain("parameters: 207,018 (+ 96 state");
+    expect(lines.some((l) => /^\s*\d+\s+batchnorm\s/.test(l))).toBe(false); // folded into the convs, as compiled
+    // the same ops and FLOPs as the compiled artifact's manifest (and so as `inspect NAME.wasm`)
+    const { cost } = (await compile(readFileSync(CNN, "utf8"), { file: CNN, simd: "scalar" })).artifact!.manifest;
+    expect(cost.ops).toBe(11);
+    expect(r.out).toContain(`ops: ${cost.ops} (14 as written)   parameters: 207,018 (+ 96 state, e.g. running statistics)   weights: 827.7 kB`);
+    expect(r.out).toContain(`FLOPs per sample: ${cost.flopsPerSample.toLocaleString("en-US")}`);
     expect(r.out).toMatch(/memory per sample: [\d,]+ bytes planned/);
+  });
+
+  it("--no-opt shows the graph as written, says so, and counts the compiled ops beside it", async () => {
+    const r = await cli("inspect", CNN, "--no-opt");
+    const lines = r.out.split("\n");
+    expect(lines[0]).toBe("model mnist_cnn (graph as written: lowered from the source, before the inference passes and batchnorm folding)");
+    expect(lines.filter((l) => /^\s*\d+\s+batchnorm\s/.test(l))).toHaveLength(2);
+    expect(lines.some((l) => l.includes("dropout"))).toBe(true);
+    const g = check(readFileSync(CNN, "utf8"), CNN).graph!;
+    expect(r.out).toContain(`ops: 14 (11 as compiled)   parameters: 207,018 (+ 96 state, e.g. running statistics; the params column counts both)`);
+    expect(r.out).toContain(`FLOPs per sample: ${flopsPerSample(g).toLocaleString("en-US")}`);
+    expect(flopsPerSample(optimizeGraph(g, { mode: "infer" }))).toBeGreaterThan(2_492_860); // the batchnorms' FLOPs
   });
 
   it("--ir prints the graph JSON; --no-opt keeps dropout", async () => {
@@ -133,11 +148,11 @@ describe("modelc inspect", () => {
     const text = readFileSync(svg, "utf8");
     expect(text.startsWith("<svg ")).toBe(true);
     expect(text.trimEnd().endsWith("</svg>")).toBe(true);
-    expect(text.match(/<g id="node-/g)).toHaveLength(13);
+    expect(text.match(/<g id="node-/g)).toHaveLength(11); // the graph as compiled: batchnorms folded
     expect(text).toContain(`<g id="input-image">`);
     expect(text).toContain(`<g id="output-probs">`);
     expect(text).toContain("stage1.conv: conv2d");
-    expect(text.match(/<path d="M[^"]*" fill="none"/g)!.length).toBe(15); // 12 op->op edges + input + 2 outputs
+    expect(text.match(/<path d="M[^"]*" fill="none"/g)!.length).toBe(13); // 10 op->op edges + input + 2 outputs
   });
 
   it("rejects --ir on artifacts and unreadable files", async () => {

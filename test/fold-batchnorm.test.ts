@@ -11,7 +11,7 @@ import { GraphBuilder } from "../compiler/ir/graph.js";
 import type { Graph, RefTensor, WeightMap } from "../compiler/ir/types.js";
 import { validateGraph } from "../compiler/ir/validate.js";
 import { foldBatchnorm, foldBatchnormGraph } from "../compiler/passes/fold-batchnorm.js";
-import { optimizeWithWeights } from "../compiler/passes/pipeline.js";
+import { optimizeWithWeights, optimizeWithoutWeights } from "../compiler/passes/pipeline.js";
 import { runReference } from "../compiler/interp/reference.js";
 import { compile } from "../compiler/index.js";
 import { loadModel } from "../runtime/index.js";
@@ -149,6 +149,9 @@ describe("foldBatchnormGraph / foldBatchnorm", () => {
     expect(t.weights).toBe(w);
     expect(optimizeWithWeights(g, w, { mode: "infer", skip: ["fold-batchnorm"] }).graph).toBe(g);
     expect(optimizeWithWeights(g, w, { mode: "infer" }).graph.nodes).toHaveLength(5);
+    // without weights (modelc inspect): the same graph, in every mode and with skip
+    for (const o of [{ mode: "infer" as const }, { mode: "train" as const }, { mode: "infer" as const, skip: ["fold-batchnorm"] }])
+      expect(JSON.stringify(optimizeWithoutWeights(g, o))).toBe(JSON.stringify(optimizeWithWeights(g, w, o).graph));
   });
 });
 

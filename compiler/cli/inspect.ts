@@ -7,7 +7,7 @@ import { planMemory } from "../backend/wasm/plan.js";
 import { getOp } from "../ir/ops/index.js";
 import { numel, showShape } from "../ir/graph.js";
 import type { Graph } from "../ir/types.js";
-import { optimizeGraph } from "../passes/pipeline.js";
+import { optimizeGraph, optimizeWithoutWeights } from "../passes/pipeline.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
 import type { Manifest } from "../../runtime/manifest.js";
@@ -23,7 +23,10 @@ export interface InspectCommandOptions {
   svg?: string;
   /** [--model NAME] which model of the file. */
   model?: string;
-  /** [--no-opt] false: show the graph as lowered, before the inference passes. Default true. */
+  /**
+   * [--no-opt] false: show the graph as written (lowered, before any pass). Default true: the graph as compiled,
+   * after the inference passes and the weight passes' rewrites (batchnorm folding), with the artifact's ops and FLOPs.
+   */
   opt?: boolean;
 }
 
@@ -48,10 +51,29 @@ export function opRows(graph: Graph): OpRow[] {
   });
 }
 
-/** Text report of a graph: op table, totals, memory plan (per sample) and weight bytes. */
-export function graphReport(graph: Graph): string[] {
+/**
+ * Which graph a report shows: `stage` "compiled" (as the artifact runs it) or "written" (as lowered from the
+ * source), `otherOps` the op count of the other stage, `paramsOf` the graph whose parameters the totals count
+ * (state_dict names: for "compiled", the graph before batchnorm folding, whose tensors are the model's own).
+ */
+export interface ReportStage {
+  stage: "compiled" | "written";
+  otherOps: number;
+  paramsOf: Graph;
+}
+
+const STAGE_NOTE = {
+  compiled: "graph as compiled: after the inference passes and batchnorm folding, as the artifact runs it; --no-opt shows it as written",
+  written: "graph as written: lowered from the source, before the inference passes and batchnorm folding",
+};
+
+/**
+ * Text report of a graph: op table, totals, memory plan (per sample) and weight bytes (of `graph`). With `stage`,
+ * the first line says which graph this is and the totals line gives the other stage's op count.
+ */
+export function graphReport(graph: Graph, stage?: ReportStage): string[] {
   const rows = opRows(graph);
-  const lines = [`model ${graph.name}`];
+  const lines = [`model ${graph.name}${stage ? ` (${STAGE_NOTE[stage.stage]})` : ""}`];
   for (const i of graph.inputs) lines.push(`  input  ${i.name}: ${graph.values[i.value]!.type.dtype}${showShape(graph.values[i.value]!.type.shape)}`);
   for (const o of graph.outputs) lines.push(`  output ${o.name}: ${graph.values[o.value]!.type.dtype}${showShape(graph.values[o.value]!.type.shape)}`);
   lines.push("");
@@ -66,10 +88,12 @@ export function graphReport(graph: Graph): string[] {
     .filter((v) => v.kind === "param" || v.kind === "state")
     .reduce((s, v) => s + numel(v.type.shape as number[]), 0);
   lines.push("");
-  const trainable = countParameters(graph);
-  const state = weightElems - trainable;
+  const pg = stage?.paramsOf ?? graph;
+  const trainable = countParameters(pg);
+  const state = Object.values(pg.values).filter((v) => v.kind === "param" || v.kind === "state").reduce((s, v) => s + numel(v.type.shape as number[]), 0) - trainable;
+  const other = stage ? ` (${formatCount(stage.otherOps)} ${stage.stage === "compiled" ? "as written" : "as compiled"})` : "";
   lines.push(
-    `ops: ${rows.length}   parameters: ${formatCount(trainable)}${state ? ` (+ ${formatCount(state)} state, e.g. running statistics; the params column counts both)` : ""}   weights: ${formatBytes(weightElems * 4)} (f32)`,
+    `ops: ${rows.length}${other}   parameters: ${formatCount(trainable)}${state ? ` (+ ${formatCount(state)} state, e.g. running statistics${pg === graph ? "; the params column counts both" : ""})` : ""}   weights: ${formatBytes(weightElems * 4)} (f32)`,
   );
   lines.push(`FLOPs per sample: ${formatCount(rows.reduce((s, r) => s + r.flops, 0))}`);
   const plan = planMemory(graph);
@@ -99,8 +123,9 @@ export function manifestReport(m: Manifest, variant?: string): string[] {
 }
 
 /**
- * Run `modelc inspect`. A `.model` file: check + inference passes, then the op table (or `--ir`
- * JSON; `--svg` writes a drawing). A `.wasm` or `.manifest.json`: the manifest summary.
+ * Run `modelc inspect`. A `.model` file: the graph as compiled (check, inference passes, batchnorm folding: the
+ * artifact's ops and FLOPs) or with `--no-opt` as written, then the op table saying which stage it is (or `--ir`
+ * JSON; `--svg` writes a drawing, of the same graph). A `.wasm` or `.manifest.json`: the manifest summary.
  * Returns 0, or 1 on diagnostics errors. Throws UserError for unreadable/invalid files and for
  * `--ir`/`--svg` on an artifact.
  */
@@ -122,9 +147,16 @@ export async function inspectCommand(file: string, options: InspectCommandOption
   const source = new TextDecoder().decode(bytes);
   const r = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
   if (printDiagnostics(io, r.diagnostics, { [file]: source }) || !r.graph) return EXIT_USER;
-  const graph = options.opt === false ? r.graph : optimizeGraph(r.graph, { mode: "infer" });
+  // the graph as compiled: compile()'s optimizeGraph + optimizeWithWeights, whose rewrites need no weight values here
+  const optimized = optimizeGraph(r.graph, { mode: "infer" });
+  const compiled = optimizeWithoutWeights(optimized, { mode: "infer" });
+  const written = options.opt === false;
+  const graph = written ? r.graph : compiled;
+  const stage: ReportStage = written
+    ? { stage: "written", otherOps: compiled.nodes.length, paramsOf: r.graph }
+    : { stage: "compiled", otherOps: r.graph.nodes.length, paramsOf: optimized };
   if (options.ir) io.out(JSON.stringify(graph, null, 2));
-  else for (const l of graphReport(graph)) io.out(l);
+  else for (const l of graphReport(graph, stage)) io.out(l);
   if (options.svg) {
     const { graphToSvg } = await import("./svg.js");
     await writeFileAtomic(options.svg, graphToSvg(graph)).catch((e: Error) => {

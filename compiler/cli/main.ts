@@ -83,11 +83,11 @@ function program(io: CliIo, result: { code: number }): Command {
       result.code = await runCommand(artifact, o, io);
     });
   p.command("inspect")
-    .description("show ops, layer names, output shapes, parameters, FLOPs and the memory plan of a .model file or a compiled artifact")
+    .description("show ops, layer names, output shapes, parameters, FLOPs and the memory plan of a .model file (the graph as compiled: inference passes and batchnorm folding) or a compiled artifact")
     .argument("<file>", ".model file, NAME.wasm or NAME.manifest.json")
-    .option("--ir", "print the IR (after inference passes) as JSON")
-    .option("--svg <out.svg>", "write a drawing of the graph")
-    .option("--no-opt", "show the graph as lowered, before the inference passes")
+    .option("--ir", "print the IR (as compiled; with --no-opt as written) as JSON")
+    .option("--svg <out.svg>", "write a drawing of the graph (the stage shown)")
+    .option("--no-opt", "show the graph as written (lowered, before the inference passes and batchnorm folding)")
     .option("--model <name>", "which model of the file (default: the first)")
     .action(async (file: string, o: { ir?: boolean; svg?: string; opt: boolean; model?: string }) => {
       const { inspectCommand } = await import("./inspect.js");

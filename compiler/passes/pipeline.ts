@@ -6,7 +6,7 @@ import { removeDropout } from "./remove-dropout.js";
 import { eliminateDeadCode } from "./dce.js";
 import { foldConstants } from "./fold-constants.js";
 import { eliminateCommonSubexpressions } from "./cse.js";
-import { foldBatchnorm } from "./fold-batchnorm.js";
+import { foldBatchnorm, foldBatchnormGraph } from "./fold-batchnorm.js";
 
 /** Graph mode: "infer" for deployment artifacts, "train" when gradients will be added (issue 3). */
 export type PassMode = "infer" | "train";
@@ -62,6 +62,8 @@ export function optimizeGraph(graph: Graph, options: { mode: PassMode }): Graph 
 export interface WeightPassEntry {
   name: string;
   run: (g: Graph, weights: WeightMap) => { graph: Graph; weights: WeightMap };
+  /** The graph `run` makes, without computing any tensor value (what `modelc inspect` shows as compiled). */
+  graphOnly: (g: Graph) => Graph;
   /** Modes the pass runs in. */
   modes: readonly PassMode[];
 }
@@ -76,7 +78,7 @@ export const WEIGHT_PASSES: readonly WeightPassEntry[] = [
   // infer only (training updates the running statistics and the weights, so nothing can be folded there).
   // batchnorm(conv2d|dense(x)) whose conv/dense output has no other use -> conv2d|dense(x) with the folded weight
   // and bias "stage1.conv.weight~stage1.bn", "stage1.conv.bias~stage1.bn"; the batchnorm's tensors vanish.
-  { name: "fold-batchnorm", run: foldBatchnorm, modes: ["infer"] },
+  { name: "fold-batchnorm", run: foldBatchnorm, graphOnly: (g) => foldBatchnormGraph(g).graph, modes: ["infer"] },
 ];
 
 /**
@@ -96,4 +98,15 @@ export function optimizeWithWeights(
     r = p.run(r.graph, r.weights);
   }
   return r;
+}
+
+/**
+ * The graph optimizeWithWeights would give, without weights: each WEIGHT_PASSES entry's `graphOnly` rewrite, so
+ * ops, shapes and FLOPs are those of the compiled artifact (its manifest `cost`). Params of rewritten ops carry
+ * their new names (e.g. "stage1.conv.weight~stage1.bn") but no values. Pure; `graph` when nothing changes.
+ */
+export function optimizeWithoutWeights(graph: Graph, options: { mode: PassMode; skip?: readonly string[] }): Graph {
+  let g = graph;
+  for (const p of WEIGHT_PASSES) if (p.modes.includes(options.mode) && !options.skip?.includes(p.name)) g = p.graphOnly(g);
+  return g;
 }
