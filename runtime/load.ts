@@ -46,6 +46,20 @@ const modeOf = (v: unknown, name: string): string =>
  * weights, instantiate.
  */
 export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<Model> {
+  return (await loadModelParts(source, options)).model;
+}
+
+/** What loadModel compiled and read, for runtime/threads.ts to hand its workers (no second compile or read). */
+export interface ModelParts {
+  model: Model;
+  /** The compiled module of `model.variant` (workers instantiate it: postMessage carries a WebAssembly.Module). */
+  module: WebAssembly.Module;
+  /** The checked weights file, when the manifest says `weights.embedded: false`. */
+  weights?: Uint8Array;
+}
+
+/** loadModel, also returning the compiled module and the weights file bytes. Same errors. @internal */
+export async function loadModelParts(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<ModelParts> {
   const mode = modeOf(options.simd, "simd");
   const rmode = modeOf(options.relaxed, "relaxed");
   const hostSimd = hostHasSimd();
@@ -104,9 +118,22 @@ export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string,
   variant ??= best(manifest) ?? order[0]!;
 
   const weights = manifest.weights.embedded ? undefined : await loadWeights(manifest, options.weights, loc);
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    fail("instantiate", `cannot instantiate model '${manifest.name}' (${LABEL[variant]} build): ${(e as Error).message}`);
+  }
+  return { model: await instantiateModel(module, manifest, variant, weights), module, ...(weights ? { weights } : {}) };
+}
+
+/**
+ * Instantiate a compiled modelc module (of build `variant`) and wrap it in a Model, copying `weights` (the checked
+ * weights file) into memory when given. Errors: `instantiate` when it fails or does not follow the ABI. @internal
+ */
+export async function instantiateModel(module: WebAssembly.Module, manifest: Manifest, variant: ModuleVariant, weights?: Uint8Array): Promise<Model> {
   let instance: WebAssembly.Instance;
   try {
-    const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
     instance = await WebAssembly.instantiate(module, {});
   } catch (e) {
     fail("instantiate", `cannot instantiate model '${manifest.name}' (${LABEL[variant]} build): ${(e as Error).message}`);

@@ -2,8 +2,8 @@
 // words of a worker's Int32Array, the messages, and where each input/output of a batch lives in the shared data
 // buffer. Neighbours: threads.ts, threads-worker.ts; runtime/manifest.ts (IoSpec).
 
-import type { IoSpec } from "./manifest.js";
-import type { LoadOptions } from "./load.js";
+import type { IoSpec, Manifest } from "./manifest.js";
+import type { ModuleVariant } from "./sections.js";
 
 /** Indexes into a worker's control Int32Array (over a SharedArrayBuffer of CTL_WORDS * 4 bytes). */
 export const CTL = {
@@ -31,13 +31,19 @@ export const CMD_RUN = 1;
 /** Job command: leave the wait loop and close. */
 export const CMD_CLOSE = 2;
 
-/** Calling thread -> worker, once (after the worker's `hello`): what to load and the control buffer. */
+/**
+ * Calling thread -> worker, once (after the worker's `hello`): the model the calling thread loaded and the control
+ * buffer. The worker instantiates `module` (runtime/load.ts instantiateModel): no file is read or compiled again.
+ */
 export interface InitMessage {
   type: "init";
-  /** Artifact bytes (a copy), or an absolute URL/path string, passed to loadModel. */
-  source: Uint8Array | string;
-  /** loadModel options (weights as bytes or an absolute URL/path string). */
-  options: LoadOptions;
+  /** The calling thread's compiled module (structured clone shares the compiled code; Node and browsers). */
+  module: WebAssembly.Module;
+  manifest: Manifest;
+  /** The build `module` is, as the calling thread's Model.variant. */
+  variant: ModuleVariant;
+  /** The checked weights file (a copy) when the manifest says `weights.embedded: false`. */
+  weights?: Uint8Array;
   /** The worker's control words (SharedArrayBuffer of CTL_WORDS * 4 bytes). */
   ctl: SharedArrayBuffer;
   /** Also post a `done` message after each job (hosts without Atomics.waitAsync). */

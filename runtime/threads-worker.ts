@@ -1,9 +1,9 @@
-// Worker entry of modelc/runtime/threads: loads the artifact with the ordinary loadModel, then waits (Atomics.wait)
+// Worker entry of modelc/runtime/threads: instantiates the module the calling thread compiled, then waits (Atomics.wait)
 // for jobs on its control words and runs its slice of each batch with Model.run, reading inputs from and writing
 // outputs to the shared data buffer. Runs as a Node worker_threads Worker or a browser module Worker.
 // Neighbours: runtime/threads.ts starts it; runtime/threads-shared.ts (protocol).
 
-import { loadModel } from "./load.js";
+import { instantiateModel } from "./load.js";
 import type { Model, RunInputs } from "./model.js";
 import { isNode } from "./source.js";
 import {
@@ -51,7 +51,7 @@ port.post({ type: "hello" }); // the calling thread sends `init` only now, so no
 
 async function init(m: InitMessage): Promise<void> {
   try {
-    model = await loadModel(m.source, m.options);
+    model = await instantiateModel(m.module, m.manifest, m.variant, m.weights);
   } catch (e) {
     const err = e as { code?: unknown; message?: unknown };
     port.post({ type: "load-error", code: typeof err.code === "string" ? err.code : "instantiate", message: String(err.message ?? e) });

@@ -5,10 +5,9 @@
 // Neighbours: threads-worker.ts (worker entry), threads-shared.ts (protocol), load.ts, model.ts.
 
 import { ModelcRuntimeError } from "./errors.js";
-import { loadModel, type LoadOptions } from "./load.js";
+import { loadModelParts, type LoadOptions } from "./load.js";
 import type { IoSpec, Manifest } from "./manifest.js";
 import type { Model, RunInputs, RunOptions, RunOutputs } from "./model.js";
-import { isNode } from "./source.js";
 import {
   CMD_CLOSE, CMD_RUN, CTL, CTL_WORDS, dataLayout, sliceView,
   type BufferMessage, type InitMessage, type WorkerReply,
@@ -340,10 +339,11 @@ function part(v: Float32Array | Int32Array | number[], a: number, b: number): Fl
 
 /**
  * Load a compiled model for multi-threaded batches. `source` and the loadModel options are as loadModel's;
- * the calling thread loads the model first (its errors are loadModel's), then each worker loads the same
- * artifact (bytes are copied to each worker; URLs and paths are read again by each) and must load the same
- * build. Costs: each thread holds a full instance (code, weights, activations), so memory grows by about
- * (weights + activations) per worker, plus start-up time of the workers.
+ * the calling thread loads the model first (its errors are loadModel's), then each worker instantiates the
+ * calling thread's compiled WebAssembly.Module (posted to it: no file is read or compiled again; a separate
+ * weights file is copied), so every thread runs the same build. Costs: each thread holds its own instance
+ * (weights, activations; the compiled code is shared), so memory grows by about (weights + activations) per
+ * worker, plus start-up time of the workers.
  *
  * Where threads are unavailable (threadSupport: a browser page without cross-origin isolation, a host without
  * Worker) the model runs on one thread and console.warn says why, once.
@@ -368,7 +368,7 @@ export async function loadModelThreadedOn(support: ThreadSupport, source: Uint8A
     throw new ModelcRuntimeError("bad-option", `options.callerRuns must be true or false, got ${JSON.stringify(callerRuns)}`);
   if (typeof startTimeoutMs !== "number" || !(startTimeoutMs > 0))
     throw new ModelcRuntimeError("bad-option", `options.startTimeoutMs must be a positive number of milliseconds, got ${JSON.stringify(startTimeoutMs)}`);
-  const model = await loadModel(source, load);
+  const { model, module, weights } = await loadModelParts(source, load);
   let n = asked ?? (await cores(support.host));
   if (n > 1 && !support.ok) {
     warnOnce(support.why!);
@@ -378,7 +378,8 @@ export async function loadModelThreadedOn(support: ThreadSupport, source: Uint8A
   if (n === 1 && callerRuns) return new ThreadedModel(model, [], true, false);
 
   const url = workerUrl ?? new URL("./threads-worker.js", import.meta.url);
-  const init = { source: forWorker(source), options: { ...load, ...(load.weights !== undefined ? { weights: forWorker(load.weights) } : {}) } };
+  // workers instantiate the calling thread's compiled module: no second read, compile or weights check per worker
+  const init = { module, manifest: model.manifest, variant: model.variant, ...(weights ? { weights } : {}) };
   const byMessage = typeof (Atomics as unknown as Partial<AtomicsWaitAsync>).waitAsync !== "function";
   const lanes = Array.from({ length: workers }, (_, i) => new Lane(i + 1));
   const started = await Promise.allSettled(lanes.map((l) => start(l, support.host, url, init, byMessage, startTimeoutMs)));
@@ -402,23 +403,12 @@ async function cores(host: "node" | "web"): Promise<number> {
   return typeof hc === "number" && hc >= 1 ? Math.floor(hc) : 1;
 }
 
-/** A source or weights value as a worker can receive it: bytes (copied by postMessage) or an absolute URL/path. */
-function forWorker(v: Uint8Array | ArrayBuffer | URL | string): Uint8Array | string {
-  if (v instanceof URL) return v.href;
-  if (typeof v === "string") {
-    if (isNode()) return v; // paths resolve against process.cwd(), which workers share
-    const base = (globalThis as { location?: { href?: string } }).location?.href;
-    return base ? new URL(v, base).href : v; // a worker's location is its script's: resolve against the page
-  }
-  return v instanceof ArrayBuffer ? new Uint8Array(v) : v;
-}
-
 /**
  * Start lane `l`'s worker and wait until it loaded the model. Rejects with `worker` naming the worker and
  * why it did not start.
  */
 async function start(
-  l: Lane, host: "node" | "web", url: URL | string, init: Pick<InitMessage, "source" | "options">, doneMessages: boolean, timeoutMs: number,
+  l: Lane, host: "node" | "web", url: URL | string, init: Pick<InitMessage, "module" | "manifest" | "variant" | "weights">, doneMessages: boolean, timeoutMs: number,
 ): Promise<void> {
   const fail = (why: string) => new ModelcRuntimeError("worker", `worker ${l.index} failed to start: ${why}`);
   let settle!: { resolve: () => void; reject: (e: ModelcRuntimeError) => void };

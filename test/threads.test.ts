@@ -151,6 +151,20 @@ describe("loadModelThreaded", () => {
     expect(Buffer.compare(bytesOf(got.probs!), bytesOf(want.probs!))).toBe(0);
   });
 
+  it("a separate weights file (loaded from bytes) reaches every worker: same bytes as Model.run", async () => {
+    const path = join(ROOT, "dsl-examples", "mnist-mlp.model");
+    const r = await compile(readFileSync(path, "utf8"), { file: path, seed: 5, simd: "simd", embedWeights: false });
+    const files = r.artifact!.files;
+    const wasm = files.get("mnist_mlp.wasm") as Uint8Array;
+    const weights = files.get("mnist_mlp.weights.bin") as Uint8Array;
+    const t = await threaded(wasm, { threads: 3, weights });
+    const single = await loadModel(wasm, { weights });
+    const inputs = inputsFor(single, 9, 4);
+    const got = await t.run(inputs);
+    expect(Buffer.compare(bytesOf(got.probs!), bytesOf(single.run(inputs).probs!))).toBe(0);
+    expect(Buffer.compare(bytesOf(got.probs!), bytesOf(one.run(inputs).probs!))).toBe(0); // same seed as the embedded one
+  });
+
   it("rejects bad inputs with Model.run's errors", async () => {
     const t = await threaded(mlp, { threads: 2 });
     const cases: [RunInputs, { batch?: number }][] = [
@@ -256,6 +270,7 @@ describe("loadModelThreaded", () => {
 
   it("the browser path (module Worker, web worker globals; emulated on worker_threads) gives the same outputs", async () => {
     const made: { url: string; options: unknown }[] = [];
+    const inits: Record<string, unknown>[] = [];
     /** A browser Worker's surface over a Node worker running test/fixtures/threads-web-worker.mjs. */
     class FakeWebWorker {
       onmessage: ((ev: { data: unknown }) => void) | null = null;
@@ -269,6 +284,7 @@ describe("loadModelThreaded", () => {
         this.w.on("error", (e) => this.onerror?.({ message: e.message, preventDefault: () => undefined }));
       }
       postMessage(m: unknown): void {
+        if ((m as { type?: unknown }).type === "init") inits.push(m as Record<string, unknown>);
         this.w.postMessage(m);
       }
       terminate(): void {
@@ -279,6 +295,12 @@ describe("loadModelThreaded", () => {
     const t = await loadModelThreadedOn({ ok: true, host: "web" }, mlp, { threads: 3, workerUrl: WEB_WORKER });
     open.push(t);
     expect(made).toEqual([1, 2].map(() => ({ url: WEB_WORKER.href, options: { type: "module" } })));
+    // each worker gets the calling thread's compiled module (no artifact bytes to compile again)
+    expect(inits).toHaveLength(2);
+    for (const m of inits) {
+      expect(m["module"]).toBeInstanceOf(WebAssembly.Module);
+      expect([m["variant"], (m["manifest"] as { name: string }).name, "source" in m, "weights" in m]).toEqual([t.variant, "mnist_mlp", false, false]);
+    }
     for (const batch of [3, 40]) {
       const inputs = inputsFor(one, batch, 12);
       const got = await t.run(inputs);
