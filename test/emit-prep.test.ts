@@ -11,6 +11,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { compile } from "../compiler/index.js";
 import { emitPrepared, emitSimdAndRelaxed, emitWasm, prepareWasm, type EmitOptions, type EmitResult } from "../compiler/backend/wasm/emit.js";
 import { ModuleBuilder, usesSimd } from "../compiler/backend/wasm/module.js";
+import { INFER_KERNELS } from "../compiler/backend/wasm/kernels/infer-index.js";
+import { KERNELS } from "../compiler/backend/wasm/kernels/index.js";
+import { TRAIN_KERNELS } from "../compiler/backend/wasm/kernels/train-index.js";
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "dsl-examples");
 const EXAMPLES = readdirSync(DIR).filter((f) => f.endsWith(".model")).sort();
@@ -104,6 +107,31 @@ describe("ModuleBuilder.finishWithRelaxed", () => {
     const pair = emitSimdAndRelaxed(prep, { embedWeights: true });
     expect(Buffer.compare(pair.relaxed.wasm, emitPrepared(prep, { simd: true, relaxed: true, embedWeights: true }).wasm)).toBe(0);
     expect(Buffer.compare(pair.relaxed.wasm, pair.simd.wasm)).not.toBe(0);
+  });
+});
+
+/** Source files (.ts) reachable from `file` through static imports (type-only imports excluded). */
+function reachable(file: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [file];
+  while (todo.length) {
+    const f = todo.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    for (const m of readFileSync(f, "utf8").matchAll(/^import (?!type )[^;]*? from "(\.[^"]+)\.js";/gms)) todo.push(join(dirname(f), m[1]! + ".ts"));
+  }
+  return seen;
+}
+
+describe("kernel tables", () => {
+  it("the inference emitter does not load the training kernels; KERNELS is both tables", () => {
+    const files = [...reachable(join(DIR, "..", "compiler/backend/wasm/emit.ts"))].map((f) => f.split("/compiler/")[1]);
+    expect(files).toContain("backend/wasm/kernels/infer-index.ts");
+    expect(files).toContain("backend/wasm/kernels/dense.ts");
+    expect(files).not.toContain("backend/wasm/kernels/train-index.ts");
+    expect(files).not.toContain("backend/wasm/kernels/optim.ts");
+    expect(Object.keys(TRAIN_KERNELS).filter((op) => op in INFER_KERNELS)).toEqual([]);
+    expect(Object.keys(KERNELS).sort()).toEqual([...Object.keys(INFER_KERNELS), ...Object.keys(TRAIN_KERNELS)].sort());
   });
 });
 

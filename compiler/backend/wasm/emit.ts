@@ -7,7 +7,7 @@ import { elementsPerSample, paramValues } from "../../ir/graph.js";
 import type { IoSpec, WeightEntry, WeightLayout } from "../../../runtime/manifest.js";
 import { ModuleBuilder, type Expr, type FinishOptions } from "./module.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
-import { KERNELS } from "./kernels/index.js";
+import { INFER_KERNELS } from "./kernels/infer-index.js";
 import { denseWeightLayouts } from "./kernels/dense.js";
 import { fuseEpilogues } from "../../passes/fuse-epilogue.js";
 import { fuseElementwise } from "../../passes/fuse-elementwise.js";
@@ -274,7 +274,7 @@ function buildModule(prep: WasmPrep, options: EmitOptions): BuiltModule {
   const calls: Expr[] = [];
   const runFn = mb.fn(1);
   graph.nodes.forEach((node, idx) => {
-    const kernel = KERNELS[node.op];
+    const kernel = INFER_KERNELS[node.op];
     if (!kernel) throw new Error(`wasm backend: no kernel for op ${node.op}`);
     const f = mb.fn(1);
     const ctx: KernelCtx = {

@@ -1,52 +1,10 @@
-// The backend's op -> kernel table (tinygrad style: a backend is a small table from op to code).
-// Neighbours: emit.ts looks kernels up here; each kernel family lives in its own file.
+// The backend's whole op -> kernel table: inference ops (kernels/infer-index.ts) and the IR-only training ops
+// (gradients, losses, optimizer updates: kernels/train-index.ts). Neighbours: train.ts and the kernel tests look
+// kernels up here; emit.ts (inference modules) uses INFER_KERNELS alone.
 
 import type { Kernel } from "./context.js";
-import { denseKernel } from "./dense.js";
-import { conv2dKernel } from "./conv.js";
-import { avgpoolKernel, globalAvgpoolKernel, maxpoolKernel } from "./pool.js";
-import { concatKernel, reshapeKernel } from "./shape.js";
-import { addKernel, mulKernel } from "./binary.js";
-import { batchnormKernel, layernormKernel } from "./norm.js";
-import { geluKernel, leakyReluKernel, reluKernel, sigmoidKernel, tanhKernel } from "./unary.js";
-import { softmaxKernel } from "./softmax.js";
-import { embeddingKernel, positionalEncodingKernel } from "./embedding.js";
-import { multiheadAttentionKernel, paddingMaskKernel } from "./attention.js";
+import { INFER_KERNELS } from "./infer-index.js";
 import { TRAIN_KERNELS } from "./train-index.js";
-import { gatedSumKernel, meanKernel, transposeKernel } from "./fusion.js";
-import { randomNormalKernel } from "./cvae.js";
-import { fusedElementwiseKernel } from "./fused.js";
 
-/** Kernels by op name. Ops missing here make emitWasm throw "wasm backend: no kernel for op X". */
-export const KERNELS: Record<string, Kernel> = {
-  dense: denseKernel,
-  conv2d: conv2dKernel,
-  maxpool2d: maxpoolKernel,
-  avgpool2d: avgpoolKernel,
-  global_avgpool2d: globalAvgpoolKernel,
-  flatten: reshapeKernel,
-  reshape: reshapeKernel,
-  concat: concatKernel,
-  add: addKernel,
-  mul: mulKernel,
-  batchnorm: batchnormKernel,
-  layernorm: layernormKernel,
-  relu: reluKernel,
-  leaky_relu: leakyReluKernel,
-  sigmoid: sigmoidKernel,
-  tanh: tanhKernel,
-  gelu: geluKernel,
-  softmax: softmaxKernel,
-  multihead_attention: multiheadAttentionKernel,
-  padding_mask: paddingMaskKernel,
-  random_normal: randomNormalKernel,
-  embedding: embeddingKernel,
-  positional_encoding: positionalEncodingKernel,
-  transpose: transposeKernel,
-  mean: meanKernel,
-  gated_sum: gatedSumKernel,
-  // Backend-only: an elementwise region fused by passes/fuse-elementwise.ts.
-  fused_elementwise: fusedElementwiseKernel,
-  // IR-only training ops (gradients, losses, optimizer updates): kernels/train-index.ts.
-  ...TRAIN_KERNELS,
-};
+/** Kernels by op name, inference and training. */
+export const KERNELS: Record<string, Kernel> = { ...INFER_KERNELS, ...TRAIN_KERNELS };

@@ -1,5 +1,5 @@
 // The training kernels' part of the op -> kernel table (IR-only ops: gradients, losses, optimizer
-// updates) and their scratch needs. Neighbours: kernels/index.ts spreads TRAIN_KERNELS into KERNELS;
+// updates) and their scratch needs. Neighbours: kernels/index.ts joins TRAIN_KERNELS and INFER_KERNELS into KERNELS;
 // the training-module emitter sizes the scratch region with trainScratchBytes (like plan.ts for conv2d).
 
 import type { Graph, Node } from "../../../ir/types.js";
