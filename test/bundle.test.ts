@@ -14,6 +14,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SCRIPT = join(ROOT, "dist/scripts/bundle.js");
 const BUNDLE = join(ROOT, "dist/compiler/bundle/modelc.js");
 const EXAMPLE = join(ROOT, "dsl-examples/transformer-block.model");
+/** A file with a stray character, a bad escape and a missing closing bracket. */
+const BAD = 'model m {\n  input x: f32[4]\n  let y = x -> dense(units=3 $\n  output y = "a\\q"\n}\n';
 
 /** sha256 of every artifact file, by name. */
 function digests(files: Map<string, Uint8Array | string>): Record<string, string> {
@@ -42,12 +44,18 @@ describe.skipIf(!existsSync(SCRIPT))("the compiler bundle (dist/compiler/bundle)
          const { createHash } = await import("node:crypto");
          const r = await m.compile(${JSON.stringify(src)}, { file: "t.model" });
          const files = Object.fromEntries([...r.artifact.files].sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, b]) => [n, createHash("sha256").update(b).digest("hex")]));
-         console.log(JSON.stringify({ names: Object.keys(m).sort(), files, diagnostics: r.diagnostics.length }));`,
+         const bad = m.check(${JSON.stringify(BAD)}, "bad.model").diagnostics.map((d) => m.formatDiagnostic(d, { "bad.model": ${JSON.stringify(BAD)} }));
+         console.log(JSON.stringify({ names: Object.keys(m).sort(), files, diagnostics: r.diagnostics.length, bad }));`,
       ],
       { cwd: ROOT, encoding: "utf8" },
     );
     expect(child.stderr).toBe("");
-    const got = JSON.parse(child.stdout.trim()) as { names: string[]; files: Record<string, string>; diagnostics: number };
+    const got = JSON.parse(child.stdout.trim()) as { names: string[]; files: Record<string, string>; diagnostics: number; bad: string[] };
+    // syntax and lexical errors: the same messages, locations, carets and hints as the tsc-built front end
+    const wantBad = api.check(BAD, "bad.model").diagnostics.map((d) => api.formatDiagnostic(d, { "bad.model": BAD }));
+    expect(wantBad.length).toBeGreaterThanOrEqual(2);
+    expect(wantBad.join("\n")).toContain("^");
+    expect(got.bad).toEqual(wantBad);
     expect(got.names).toEqual(Object.keys(api).sort());
     const want = await api.compile(src, { file: "t.model" });
     expect(got.diagnostics).toBe(want.diagnostics.length);
@@ -55,7 +63,7 @@ describe.skipIf(!existsSync(SCRIPT))("the compiler bundle (dist/compiler/bundle)
     expect(got.files).toEqual(digests(want.artifact!.files));
   }, 60_000);
 
-  it("loads binaryen only in the lazily imported backend chunk; runtime/ modules stay shared with modelc/runtime", () => {
+  it("loads binaryen only in the lazily imported backend chunk; chevrotain is inlined; runtime/ modules stay shared with modelc/runtime", () => {
     const dir = dirname(BUNDLE);
     /** Static imports of a bundle file (dynamic `import(...)` calls are not followed). */
     const staticImports = (file: string): string[] =>
@@ -74,6 +82,9 @@ describe.skipIf(!existsSync(SCRIPT))("the compiler bundle (dist/compiler/bundle)
       }
     }
     expect([...external].filter((s) => s.includes("binaryen"))).toEqual([]);
+    // chevrotain's single-file build is inlined (not imported at run time)
+    expect([...external].filter((s) => s.includes("chevrotain"))).toEqual([]);
+    expect(readFileSync(BUNDLE, "utf8")).not.toMatch(/import\(\s*"chevrotain"\s*\)|pathToFileURL\(bundle\)/);
     // the compiler's runtime imports resolve to dist/runtime/*.js, not to copies inside the bundle
     expect([...external].filter((s) => s.startsWith("dist/runtime/")).sort()).toContain("dist/runtime/manifest.js");
     const bundled = readdirSync(dir).filter((f) => f.endsWith(".js"));
