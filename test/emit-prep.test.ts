@@ -7,6 +7,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import binaryen from "binaryen";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { compile } from "../compiler/index.js";
 import { emitPrepared, emitSimdAndRelaxed, emitWasm, prepareWasm, type EmitOptions, type EmitResult } from "../compiler/backend/wasm/emit.js";
@@ -52,6 +53,7 @@ async function check(source: string, file: string): Promise<void> {
   const spy = vi.spyOn(ModuleBuilder.prototype, "finishWithRelaxed");
   const pair = emitSimdAndRelaxed(prep, { embedWeights: true });
   expect(spy.mock.results[0]!.value.relaxed, `${file}: relaxed made from the SIMD IR`).toBeDefined();
+  // valid by construction: the same bytes as the relaxed module emitPrepared built and binaryen validated
   expect(Buffer.compare(pair.simd.wasm, shared[0]!.wasm), `${file}: SIMD of the pair`).toBe(0);
   expect(Buffer.compare(pair.relaxed.wasm, shared[2]!.wasm), `${file}: relaxed of the pair`).toBe(0);
   expect(layoutOf(pair.relaxed)).toBe(layoutOf(shared[2]!));
@@ -92,6 +94,17 @@ describe("ModuleBuilder.finishWithRelaxed", () => {
     expect(Buffer.compare(pair.relaxed!, maddModule(true, true).finish(opts))).toBe(0);
     expect(Buffer.compare(pair.relaxed!, pair.simd)).not.toBe(0);
     expect(usesSimd(pair.relaxed!)).toBe(true);
+  });
+  it("the relaxed module is valid by construction when its premises hold (no binaryen validation), else validated", () => {
+    const validate = vi.spyOn(binaryen as unknown as { _BinaryenModuleValidate(m: number): number }, "_BinaryenModuleValidate");
+    const pair = maddModule(false, true).finishWithRelaxed(opts);
+    expect(validate).not.toHaveBeenCalled(); // (the SIMD module: the engine's validator)
+    // premises broken (types read as f32): the engine validates when it can, else binaryen
+    const types = vi.spyOn(binaryen, "getExpressionType").mockReturnValue(binaryen.f32);
+    const again = maddModule(false, true).finishWithRelaxed(opts);
+    expect(types).toHaveBeenCalled();
+    expect(Buffer.compare(again.relaxed!, pair.relaxed!)).toBe(0);
+    expect(validate).toHaveBeenCalledTimes(WebAssembly.validate(pair.relaxed! as Uint8Array<ArrayBuffer>) ? 0 : 1);
   });
   it("a madd that is not the value of an Fn.set: no relaxed bytes (the caller builds that module itself)", () => {
     const pair = maddModule(false, false).finishWithRelaxed(opts);
