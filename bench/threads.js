@@ -173,7 +173,7 @@ export async function threadsSuite(argv) {
     "",
     markdownTable(["workload", "configuration", "median µs", "p90 µs", "speedup", "CPU µs/call", "CPU ÷ 1 thread", "busiest thread µs/call", "bound on idle cores"], rows, [false, false, true, true, true, true, true, true, true]),
     "",
-    `Worker start-up (${threads} threads, the model loaded in each): ${jobs.map((j) => `${j.label.split(",")[0]} ${fmt(j.startMs)} ms`).join(", ")}.`,
+    `Worker start-up (${threads} threads; each worker instantiates the calling thread's compiled module): ${jobs.map((j) => `${j.label.split(",")[0]} ${fmt(j.startMs)} ms`).join(", ")}.`,
   ].join("\n");
   console.log("\n" + report);
   if (typeof options.out === "string") {
