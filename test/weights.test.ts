@@ -7,6 +7,7 @@ import { GraphBuilder } from "../compiler/ir/graph.js";
 import { parseSafetensors, readSafetensors, writeSafetensors, halfToFloat } from "../compiler/weights/safetensors.js";
 import { bindWeights, checkWeights } from "../compiler/weights/bind.js";
 import { initWeights, Xoshiro128 } from "../compiler/weights/init.js";
+import { fillUniform } from "../compiler/weights/uniform-fill.js";
 
 const FIX = new URL("./fixtures/weights/", import.meta.url);
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(name, FIX)));
@@ -279,3 +280,23 @@ const PIN_EXAMPLES = [
   "mnist-vqa/0 cross_attn.in_proj_bias:48:75a104c5 cross_attn.in_proj_weight:768:d2753268 cross_attn.out_proj.bias:16:dfde6ac5 cross_attn.out_proj.weight:256:335d972e head1.bias:64:a21823b2 head1.weight:9216:deafdbb7 head2.bias:2:ea1c786a head2.weight:128:11b4f3a1 img_fc.bias:64:b1307cff img_fc.weight:50176:a09c3b patch_pos.weight:784:243dc41b q_embed.weight:288:a8c44635 q_fc.bias:64:d4380e0a q_fc.weight:5120:20f445a5 q_pos.weight:80:aef2c819 stage1.bn.bias:8:b2ae445 stage1.bn.running_mean:8:b2ae445 stage1.bn.running_var:8:c03f6a05 stage1.bn.weight:8:c03f6a05 stage1.conv.bias:8:249feab9 stage1.conv.weight:72:42d81b98 stage2.bn.bias:16:dfde6ac5 stage2.bn.running_mean:16:dfde6ac5 stage2.bn.running_var:16:cc886445 stage2.bn.weight:16:cc886445 stage2.conv.bias:16:d9a4346c stage2.conv.weight:1152:f6377f5d",
   "mnist-vqa/7 cross_attn.in_proj_bias:48:75a104c5 cross_attn.in_proj_weight:768:5adde794 cross_attn.out_proj.bias:16:dfde6ac5 cross_attn.out_proj.weight:256:4d8b65f3 head1.bias:64:ea58d1a6 head1.weight:9216:4f2998ea head2.bias:2:b67b4d28 head2.weight:128:c866e257 img_fc.bias:64:43a89218 img_fc.weight:50176:ab838c8b patch_pos.weight:784:2306730a q_embed.weight:288:8657de15 q_fc.bias:64:c649264d q_fc.weight:5120:3750e9fa q_pos.weight:80:73a0c6ce stage1.bn.bias:8:b2ae445 stage1.bn.running_mean:8:b2ae445 stage1.bn.running_var:8:c03f6a05 stage1.bn.weight:8:c03f6a05 stage1.conv.bias:8:b1e46b9f stage1.conv.weight:72:2ca8849d stage2.bn.bias:16:dfde6ac5 stage2.bn.running_mean:16:dfde6ac5 stage2.bn.running_var:16:cc886445 stage2.bn.weight:16:cc886445 stage2.conv.bias:16:c99dbd44 stage2.conv.weight:1152:2b727e7d"
 ];
+
+describe("weights/uniform-fill.ts (uniform init in wasm)", () => {
+  it("equals low + w * nextFloat() rounded to f32, across chunk boundaries, and advances the stream by n", () => {
+    for (const [seed, n, low, high] of [[3, 1, -1, 1], [11, 65536 * 2 + 3, -0.0625, 0.0625], [0xdeadbeef, 1000, 2.5, 1e6]] as const) {
+      const js = new Xoshiro128(seed);
+      const want = new Float32Array(n);
+      for (let i = 0; i < n; i++) want[i] = low + (high - low) * js.nextFloat();
+      const wasm = new Xoshiro128(seed);
+      const state = wasm.getState();
+      const got = new Float32Array(n);
+      fillUniform(got, state, low, high - low);
+      wasm.setState(state);
+      // index of the first differing value (-1: bit-identical); a cheap message on failure
+      const a = new Uint32Array(got.buffer);
+      const b = new Uint32Array(want.buffer);
+      expect(a.findIndex((x, i) => x !== b[i])).toBe(-1);
+      expect([wasm.nextU32(), wasm.nextU32()]).toEqual([js.nextU32(), js.nextU32()]);
+    }
+  });
+});

@@ -34,6 +34,16 @@ export class Xoshiro128 {
     this.s3 = splitmixOut(x);
   }
 
+  /** The 128-bit state as four words (s0..s3), e.g. to continue the stream in weights/uniform-fill.ts. */
+  getState(): Int32Array {
+    return new Int32Array([this.s0, this.s1, this.s2, this.s3]);
+  }
+
+  /** Continue from a state getState() gave (advanced elsewhere by the same algorithm). */
+  setState(s: Int32Array): void {
+    [this.s0, this.s1, this.s2, this.s3] = [s[0]!, s[1]!, s[2]!, s[3]!];
+  }
+
   /** Next uniform u32. */
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;

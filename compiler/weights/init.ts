@@ -5,6 +5,7 @@
 import type { Graph, InitSpec, WeightMap, WeightTensor } from "../ir/types.js";
 import { numel, paramValues } from "../ir/graph.js";
 import { Xoshiro128, fnv1a } from "../util/rng.js";
+import { fillUniform } from "./uniform-fill.js";
 
 /** The PRNG lives in util/rng.ts (shared with the data pipeline); re-exported for existing importers. */
 export { Xoshiro128, fnv1a };
@@ -23,8 +24,10 @@ export function sampleInit(spec: InitSpec, n: number, rng: Xoshiro128): Float32A
     case "ones":
       return out.fill(1);
     case "uniform": {
-      const w = spec.high - spec.low;
-      for (let i = 0; i < n; i++) out[i] = spec.low + w * rng.nextFloat();
+      // out[i] = low + (high - low) * rng.nextFloat(), computed in wasm (uniform-fill.ts: same values, no cold JS)
+      const state = rng.getState();
+      fillUniform(out, state, spec.low, spec.high - spec.low);
+      rng.setState(state);
       return out;
     }
     case "normal": {
