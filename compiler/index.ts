@@ -47,8 +47,8 @@ export interface CompileOptions {
   /**
    * With a SIMD build: also emit the relaxed-SIMD build NAME.relaxed.wasm (f32x4.relaxed_madd fused multiply-add
    * in the GEMM kernels; the runtime picks it on hosts that validate relaxed SIMD). Written only when it differs
-   * from NAME.wasm, i.e. the graph has a GEMM-using op (dense, conv, ...). Costs one more emit (about the SIMD
-   * build's emit time). Default true.
+   * from NAME.wasm, i.e. the graph has a GEMM-using op (dense, conv, ...). Costs a rewrite of the SIMD build's IR
+   * and a second binary emission (emit.ts emitSimdAndRelaxed), not a second kernel run. Default true.
    */
   relaxed?: boolean;
   /** True (default): weights are data segments of the modules. False: a separate NAME.weights.bin file. */
