@@ -138,7 +138,7 @@ export async function instantiateModel(module: WebAssembly.Module, manifest: Man
   } catch (e) {
     fail("instantiate", `cannot instantiate model '${manifest.name}' (${LABEL[variant]} build): ${(e as Error).message}`);
   }
-  const { memory, run } = instance.exports as { memory?: unknown; run?: unknown };
+  const { memory, run, nan_scan } = instance.exports as { memory?: unknown; run?: unknown; nan_scan?: unknown };
   if (!(memory instanceof WebAssembly.Memory) || typeof run !== "function")
     fail("instantiate", `model '${manifest.name}' does not follow the modelc ABI: expected exports 'memory' (Memory) and 'run' (function)`);
   if (weights) {
@@ -146,7 +146,7 @@ export async function instantiateModel(module: WebAssembly.Module, manifest: Man
     if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
     new Uint8Array(memory.buffer, manifest.weights.offset, weights.length).set(weights);
   }
-  return new Model(manifest, memory, run as (batch: number) => void, variant !== "scalar", variant);
+  return new Model(manifest, memory, run as (batch: number) => void, variant !== "scalar", variant, nan_scan as ((ptr: number, n: number) => number) | undefined);
 }
 
 /** Which build a file is, from its name, for modules without a `modelc.variant` section (older than relaxed builds). */

@@ -4,6 +4,10 @@
 // Module ABI (every modelc module: relaxed SIMD, SIMD or scalar):
 //   exports  memory: WebAssembly.Memory   (defined by the module, growable; the runtime grows it)
 //            run(batch: i32): void        (runs the whole graph for `batch` samples)
+//            nan_scan(ptr: i32, n: i32): i32   (optional; modules since session 6: 1 when one of the `n` f32 at
+//                                   byte address `ptr` is a NaN, else 0; reads memory only. Model.run calls it on
+//                                   each f32 input after copying it in, before run(); without it the runtime
+//                                   scans in JS)
 //   memory   [0, weights.offset + weights.bytes)   weights (data segments when embedded; otherwise
 //                                                   the runtime copies the weights file there)
 //            [memory.activationBase, + bytesPerSample * batch)   activations, planned per sample:

@@ -79,8 +79,9 @@ describe("generated NAME.js and NAME.d.ts against the built runtime", () => {
     const gz = gzipSync(stripped).length;
     // 6.0 KB until the relaxed-SIMD selection (options.relaxed, Model.variant, a second probe) added 0.3 KB;
     // 6.5 KB until the bad-inputs message and the NaN input check (RunOptions.nan) took it to 6.74 KB. The budget
-    // users see is runtime-size.test.ts (minified + gzip, 10 KB; 5.4 KB then).
-    expect(gz).toBeLessThan(7 * 1024);
+    // users see is runtime-size.test.ts (minified + gzip, 10 KB; 5.4 KB then). 7.0 KB until the module-side NaN
+    // scan (nan_scan export: check() copies f32 inputs into memory, Model.noNaN) took it to 7.02 KB (5.7 KB min+gz).
+    expect(gz).toBeLessThan(7.1 * 1024);
   });
 
   it("NAME.d.ts declares the model's own input and output names", () => {

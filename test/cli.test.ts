@@ -256,6 +256,16 @@ describe.skipIf(!backendOk)("modelc compile + run end to end", () => {
       expect(probs[0]! + probs[1]! + probs[2]!).toBeCloseTo(1, 5);
       expect(probs[3]! + probs[4]! + probs[5]!).toBeCloseTo(1, 5);
     }
+    // a NaN in the input is refused (naming --allow-nan) unless --allow-nan; then it propagates into the outputs
+    const nanInp = join(tmp, "xnan.npy");
+    writeFileSync(nanInp, writeNpy({ shape: [2, 6], data: x.map((v, i) => (i === 8 ? NaN : v)) }));
+    const refused = await cli("run", join(out, "tiny.wasm"), "--input", nanInp, "--out", join(tmp, "res-nan"));
+    expect([refused.code, refused.err.trim()]).toEqual([1, "error: run failed: input 'x': NaN at flat index 8 ([1, 2]); pass --allow-nan to let NaN through"]);
+    expect(existsSync(join(tmp, "res-nan"))).toBe(false);
+    const allowed = await cli("run", join(out, "tiny.wasm"), "--input", nanInp, "--out", join(tmp, "res-nan"), "--allow-nan");
+    expect(allowed.code, allowed.err).toBe(0);
+    const nanLogits = readNpy(new Uint8Array(readFileSync(join(tmp, "res-nan", "logits.npy")))).data as Float32Array;
+    expect(Array.from(nanLogits, Number.isNaN)).toEqual([false, false, false, true, true, true]);
     const bad = await cli("run", join(out, "tiny.wasm"), "--input", `pixels=${inp}`);
     expect(bad.code).toBe(1);
     expect(bad.err).toContain("unknown input 'pixels'; the model's inputs are: x");

@@ -78,7 +78,8 @@ function program(io: CliIo, result: { code: number }): Command {
     .option("--out <dir>", "directory for the output .npy files", ".")
     .addOption(new Option("--simd <mode>", "which build to run").choices(["auto", "force", "off"]).default("auto"))
     .addOption(new Option("--relaxed <mode>", "run the relaxed-SIMD build (fused multiply-add) when the host supports it").choices(["auto", "force", "off"]).default("auto"))
-    .action(async (artifact: string, o: { input?: string[]; out: string; simd: "auto" | "force" | "off"; relaxed: "auto" | "force" | "off" }) => {
+    .option("--allow-nan", "run inputs holding NaN (by default a NaN in an f32 input is an error naming its index)")
+    .action(async (artifact: string, o: { input?: string[]; out: string; simd: "auto" | "force" | "off"; relaxed: "auto" | "force" | "off"; allowNan?: boolean }) => {
       const { runCommand } = await import("./run.js");
       result.code = await runCommand(artifact, o, io);
     });

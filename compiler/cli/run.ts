@@ -18,6 +18,8 @@ export interface RunCommandOptions {
   simd?: "auto" | "force" | "off";
   /** [--relaxed auto|force|off] whether to run the relaxed-SIMD build NAME.relaxed.wasm. Default "auto". */
   relaxed?: "auto" | "force" | "off";
+  /** [--allow-nan] run inputs holding NaN (Model.run `{ nan: "allow" }`) instead of refusing them. Default false. */
+  allowNan?: boolean;
 }
 
 /**
@@ -74,7 +76,8 @@ export function npyToInput(spec: IoSpec, arr: NpyArray, file: string): { data: F
  * Run `modelc run`: load the artifact (NAME.wasm, NAME.relaxed.wasm, NAME.nosimd.wasm or NAME.manifest.json), read each
  * input from .npy, run one batch, write `OUT/NAME.npy` per output atomically and print the shapes.
  * Returns 0. Throws UserError (exit 1) for missing/extra/mis-shaped inputs, unreadable files and
- * runtime errors that come from the artifact (ModelcRuntimeError).
+ * runtime errors that come from the artifact (ModelcRuntimeError), including a NaN in an f32 input unless
+ * `allowNan` (the message then names --allow-nan).
  */
 export async function runCommand(artifact: string, options: RunCommandOptions, io: CliIo): Promise<number> {
   let model;
@@ -109,9 +112,10 @@ export async function runCommand(artifact: string, options: RunCommandOptions, i
   }
   let outputs;
   try {
-    outputs = model.run(inputs, { batch: batch ?? 1 });
+    outputs = model.run(inputs, { batch: batch ?? 1, nan: options.allowNan ? "allow" : "error" });
   } catch (e) {
-    if (e instanceof ModelcRuntimeError) throw new UserError(`run failed: ${e.message}`);
+    if (e instanceof ModelcRuntimeError)
+      throw new UserError(`run failed: ${e.code === "bad-value" && /: NaN at /.test(e.message) ? `${e.message.split(";")[0]}; pass --allow-nan to let NaN through` : e.message}`);
     throw e;
   }
   const dir = options.out ?? ".";

@@ -14,6 +14,7 @@ import { fuseElementwise } from "../../passes/fuse-elementwise.js";
 import { packWeightTensor } from "../../../runtime/layout.js";
 import { embeddingIdRanges } from "../../ir/id-ranges.js";
 import type { KernelCtx } from "./kernels/context.js";
+import { addNanScan } from "./nan-scan.js";
 
 /** First byte of the weights region (bytes below stay zero; address 0 is never a valid tensor). */
 export const WEIGHTS_OFFSET = 1024;
@@ -309,6 +310,7 @@ function buildModule(prep: WasmPrep, options: EmitOptions): BuiltModule {
     calls.push(mb.call(name, [runFn.get(runFn.param(0))]));
   });
   mb.addFunction("run", runFn, 1, calls, "run");
+  addNanScan(mb); // exported nan_scan(ptr, n): Model.run's NaN check of f32 inputs (runtime/manifest.ts ABI)
 
   const scratchBase = align(region.end, 64);
   const activationBase = align(scratchBase + plan.scratchBytes, 64);

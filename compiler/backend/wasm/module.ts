@@ -370,10 +370,13 @@ export class ModuleBuilder {
     return new Fn(this, Array.from({ length: nParams }, () => binaryen.i32));
   }
 
-  /** Add a function built with `f` (i32 params, no result); `exportAs` exports it. */
-  addFunction(name: string, f: Fn, nParams: number, body: Expr[], exportAs?: string): void {
+  /**
+   * Add a function built with `f` (i32 params; no result, or `result`, e.g. I32, when `body` is one expression of
+   * that type); `exportAs` exports it.
+   */
+  addFunction(name: string, f: Fn, nParams: number, body: Expr[], exportAs?: string, result: number = binaryen.none): void {
     const params = binaryen.createType(Array.from({ length: nParams }, () => binaryen.i32));
-    this.mod.addFunction(name, params, binaryen.none, f.varTypes(), f.block(body.length ? body : [f.nop()]));
+    this.mod.addFunction(name, params, result, f.varTypes(), f.block(body.length ? body : [f.nop()]));
     if (exportAs) this.mod.addFunctionExport(name, exportAs);
   }
 
