@@ -19,9 +19,9 @@ export interface RunOptions {
   /**
    * NaN in an f32 input: `"error"` (default) refuses the run with `bad-value` naming the input and the flat
    * index; `"allow"` runs it (it propagates like any float). ±Infinity always passes (e.g. attention masks).
-   * The check runs in the module (its `nan_scan` export, SIMD where the build is) over each f32 input after it is
-   * copied into memory, before the model runs; artifacts without that export are checked by a JS loop (~1-2 ns
-   * per element).
+   * The check runs in the module (its `nan_scan` export, SIMD where the build is: ~0.13 ns per element) over each f32
+   * input after it is copied into memory, before the model runs; artifacts without that export are checked by a JS
+   * loop (~1.3 ns per element).
    */
   nan?: "error" | "allow";
 }
