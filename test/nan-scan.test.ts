@@ -8,8 +8,9 @@ import { buildArtifact } from "../compiler/artifact/build.js";
 import { emitWasm, type EmitResult } from "../compiler/backend/wasm/emit.js";
 import { usesSimd } from "../compiler/backend/wasm/module.js";
 import { GraphBuilder } from "../compiler/ir/graph.js";
-import { loadModel, ModelcRuntimeError, type Model } from "../runtime/index.js";
+import { loadModel, type Model } from "../runtime/index.js";
 import { randomWeights } from "./backend.helpers.js";
+import { caught } from "./runtime-fixture.js";
 
 const U = { kind: "uniform" as const, low: -1, high: 1 };
 
@@ -90,15 +91,6 @@ describe.each([["simd", "force"], ["scalar", "off"]] as const)("Model.run with n
     x: Float32Array.from({ length: batch * 6 }, (_, i) => Math.sin(i)),
     y: Float32Array.from({ length: batch * 5 }, (_, i) => Math.cos(i)),
   });
-  const caught = (f: () => unknown): ModelcRuntimeError => {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(ModelcRuntimeError);
-      return e as ModelcRuntimeError;
-    }
-    throw new Error("did not throw");
-  };
   const msg = (name: string, k: number, per: number) =>
     `input '${name}': NaN at flat index ${k} ([${Math.floor(k / per)}, ${k % per}]); pass { nan: "allow" } to run() to let NaN through`;
 

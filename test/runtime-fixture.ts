@@ -119,3 +119,14 @@ export async function caughtAsync(p: Promise<unknown>): Promise<ModelcRuntimeErr
   }
   throw new Error("expected a rejection with ModelcRuntimeError");
 }
+
+/** Run `f` and return the ModelcRuntimeError it throws; fails the test when it returns or throws anything else. */
+export function caught(f: () => unknown): ModelcRuntimeError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ModelcRuntimeError);
+    return e as ModelcRuntimeError;
+  }
+  throw new Error("expected a ModelcRuntimeError");
+}

@@ -9,9 +9,9 @@ import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildArtifact } from "../compiler/artifact/build.js";
 import { writeArtifactFiles } from "../compiler/artifact/write.js";
-import { loadModel, ModelcRuntimeError, type IoSpec, type Model } from "../runtime/index.js";
+import { loadModel, type IoSpec, type Model } from "../runtime/index.js";
 import { checkNaN } from "../runtime/model.js";
-import { affineGraph, affineModule, caughtAsync, expectedY, sampleInputs } from "./runtime-fixture.js";
+import { affineGraph, affineModule, caught, caughtAsync, expectedY, sampleInputs } from "./runtime-fixture.js";
 
 const build = (weights: "embedded" | "file", builds: ("simd" | "scalar")[] = ["simd", "scalar"]) =>
   buildArtifact({
@@ -48,16 +48,6 @@ function expectRuns(model: Model, batch: number): void {
   expect(Array.from(out.z!)).toEqual(Array.from(k, (v) => v + 1));
 }
 
-/** Run `f` and return the ModelcRuntimeError it throws (fails the test otherwise). */
-function caught(f: () => unknown): ModelcRuntimeError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ModelcRuntimeError);
-    return e as ModelcRuntimeError;
-  }
-  throw new Error("expected a ModelcRuntimeError");
-}
 
 describe("loadModel sources", () => {
   let dir: string;
