@@ -229,7 +229,7 @@ function checkDType(s: IoSpec, v: unknown): void {
       const ok = typeof x === "number" && (s.dtype === "f32" || (Number.isInteger(x) && x >= -2147483648 && x <= 2147483647));
       if (!ok)
         throw new ModelcRuntimeError("bad-dtype",
-          `input '${s.name}': expected ${s.dtype === "f32" ? "numbers" : "32-bit integers"} (dtype ${s.dtype}), got ${JSON.stringify(x) ?? typeof x} at index ${i}`);
+          `input '${s.name}': expected ${s.dtype === "f32" ? "numbers" : "32-bit integers"} (dtype ${s.dtype}), got ${typeof x === "string" ? JSON.stringify(x) : x && typeof x === "object" ? showGot(x) : typeof x === "bigint" ? `${x}n` : String(x)} at index ${i}`);
     }
     return;
   }

@@ -258,6 +258,22 @@ describe("Model.run validation", () => {
     const d = caught(() => model.run({ x: "abc" as unknown as number[], k: k2 }));
     expect(d.message).toBe("input 'x': expected Float32Array (dtype f32) or number[], got string");
   });
+  it("a bad element of a number[] is shown as given (NaN, Infinity, strings), not as JSON (null)", () => {
+    const bad = (k: unknown[]) => caught(() => model.run({ x: new Float32Array(4 * k.length), k: k as number[] }));
+    const e = bad([1, 2, 3, NaN, 0]);
+    expect([e.code, e.message]).toEqual(["bad-dtype", "input 'k': expected 32-bit integers (dtype i32), got NaN at index 3"]);
+    expect(bad([Infinity]).message).toBe("input 'k': expected 32-bit integers (dtype i32), got Infinity at index 0");
+    expect(bad([0, -Infinity]).message).toContain("got -Infinity at index 1");
+    expect(bad([1.5]).message).toContain("got 1.5 at index 0");
+    expect(bad([2 ** 31]).message).toContain("got 2147483648 at index 0");
+    expect(bad(["3"]).message).toContain('got "3" at index 0');
+    expect(bad([null]).message).toContain("got null at index 0");
+    expect(bad([undefined]).message).toContain("got undefined at index 0");
+    expect(bad([5n]).message).toContain("got 5n at index 0");
+    expect(bad([[1]]).message).toContain("got array(1) at index 0");
+    expect(bad([{}]).message).toContain("got Object at index 0");
+    expect(caught(() => model.run({ x: [0, 0, "1", 0], k: [1] })).message).toBe('input \'x\': expected numbers (dtype f32), got "1" at index 2');
+  });
   it("length not a multiple of elementsPerSample", () => {
     const e = caught(() => model.run({ x: new Float32Array(7), k: k2 }));
     expect([e.code, e.message]).toEqual(["bad-length", "input 'x': expected a multiple of 4 elements per sample (shape [N, 4]), got 7"]);
