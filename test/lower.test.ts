@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkSource } from "../compiler/check.js";
+import { formatDiagnostic } from "../compiler/diagnostics.js";
 import { validateGraph } from "../compiler/ir/validate.js";
 import type { Graph } from "../compiler/ir/types.js";
 
@@ -208,6 +209,33 @@ model m {
     expect(codes(`model m {\n  let a = 3\n}\n`)).toEqual(["E0703 1:7", "E0702 1:7"]);
     expect(codes(`model m {\n  input x: f32[2]\n  output y = relu()\n}\n`)).toEqual(["E0402 3:14"]);
     expect(codes(`model m {\n  input x: f32[2]\n  output y = add(x)\n}\n`)).toEqual(["E0402 3:14"]);
+  });
+
+  it("hints an unknown argument with the nearest name, else the callee's arguments (file:line:col and caret kept)", () => {
+    const src = `block stage(x, channels: int) { return x -> conv2d(channels, 3) }
+model m {
+  input x: f32[1, 8, 8]
+  let a = x -> flatten -> dense(3, activaton=2)
+  let b = x -> flatten -> dense(3, bais=false)
+  let c = x -> stage(4, zzzzzzzz=1)
+  output a
+  output b
+  output c
+}
+`;
+    const r = checkSource(src, "t.model");
+    expect(r.diagnostics.map((d) => `${d.code} ${d.loc?.line}:${d.loc?.col} ${d.hint}`)).toEqual([
+      "E0401 4:36 dense takes 'units', 'bias'; activations are ops of their own: x -> dense(...) -> relu",
+      "E0401 5:36 did you mean 'bias'?",
+      "E0401 6:25 stage takes 'channels'",
+    ]);
+    expect(formatDiagnostic(r.diagnostics[0]!, { "t.model": src }).split("\n")).toEqual([
+      "t.model:4:36: error[E0401]: dense: unknown argument 'activaton'",
+      "  |",
+      "4 |   let a = x -> flatten -> dense(3, activaton=2)",
+      "  |                                    ^^^^^^^^^",
+      "  = hint: dense takes 'units', 'bias'; activations are ops of their own: x -> dense(...) -> relu",
+    ]);
   });
 
   it("detects direct recursion and unknown dtypes", () => {

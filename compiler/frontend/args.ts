@@ -122,9 +122,21 @@ function describeSlots(slots: Slot[]): string {
 }
 
 /**
+ * The E0401 hint when no slot name is near the unknown keyword `name`: the callee's argument names
+ * (its non-tensor slots; all slots if it has only tensor ones), e.g. "dense takes 'units', 'bias'".
+ * An `activation`-like name also gets the modelc way: activations are ops piped after the layer.
+ */
+function listArgs(callee: string, name: string, slots: Slot[]): string {
+  const args = slots.filter((s) => s.kind !== "tensor");
+  const shown = (args.length > 0 ? args : slots).map((s) => `'${s.name}'`).join(", ");
+  const list = shown ? `${callee} takes ${shown}` : `${callee} takes no arguments`;
+  return /^activ/i.test(name) ? `${list}; activations are ops of their own: x -> ${callee}(...) -> relu` : list;
+}
+
+/**
  * Bind arguments to slots. Positional args fill slots in order; keywords by name.
  * Errors (pushed to `diags`): E0405 too many positional, E0401 unknown keyword (with a
- * "did you mean" hint), E0406 a slot given twice, E0403/E0404 from `checkKind`, E0402 a
+ * "did you mean" hint, else the callee's argument names), E0406 a slot given twice, E0403/E0404 from `checkKind`, E0402 a
  * required slot missing (reported at `callLoc`; not when a keyword was unknown, which is likely the
  * misspelled missing one). Poison values are accepted silently but set `failed`; wrongly typed values
  * are bound as poison so their uses stay silent.
@@ -170,8 +182,8 @@ export function bindArgs(
     const slot = slots.find((s) => s.name === k.name);
     if (!slot) {
       unknownKeyword = true;
-      const hint = didYouMean(k.name, slots.map((s) => s.name));
-      diags.push(diag("E0401", `${callee}: unknown argument '${k.name}'`, k.nameLoc, hint ? { hint } : {}));
+      const hint = didYouMean(k.name, slots.map((s) => s.name)) ?? listArgs(callee, k.name, slots);
+      diags.push(diag("E0401", `${callee}: unknown argument '${k.name}'`, k.nameLoc, { hint }));
       failed = true;
       continue;
     }
