@@ -47,8 +47,15 @@ const BAD = `model m {
 describe("modelc check", () => {
   it("prints ops and trainable parameter count", async () => {
     const r = await cli("check", MLP);
-    expect(r).toMatchObject({ code: 0, out: "ok: 7 ops, 235,146 parameters", err: "" });
+    expect(r).toMatchObject({ code: 0, out: "ok: 7 ops as written (7 as compiled), 235,146 parameters", err: "" });
     // 784*256+256 + 256*128+128 + 128*10+10 = 235146
+  });
+
+  it("says which graph it counts: as written, and as compiled (the artifact's ops, as inspect shows)", async () => {
+    const r = await cli("check", CNN);
+    expect(r).toMatchObject({ code: 0, out: "ok: 14 ops as written (11 as compiled), 207,018 parameters", err: "" });
+    const { cost } = (await compile(readFileSync(CNN, "utf8"), { file: CNN, simd: "scalar" })).artifact!.manifest;
+    expect(cost.ops).toBe(11);
   });
 
   it("prints diagnostics with carets and exits 1", async () => {
@@ -320,7 +327,7 @@ describe.skipIf(!existsSync(DIST))("the built modelc binary", () => {
   it("check exits 0/1 with the same output as the function", () => {
     const ok = spawnSync(process.execPath, [DIST, "check", MLP], { encoding: "utf8" });
     expect(ok.status).toBe(0);
-    expect(ok.stdout).toBe("ok: 7 ops, 235,146 parameters\n");
+    expect(ok.stdout).toBe("ok: 7 ops as written (7 as compiled), 235,146 parameters\n");
     const f = join(tmp, "bad2.model");
     writeFileSync(f, BAD);
     const bad = spawnSync(process.execPath, [DIST, "check", f], { encoding: "utf8" });

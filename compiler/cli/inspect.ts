@@ -7,12 +7,11 @@ import { planMemory } from "../backend/wasm/plan.js";
 import { getOp } from "../ir/ops/index.js";
 import { numel, showShape } from "../ir/graph.js";
 import type { Graph } from "../ir/types.js";
-import { optimizeGraph, optimizeWithoutWeights } from "../passes/pipeline.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
 import type { Manifest } from "../../runtime/manifest.js";
 import { ModelcRuntimeError } from "../../runtime/errors.js";
-import { countParameters } from "./check.js";
+import { asCompiled, countParameters } from "./check.js";
 import { EXIT_OK, EXIT_USER, UserError, formatBytes, formatCount, printDiagnostics, readUserFile, table, type CliIo } from "./common.js";
 
 /** Options of `modelc inspect`. */
@@ -148,8 +147,7 @@ export async function inspectCommand(file: string, options: InspectCommandOption
   const r = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
   if (printDiagnostics(io, r.diagnostics, { [file]: source }) || !r.graph) return EXIT_USER;
   // the graph as compiled: compile()'s optimizeGraph + optimizeWithWeights, whose rewrites need no weight values here
-  const optimized = optimizeGraph(r.graph, { mode: "infer" });
-  const compiled = optimizeWithoutWeights(optimized, { mode: "infer" });
+  const { optimized, compiled } = asCompiled(r.graph);
   const written = options.opt === false;
   const graph = written ? r.graph : compiled;
   const stage: ReportStage = written

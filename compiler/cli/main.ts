@@ -48,7 +48,7 @@ function program(io: CliIo, result: { code: number }): Command {
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
     .showHelpAfterError("(use --help for usage)");
   p.command("check")
-    .description("parse and shape-check a .model file; prints diagnostics, or 'ok: N ops, P parameters'")
+    .description("parse and shape-check a .model file; prints diagnostics, or 'ok: N ops as written (M as compiled), P parameters'")
     .argument("<file>", ".model source file")
     .option("--model <name>", "which model of the file (default: the first)")
     .action(async (file: string, o: { model?: string }) => {
