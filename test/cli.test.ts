@@ -120,9 +120,19 @@ describe("modelc inspect", () => {
     // the same ops and FLOPs as the compiled artifact's manifest (and so as `inspect NAME.wasm`)
     const { cost } = (await compile(readFileSync(CNN, "utf8"), { file: CNN, simd: "scalar" })).artifact!.manifest;
     expect(cost.ops).toBe(11);
-    expect(r.out).toContain(`ops: ${cost.ops} (14 as written)   parameters: 207,018 (+ 96 state, e.g. running statistics)   weights: 827.7 kB`);
+    expect(r.out).toContain(`ops: ${cost.ops} (14 as written)   parameters: 206,922 as compiled (207,018 as written, + 96 state)   weights: 827.7 kB`);
+    // the header's as-compiled count is what the params column sums (the folded weights)
+    const paramsColumn = lines.filter((l) => /^\s*\d+\s/.test(l)).map((l) => l.trim().split(/\s{2,}/));
+    expect(paramsColumn.reduce((s, c) => s + (c.length === 6 ? Number(c[4]!.replace(/,/g, "")) : 0), 0)).toBe(206_922);
     expect(r.out).toContain(`FLOPs per sample: ${cost.flopsPerSample.toLocaleString("en-US")}`);
     expect(r.out).toMatch(/memory per sample: [\d,]+ bytes planned/);
+  });
+
+  it("gives one parameter count when compiling changes no weights (mnist-mlp)", async () => {
+    for (const args of [[], ["--no-opt"]]) {
+      const r = await cli("inspect", MLP, ...args);
+      expect(r.out).toContain("   parameters: 235,146   weights: 940.6 kB (f32)");
+    }
   });
 
   it("--no-opt shows the graph as written, says so, and counts the compiled ops beside it", async () => {
@@ -132,7 +142,9 @@ describe("modelc inspect", () => {
     expect(lines.filter((l) => /^\s*\d+\s+batchnorm\s/.test(l))).toHaveLength(2);
     expect(lines.some((l) => l.includes("dropout"))).toBe(true);
     const g = check(readFileSync(CNN, "utf8"), CNN).graph!;
-    expect(r.out).toContain(`ops: 14 (11 as compiled)   parameters: 207,018 (+ 96 state, e.g. running statistics; the params column counts both)`);
+    expect(r.out).toContain(
+      `ops: 14 (11 as compiled)   parameters: 207,018 as written (+ 96 state, e.g. running statistics; the params column counts both; 206,922 as compiled)`,
+    );
     expect(r.out).toContain(`FLOPs per sample: ${flopsPerSample(g).toLocaleString("en-US")}`);
     expect(flopsPerSample(optimizeGraph(g, { mode: "infer" }))).toBeGreaterThan(2_492_860); // the batchnorms' FLOPs
   });

@@ -54,11 +54,22 @@ export function opRows(graph: Graph): OpRow[] {
  * Which graph a report shows: `stage` "compiled" (as the artifact runs it) or "written" (as lowered from the
  * source), `otherOps` the op count of the other stage, `paramsOf` the graph whose parameters the totals count
  * (state_dict names: for "compiled", the graph before batchnorm folding, whose tensors are the model's own).
+ * The "compiled" totals lead with the compiled graph's weight count (what the params column sums) and give the
+ * as-written count beside it, e.g. `parameters: 206,922 as compiled (207,018 as written, + 96 state)`.
  */
 export interface ReportStage {
   stage: "compiled" | "written";
   otherOps: number;
   paramsOf: Graph;
+  /** Weight elements (params and state) of the graph as compiled: what the artifact stores (for "written"). */
+  compiledWeights: number;
+}
+
+/** Elements of all params and state of `graph` (the weights an artifact of it stores; symbolic dims count 1). */
+function weightCount(graph: Graph): number {
+  return Object.values(graph.values)
+    .filter((v) => v.kind === "param" || v.kind === "state")
+    .reduce((s, v) => s + numel(v.type.shape.map((d) => (typeof d === "number" ? d : 1))), 0);
 }
 
 const STAGE_NOTE = {
@@ -83,17 +94,25 @@ export function graphReport(graph: Graph, stage?: ReportStage): string[] {
       new Set([0, 4, 5]),
     ),
   );
-  const weightElems = Object.values(graph.values)
-    .filter((v) => v.kind === "param" || v.kind === "state")
-    .reduce((s, v) => s + numel(v.type.shape as number[]), 0);
+  const weightElems = weightCount(graph);
   lines.push("");
   const pg = stage?.paramsOf ?? graph;
   const trainable = countParameters(pg);
   const state = Object.values(pg.values).filter((v) => v.kind === "param" || v.kind === "state").reduce((s, v) => s + numel(v.type.shape as number[]), 0) - trainable;
   const other = stage ? ` (${formatCount(stage.otherOps)} ${stage.stage === "compiled" ? "as written" : "as compiled"})` : "";
-  lines.push(
-    `ops: ${rows.length}${other}   parameters: ${formatCount(trainable)}${state ? ` (+ ${formatCount(state)} state, e.g. running statistics${pg === graph ? "; the params column counts both" : ""})` : ""}   weights: ${formatBytes(weightElems * 4)} (f32)`,
-  );
+  const stateNote = state ? `+ ${formatCount(state)} state` : "";
+  let params: string;
+  if (stage?.stage === "compiled" && (weightElems !== trainable || state)) {
+    // the params column sums the compiled graph's weights (batchnorm folded into the convs): lead with that count
+    params = `${formatCount(weightElems)} as compiled (${formatCount(trainable)} as written${state ? `, ${stateNote}` : ""})`;
+  } else {
+    const notes = [
+      ...(state ? [`${stateNote}, e.g. running statistics${pg === graph ? "; the params column counts both" : ""}`] : []),
+      ...(stage?.stage === "written" && stage.compiledWeights !== trainable + state ? [`${formatCount(stage.compiledWeights)} as compiled`] : []),
+    ];
+    params = `${formatCount(trainable)}${stage?.stage === "written" && notes.length ? " as written" : ""}${notes.length ? ` (${notes.join("; ")})` : ""}`;
+  }
+  lines.push(`ops: ${rows.length}${other}   parameters: ${params}   weights: ${formatBytes(weightElems * 4)} (f32)`);
   lines.push(`FLOPs per sample: ${formatCount(rows.reduce((s, r) => s + r.flops, 0))}`);
   const plan = planMemory(graph);
   lines.push(
@@ -151,8 +170,8 @@ export async function inspectCommand(file: string, options: InspectCommandOption
   const written = options.opt === false;
   const graph = written ? r.graph : compiled;
   const stage: ReportStage = written
-    ? { stage: "written", otherOps: compiled.nodes.length, paramsOf: r.graph }
-    : { stage: "compiled", otherOps: r.graph.nodes.length, paramsOf: optimized };
+    ? { stage: "written", otherOps: compiled.nodes.length, paramsOf: r.graph, compiledWeights: weightCount(compiled) }
+    : { stage: "compiled", otherOps: r.graph.nodes.length, paramsOf: optimized, compiledWeights: weightCount(compiled) };
   if (options.ir) io.out(JSON.stringify(graph, null, 2));
   else for (const l of graphReport(graph, stage)) io.out(l);
   if (options.svg) {
