@@ -3,7 +3,7 @@
 
 import { ModelcRuntimeError, type ModelcRuntimeErrorCode } from "./errors.js";
 import type { Manifest } from "./manifest.js";
-import { Model } from "./model.js";
+import { checkOptions, Model } from "./model.js";
 import { hostHasRelaxedSimd, hostHasSimd, parseManifest, readArtifactSections, type ModuleVariant } from "./sections.js";
 import { asBytes, baseName, readLocation, showLocation, sibling, toLocation, type Location } from "./source.js";
 
@@ -29,6 +29,9 @@ export interface LoadOptions {
   weights?: Uint8Array | ArrayBuffer | URL | string;
 }
 
+/** The keys of LoadOptions (the `satisfies` keeps the list complete). @internal */
+export const LOAD_KEYS = Object.keys({ simd: 1, relaxed: 1, weights: 1 } satisfies Record<keyof LoadOptions, 1>);
+
 const LABEL = { relaxed: "relaxed-SIMD", simd: "SIMD", scalar: "scalar" };
 const NO_SIMD = "this host's WebAssembly lacks SIMD (v128)";
 function fail(code: ModelcRuntimeErrorCode, message: string): never {
@@ -42,8 +45,9 @@ const modeOf = (v: unknown, name: string): string =>
  * Load a compiled model from its bytes, or a URL/path (Node) of NAME.wasm, NAME.relaxed.wasm, NAME.nosimd.wasm
  * or NAME.manifest.json (siblings: other builds, weights file). Runs the best build host and options allow:
  * relaxed SIMD, SIMD, scalar (Model.variant); bytes of an acceptable build run as given. Errors
- * (ModelcRuntimeError): bad-source, bad-option, not-artifact, bad-manifest, no-simd, no-relaxed, no-module,
- * weights, instantiate.
+ * (ModelcRuntimeError): bad-source, bad-option (a value outside an option's set, an unknown key such as `simdd`:
+ * the message lists `simd, relaxed, weights` and suggests the closest; options not a plain object), not-artifact,
+ * bad-manifest, no-simd, no-relaxed, no-module, weights, instantiate.
  */
 export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<Model> {
   return (await loadModelParts(source, options)).model;
@@ -60,6 +64,7 @@ export interface ModelParts {
 
 /** loadModel, also returning the compiled module and the weights file bytes. Same errors. @internal */
 export async function loadModelParts(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<ModelParts> {
+  checkOptions("loadModel(source, options)", options, LOAD_KEYS, `{ simd: "off" }`);
   const mode = modeOf(options.simd, "simd");
   const rmode = modeOf(options.relaxed, "relaxed");
   const hostSimd = hostHasSimd();

@@ -78,7 +78,8 @@ export class Model {
   /**
    * Run the model on a batch. Inputs are batch-major (sample 0's elements first) in the input's shape.
    * Returns fresh copies of every output. Errors (ModelcRuntimeError): `bad-inputs` (`inputs` is not an object
-   * keyed by input name: null, a number, a typed array, an array), `bad-option` (`options` not an object),
+   * keyed by input name: null, a number, a typed array, an array), `bad-option` (`options` not a plain object, an
+   * unknown key such as `bacth`: the message lists `batch, nan` and suggests the closest),
    * `unknown-input`, `missing-input`,
    * `bad-dtype` (Float32Array for f32, Int32Array for i32, or number[]), `bad-length`, `bad-batch`,
    * `bad-value` (an embedding id outside its table, manifest `range`: "input 'tokens': value 57 at [0, 3]
@@ -140,8 +141,7 @@ export class Model {
     if (typeof inputs !== "object" || inputs === null || Array.isArray(inputs) || ArrayBuffer.isView(inputs))
       throw new ModelcRuntimeError("bad-inputs",
         `run(inputs): expected an object of inputs by name, { ${specs.map((s) => `${s.name}: ${arrayName(s)} of shape ${showShape(s)}`).join(", ")} }, got ${showGot(inputs)}`);
-    if (typeof options !== "object" || options === null)
-      throw new ModelcRuntimeError("bad-option", `run(inputs, options): options must be an object such as { batch: 1 }, got ${showGot(options)}`);
+    checkOptions("run(inputs, options)", options, RUN_KEYS, "{ batch: 1 }");
     const names = specs.map((s) => `'${s.name}'`).join(", ") || "(none)";
     for (const key of Object.keys(inputs))
       if (!specs.some((s) => s.name === key))
@@ -209,11 +209,54 @@ export class Model {
   }
 }
 
-/** A value as error messages show it: "null", "number 3", "Float32Array(784)". */
+/** A value as error messages show it: "null", "number 3", 'string "fast"', "Float32Array(784)", "array(1)". */
 function showGot(v: unknown): string {
   const t = describeValue(v);
   const n = (v as { length?: unknown } | null)?.length;
-  return typeof v === "number" || typeof v === "boolean" ? `${t} ${v}` : typeof n === "number" && typeof v === "object" ? `${t}(${n})` : t;
+  return typeof v === "number" || typeof v === "boolean" ? `${t} ${v}` : typeof v === "string" ? `${t} ${JSON.stringify(v)}`
+    : typeof n === "number" && typeof v === "object" ? `${t}(${n})` : t;
+}
+
+/** The keys of RunOptions (the `satisfies` keeps the list complete). */
+const RUN_KEYS = Object.keys({ batch: 1, nan: 1 } satisfies Record<keyof RunOptions, 1>);
+
+/** Levenshtein distance of two short strings (one row). */
+function editDistance(a: string, b: string): number {
+  const row = [...Array(b.length + 1).keys()];
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]!;
+      row[j] = Math.min(up + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * Check an options argument of `where` (e.g. "run(inputs, options)"): it must be a plain object (not null, an
+ * array or a primitive; `example` shows one) whose keys are all in `keys`. Values are checked by the caller.
+ * Errors: `bad-option` naming the value given, or the unknown key, the valid keys and, for a likely typo
+ * (case-insensitive edit distance at most 2 and under half the shorter key), the closest valid key:
+ * "run(inputs, options): unknown option 'bacth' (did you mean 'batch'?); valid options: batch, nan".
+ * @internal (shared by loadModel, Model.run/check and loadModelThreaded)
+ */
+export function checkOptions(where: string, options: unknown, keys: string[], example: string): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options))
+    throw new ModelcRuntimeError("bad-option", `${where}: options must be an object such as ${example}, got ${showGot(options)}`);
+  for (const k of Object.keys(options)) {
+    if (keys.includes(k)) continue;
+    let near = "";
+    let best = 3;
+    for (const v of keys) {
+      const d = editDistance(k.toLowerCase(), v.toLowerCase());
+      if (d < best && d < Math.min(k.length, v.length) / 2) (best = d), (near = v);
+    }
+    throw new ModelcRuntimeError("bad-option",
+      `${where}: unknown option '${k}'${near ? ` (did you mean '${near}'?)` : ""}; valid options: ${keys.join(", ")}`);
+  }
 }
 
 function arrayName(s: IoSpec): string {

@@ -5,9 +5,9 @@
 // Neighbours: threads-worker.ts (worker entry), threads-shared.ts (protocol), load.ts, model.ts.
 
 import { ModelcRuntimeError } from "./errors.js";
-import { loadModelParts, type LoadOptions } from "./load.js";
+import { LOAD_KEYS, loadModelParts, type LoadOptions } from "./load.js";
 import type { IoSpec, Manifest } from "./manifest.js";
-import type { Model, RunInputs, RunOptions, RunOutputs } from "./model.js";
+import { checkOptions, type Model, type RunInputs, type RunOptions, type RunOutputs } from "./model.js";
 import {
   CMD_CLOSE, CMD_RUN, CTL, CTL_WORDS, dataLayout, sliceView,
   type BufferMessage, type InitMessage, type WorkerReply,
@@ -35,6 +35,9 @@ export interface ThreadOptions extends LoadOptions {
   /** Milliseconds a worker may take to start and load the model before loading fails (default 60000). */
   startTimeoutMs?: number;
 }
+
+/** The keys of ThreadOptions, loadModel's included (the `satisfies` keeps the list complete). */
+const THREAD_KEYS = [...LOAD_KEYS, ...Object.keys({ threads: 1, callerRuns: 1, workerUrl: 1, startTimeoutMs: 1 } satisfies Record<Exclude<keyof ThreadOptions, keyof LoadOptions>, 1>)];
 
 /** Whether this host can run workers on shared memory, and why not (threadSupport). */
 export interface ThreadSupport {
@@ -242,7 +245,7 @@ export class ThreadedModel {
   /**
    * Run the model on a batch (inputs batch-major, as Model.run). Each thread runs a contiguous slice; a batch
    * smaller than `threads` uses `batch` threads. Resolves with fresh output arrays equal to Model.run's.
-   * Rejects (ModelcRuntimeError) with Model.run's argument errors (`unknown-input`, `missing-input`,
+   * Rejects (ModelcRuntimeError) with Model.run's argument errors (`bad-inputs`, `bad-option`, `unknown-input`, `missing-input`,
    * `bad-dtype`, `bad-length`, `bad-batch`, `bad-value` including NaN unless `options.nan` is "allow") before any
    * thread starts (the calling thread checks the whole batch once; slices are not checked again), with `trap`/`memory` from a
    * slice, `worker` when a worker died (the model is then unusable: close it and load again) and `closed`
@@ -347,7 +350,8 @@ function part(v: Float32Array | Int32Array | number[], a: number, b: number): Fl
  *
  * Where threads are unavailable (threadSupport: a browser page without cross-origin isolation, a host without
  * Worker) the model runs on one thread and console.warn says why, once.
- * Errors (ModelcRuntimeError): loadModel's; `bad-option` for a `threads` that is not an integer in 1..256,
+ * Errors (ModelcRuntimeError): loadModel's; `bad-option` for an unknown key (the message lists loadModel's and these
+ * keys and suggests the closest), options that are not a plain object, a `threads` that is not an integer in 1..256,
  * a non-boolean `callerRuns` or a bad `startTimeoutMs`; `worker` when a worker fails to start (the message
  * names the worker and why: script not found, loading failed, no answer within startTimeoutMs).
  */
@@ -361,6 +365,7 @@ export function loadModelThreaded(source: Uint8Array | ArrayBuffer | URL | strin
  * @internal
  */
 export async function loadModelThreadedOn(support: ThreadSupport, source: Uint8Array | ArrayBuffer | URL | string, options: ThreadOptions = {}): Promise<ThreadedModel> {
+  checkOptions("loadModelThreaded(source, options)", options, THREAD_KEYS, "{ threads: 4 }");
   const { threads: asked, callerRuns = true, workerUrl, startTimeoutMs = 60000, ...load } = options;
   if (asked !== undefined && (typeof asked !== "number" || !Number.isInteger(asked) || asked < 1 || asked > 256))
     throw new ModelcRuntimeError("bad-option", `options.threads must be an integer from 1 to 256, got ${JSON.stringify(asked) ?? String(asked)}`);

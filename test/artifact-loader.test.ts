@@ -81,7 +81,10 @@ describe("generated NAME.js and NAME.d.ts against the built runtime", () => {
     // 6.5 KB until the bad-inputs message and the NaN input check (RunOptions.nan) took it to 6.74 KB. The budget
     // users see is runtime-size.test.ts (minified + gzip, 10 KB; 5.4 KB then). 7.0 KB until the module-side NaN
     // scan (nan_scan export: check() copies f32 inputs into memory, Model.noNaN) took it to 7.02 KB (5.7 KB min+gz).
-    expect(gz).toBeLessThan(7.1 * 1024);
+    // 7.1 KB (raised by 0.5 KB) until the options check (checkOptions: unknown keys and non-object options of
+    // loadModel/run are bad-option naming the valid keys and the closest by edit distance) took it from 7219 to
+    // 7634 bytes (min+gz 5727 -> 6010).
+    expect(gz).toBeLessThan(7.6 * 1024);
   });
 
   it("NAME.d.ts declares the model's own input and output names", () => {

@@ -145,6 +145,22 @@ describe("loadModel sources", () => {
     expect(e.code).toBe("bad-source");
     expect(e.message).toContain("got number");
   });
+
+  it("rejects options that are not an object, and unknown option keys, naming the valid ones and the likely typo", async () => {
+    const wasm = join(dir, "affine.wasm");
+    const fast = await caughtAsync(loadModel(wasm, "fast" as never));
+    expect([fast.code, fast.message]).toEqual(["bad-option", `loadModel(source, options): options must be an object such as { simd: "off" }, got string "fast"`]);
+    expect((await caughtAsync(loadModel(wasm, null as never))).message).toContain("got null");
+    expect((await caughtAsync(loadModel(wasm, ["off"] as never))).message).toContain("got array(1)");
+    // before this check { simdd: "off" } silently ran the SIMD build
+    const typo = await caughtAsync(loadModel(wasm, { simdd: "off" } as never));
+    expect([typo.code, typo.message]).toEqual(["bad-option", "loadModel(source, options): unknown option 'simdd' (did you mean 'simd'?); valid options: simd, relaxed, weights"]);
+    expect((await caughtAsync(loadModel(wasm, { Relaxed: "off" } as never))).message).toContain("unknown option 'Relaxed' (did you mean 'relaxed'?)");
+    const far = await caughtAsync(loadModel(wasm, { simd: "off", fast: true } as never));
+    expect(far.message).toBe("loadModel(source, options): unknown option 'fast'; valid options: simd, relaxed, weights");
+    expect((await loadModel(wasm, { simd: "off", relaxed: "off", weights: undefined })).variant).toBe("scalar");
+    expect((await loadModel(wasm, undefined)).name).toBe("affine");
+  });
 });
 
 describe("weights outside the module", () => {
@@ -224,7 +240,7 @@ describe("Model.run validation", () => {
   it("inputs that are not an object by name (null, undefined, a number, a bare array) are bad-inputs naming every input", () => {
     const want = "run(inputs): expected an object of inputs by name, { x: Float32Array of shape [N, 4], k: Int32Array of shape [N, 1] }, got ";
     const cases: [unknown, string][] = [
-      [null, "null"], [undefined, "undefined"], [3, "number 3"], ["x", "string"],
+      [null, "null"], [undefined, "undefined"], [3, "number 3"], ["x", `string "x"`],
       [new Float32Array(8), "Float32Array(8)"], [[1, 2, 3, 4], "array(4)"],
     ];
     for (const [inputs, got] of cases) {
@@ -237,6 +253,17 @@ describe("Model.run validation", () => {
     const e = caught(() => model.run({ x: x2, k: k2 }, null as never));
     expect([e.code, e.message]).toEqual(["bad-option", "run(inputs, options): options must be an object such as { batch: 1 }, got null"]);
     expect(caught(() => model.run({ x: x2, k: k2 }, 2 as never)).message).toContain("got number 2");
+    const arr = caught(() => model.run({ x: x2, k: k2 }, [4] as never));
+    expect([arr.code, arr.message]).toEqual(["bad-option", "run(inputs, options): options must be an object such as { batch: 1 }, got array(1)"]);
+  });
+  it("unknown option keys are bad-option naming the key, the valid keys and the likely typo", () => {
+    const e = caught(() => model.run({ x: x2, k: k2 }, { bacth: 1 } as never));
+    expect([e.code, e.message]).toEqual(["bad-option", "run(inputs, options): unknown option 'bacth' (did you mean 'batch'?); valid options: batch, nan"]);
+    expect(caught(() => model.check({ x: x2, k: k2 }, { NaN: "allow" } as never)).message).toBe(
+      "run(inputs, options): unknown option 'NaN' (did you mean 'nan'?); valid options: batch, nan");
+    expect(caught(() => model.run({ x: x2, k: k2 }, { threads: 2 } as never)).message).toBe("run(inputs, options): unknown option 'threads'; valid options: batch, nan");
+    expect(caught(() => model.run({ x: x2, k: k2 }, { bat: 1 } as never)).message).toContain("unknown option 'bat';"); // too short to guess
+    expect(model.run({ x: x2, k: k2 }, { batch: undefined, nan: "allow" }).z).toEqual(new Int32Array([1, 1]));
   });
   it("unknown input names the input and the valid names", () => {
     const e = caught(() => model.run({ x: x2, k: k2, img: x2 }));

@@ -198,6 +198,25 @@ describe("loadModelThreaded", () => {
     expect((await caughtAsync(loadModelThreaded(mlp, { threads: 2, startTimeoutMs: 0 }))).code).toBe("bad-option");
   });
 
+  it("rejects unknown option keys and non-object options with bad-option, listing loadModel's keys and its own", async () => {
+    const valid = "valid options: simd, relaxed, weights, threads, callerRuns, workerUrl, startTimeoutMs";
+    const e = await caughtAsync(loadModelThreaded(mlp, { thread: 2 } as never));
+    expect([e.code, e.message]).toEqual(["bad-option", `loadModelThreaded(source, options): unknown option 'thread' (did you mean 'threads'?); ${valid}`]);
+    expect((await caughtAsync(loadModelThreaded(mlp, { threads: 1, simdd: "off" } as never))).message).toBe(
+      `loadModelThreaded(source, options): unknown option 'simdd' (did you mean 'simd'?); ${valid}`);
+    expect((await caughtAsync(loadModelThreaded(mlp, { workerURL: "w.js" } as never))).message).toContain("(did you mean 'workerUrl'?)");
+    expect((await caughtAsync(loadModelThreaded(mlp, { batch: 4 } as never))).message).toBe(`loadModelThreaded(source, options): unknown option 'batch'; ${valid}`);
+    const s = await caughtAsync(loadModelThreaded(mlp, "fast" as never));
+    expect([s.code, s.message]).toEqual(["bad-option", `loadModelThreaded(source, options): options must be an object such as { threads: 4 }, got string "fast"`]);
+    const t = await loadModelThreaded(mlp, { threads: 1, relaxed: "off", callerRuns: true, workerUrl: undefined, startTimeoutMs: 1000 });
+    expect(t.variant).toBe("simd");
+    const input = { image: new Float32Array(784) };
+    const r = await caughtAsync(t.run(input, { bacth: 1 } as never));
+    expect([r.code, r.message]).toEqual(["bad-option", "run(inputs, options): unknown option 'bacth' (did you mean 'batch'?); valid options: batch, nan"]);
+    expect((await caughtAsync(t.run(input, [1] as never))).message).toBe("run(inputs, options): options must be an object such as { batch: 1 }, got array(1)");
+    await t.close();
+  });
+
   it("threads: 1 starts no worker and runs like Model.run", async () => {
     const t = await loadModelThreaded(mlp, { threads: 1, workerUrl: "/nonexistent/worker.js" });
     expect(t.threads).toBe(1);
