@@ -1,6 +1,7 @@
 // First compile in a fresh process: for each example, spawn `node` processes that import binaryen, then
 // time compile() (CPU and wall) of that one example; median over --runs processes per example. Also a
-// per-stage breakdown (the stage functions compile() calls, called one by one in a fresh process) and a
+// per-stage breakdown (the stage functions compile() calls, called one by one in a fresh process; of each file
+// given, else of the largest and the smallest example) and a
 // --cpu-prof split of the same time by package. `node dist/scripts/compile-time.js [--runs 3] [--no-stages]
 // [--no-profile] [--eager] [files...]`. The compiler is imported as `import("modelc")` would: the bundle
 // (scripts/bundle.ts) when `npm run build` made it, else dist/compiler/index.js. Neighbours: compiler/index.ts (compile), bench/infer.js compileStats()
@@ -9,7 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -176,6 +177,34 @@ export function exampleFiles(): string[] {
   return [...dir("dsl-examples"), ...dir("bench/models")];
 }
 
+/**
+ * The files that get a per-stage breakdown table, in print order: with files given on the command line (`given`),
+ * each of them once, in the order given; without, the largest example (transformer-block) and the smallest
+ * (mnist-mlp). (It used to pick "transformer-block if listed, else the first" and "mnist-mlp if listed, else the
+ * last", so `a.model transformer-block.model` broke down transformer-block twice.)
+ */
+export function breakdownFiles(list: string[], given: boolean): string[] {
+  if (given) return [...new Set(list)];
+  const pick = [list.find((x) => x.endsWith("transformer-block.model")) ?? list[0]!, list.find((x) => x.endsWith("mnist-mlp.model")) ?? list[list.length - 1]!];
+  return [...new Set(pick)];
+}
+
+/**
+ * The label of each file in the tables: its base name, or the path as given where two files share a base name
+ * (dsl-examples/x.model and bench/models/x.model; relative to the working directory when under it).
+ */
+export function fileLabels(files: string[]): Map<string, string> {
+  const count = new Map<string, number>();
+  for (const f of new Set(files)) count.set(basename(f), (count.get(basename(f)) ?? 0) + 1);
+  return new Map(files.map((f) => [f, count.get(basename(f))! > 1 ? shortPath(f) : basename(f)]));
+}
+
+/** `f` relative to the working directory when under it, else as is. */
+function shortPath(f: string): string {
+  const r = relative(process.cwd(), f);
+  return r && !r.startsWith("..") && !isAbsolute(r) ? r : f;
+}
+
 /** Run one child (`mode` total or stages) in a fresh node process; node flags first. Throws with its stderr. */
 function runChild<T>(mode: string, file: string, nodeFlags: string[] = []): T {
   const r = spawnSync(process.execPath, [...nodeFlags, SELF, "--child", mode, file], { encoding: "utf8", maxBuffer: 1 << 24 });
@@ -288,9 +317,10 @@ async function main(): Promise<void> {
   const eager = flags.has("--eager") ? firstCompileTimes(list, runs, ["--no-wasm-lazy-compilation"]) : undefined;
   const header = ["example", "CPU ms", "wall ms", "import binaryen ms"];
   if (eager) header.push("CPU ms (eager wasm)", "wall ms (eager wasm)", "import binaryen ms (eager wasm)");
+  const label = fileLabels(list);
   const rows = list.map((f) => {
     const a = lazy.get(f)!;
-    const r = [basename(f) + (a.ok ? "" : " (no artifact!)"), a.cpuMs.toFixed(0), a.wallMs.toFixed(0), a.importMs.toFixed(0)];
+    const r = [label.get(f)! + (a.ok ? "" : " (no artifact!)"), a.cpuMs.toFixed(0), a.wallMs.toFixed(0), a.importMs.toFixed(0)];
     if (eager) {
       const e = eager.get(f)!;
       r.push(e.cpuMs.toFixed(0), e.wallMs.toFixed(0), e.importMs.toFixed(0));
@@ -301,14 +331,14 @@ async function main(): Promise<void> {
   if (eager) console.log("\n(eager wasm: node --no-wasm-lazy-compilation, so binaryen's wasm is compiled while importing it, not on first use.)");
 
   if (!flags.has("--no-stages")) {
-    // The breakdown for the largest example and the smallest (median over runs).
-    for (const f of [list.find((x) => x.endsWith("transformer-block.model")) ?? list[0]!, list.find((x) => x.endsWith("mnist-mlp.model")) ?? list[list.length - 1]!]) {
+    // The breakdown for each file given, else for the largest example and the smallest (median over runs).
+    for (const f of breakdownFiles(list, files.length > 0)) {
       const rs = Array.from({ length: runs }, () => runChild<StagesResult>("stages", f));
       const names = rs[0]!.stages.map(([n]) => n);
       const srows = names.map((n, i) => [n, median(rs.map((r) => r.stages[i]![1].cpuMs)).toFixed(1), median(rs.map((r) => r.stages[i]![1].wallMs)).toFixed(1)]);
       const tot = (k: "cpuMs" | "wallMs") => median(rs.map((r) => r.stages.reduce((s, [, x]) => s + x[k], 0))).toFixed(1);
       srows.push(["total", tot("cpuMs"), tot("wallMs")]);
-      console.log(`\nstages of compile() in a fresh process, ${basename(f)} (median of ${runs}):\n`);
+      console.log(`\nstages of compile() in a fresh process, ${label.get(f)!} (median of ${runs}):\n`);
       console.log(table(["stage", "CPU ms", "wall ms"], srows));
     }
   }
