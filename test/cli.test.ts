@@ -234,6 +234,9 @@ describe("modelc run helpers", () => {
     expect([...parseInputPairs(["image=a.npy", "mask=dir/b=c.npy"])]).toEqual([["image", "a.npy"], ["mask", "dir/b=c.npy"]]);
     expect(() => parseInputPairs(["image"])).toThrow(/NAME=FILE\.npy/);
     expect([...parseInputPairs(["x.npy"], "image")]).toEqual([["image", "x.npy"]]);
+    // the input's name alone (the NAME of NAME=FILE) used to be read as a file: "cannot read input 'image' 'image': no such file"
+    expect(() => parseInputPairs(["image"], "image")).toThrow(
+      "--input expects NAME=FILE.npy (or just FILE.npy for a one-input model), got 'image', the input's name without a file; give --input image=FILE.npy");
     expect(() => parseInputPairs(["a=x", "a=y"])).toThrow(/given twice/);
   });
 });
@@ -288,6 +291,9 @@ describe.skipIf(!backendOk)("modelc compile + run end to end", () => {
     const bad = await cli("run", join(out, "tiny.wasm"), "--input", `pixels=${inp}`);
     expect(bad.code).toBe(1);
     expect(bad.err).toContain("unknown input 'pixels'; the model's inputs are: x");
+    const nameOnly = await cli("run", join(out, "tiny.wasm"), "--input", "x");
+    expect([nameOnly.code, nameOnly.err.trim()]).toEqual([1,
+      "error: --input expects NAME=FILE.npy (or just FILE.npy for a one-input model), got 'x', the input's name without a file; give --input x=FILE.npy"]);
     const missing = await cli("run", join(out, "tiny.wasm"));
     expect(missing.err).toContain("missing --input for 'x' [N, 6]");
   });

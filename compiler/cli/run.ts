@@ -1,6 +1,7 @@
 // `modelc run ARTIFACT --input NAME=FILE.npy ...`: run a compiled model on .npy inputs, write one
 // NAME.npy per output. Neighbours: runtime/index.ts (loadModel), data/npy.ts, io/atomic.ts.
 
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { readNpy, writeNpy, type NpyArray } from "../data/npy.js";
@@ -24,12 +25,17 @@ export interface RunCommandOptions {
 
 /**
  * Parse `NAME=PATH` pairs. A bare `PATH` (no "=") names `soleInput`, the model's only input, when
- * given. Errors (UserError): a missing "=" otherwise, an empty name or path, a repeated name.
+ * given. Errors (UserError): a missing "=" otherwise, an empty name or path, a repeated name, and a bare
+ * `soleInput` itself when no such file exists (`--input image`: the NAME without its `=FILE`).
  */
 export function parseInputPairs(pairs: readonly string[], soleInput?: string): Map<string, string> {
   const out = new Map<string, string>();
   for (let p of pairs) {
-    if (!p.includes("=") && soleInput !== undefined) p = `${soleInput}=${p}`;
+    if (!p.includes("=") && soleInput !== undefined) {
+      if (p === soleInput && !existsSync(p))
+        throw new UserError(`--input expects NAME=FILE.npy (or just FILE.npy for a one-input model), got '${p}', the input's name without a file; give --input ${p}=FILE.npy`);
+      p = `${soleInput}=${p}`;
+    }
     const eq = p.indexOf("=");
     if (eq <= 0 || eq === p.length - 1) throw new UserError(`--input expects NAME=FILE.npy, got '${p}'`);
     const name = p.slice(0, eq);
