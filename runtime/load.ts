@@ -116,9 +116,12 @@ export async function loadModelParts(source: Uint8Array | ArrayBuffer | URL | st
           variant ??= want;
         }
       }
-    } else if (!order.includes(variant))
+    } else if (!order.includes(variant)) {
+      const alt = best(manifest);
       fail(rmode === "force" || (variant === "relaxed" && order[0] !== "scalar") ? "no-relaxed" : "no-simd",
-        `${why(variant)} but the ${LABEL[variant]} module's bytes were given; pass the bytes of ${manifest.modules[best(manifest) ?? order[0]!]} or load from a path/URL`);
+        `${why(variant)} but the ${LABEL[variant]} module's bytes were given; ` +
+          (alt ? `pass the bytes of ${manifest.modules[alt]} or load from a path/URL` : `artifact '${manifest.name}' has no ${LABEL[order.at(-1)!]} build (manifest.modules.${order.at(-1)})`));
+    }
   }
   variant ??= best(manifest) ?? order[0]!;
 

@@ -98,6 +98,13 @@ describe("loadModel sources", () => {
     expect(e.message).toContain("affine.nosimd.wasm");
   });
 
+  it('simd: "off" with SIMD bytes of an artifact that has no scalar build says so (no "bytes of undefined")', async () => {
+    const simdOnly = await writeTo("embedded", ["simd"]);
+    const e = await caughtAsync(loadModel(new Uint8Array(readFileSync(join(simdOnly, "affine.wasm"))), { simd: "off" }));
+    expect([e.code, e.message]).toEqual(["no-simd",
+      'simd: "off" was requested but the SIMD module\'s bytes were given; artifact \'affine\' has no scalar build (manifest.modules.scalar)']);
+  });
+
   it("a host without SIMD gets the scalar module (auto) or a clear error (force, SIMD bytes only)", async () => {
     const real = WebAssembly.validate;
     // the runtime's feature probes are hand-written modules of under 64 bytes
