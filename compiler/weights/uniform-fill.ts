@@ -8,6 +8,8 @@
 // value is low + w * u in f64 (no fused multiply-add in wasm) rounded to f32 to nearest, ties to even, as a
 // Float32Array store does. test/weights.test.ts pins the values.
 
+import { uleb128 } from "../artifact/sections.js";
+
 /**
  * The module, as text (offsets in bytes; memory[0..16) holds the 4-word state, values start at `ptr`):
  * ```
@@ -49,7 +51,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     ...[S0, S1, S2, S3].flatMap((s, k) => [...i32(0), ...get(s), 0x36, 0x02, 4 * k]),
     0x0b,
   ];
-  const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
+  const section = (id: number, content: number[]) => [id, ...uleb128(content.length), ...content];
   const name = (s: string) => [s.length, ...[...s].map((c) => c.charCodeAt(0))];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
@@ -57,17 +59,8 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     ...section(3, [0x01, 0x00]),
     ...section(5, [0x01, 0x00, 0x01]), // one memory, min 1 page
     ...section(7, [0x02, ...name("fill"), 0x00, 0x00, ...name("mem"), 0x02, 0x00]),
-    ...section(10, [0x01, ...uleb(body.length), ...body]),
+    ...section(10, [0x01, ...uleb128(body.length), ...body]),
   ]);
-}
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-    n >>>= 7;
-  } while (n > 0);
-  return out;
 }
 
 let instance: { fill: (ptr: number, n: number, low: number, w: number) => void; mem: WebAssembly.Memory } | undefined;

@@ -3,6 +3,7 @@
 // through it; emit.ts drives it. No other file imports binaryen.
 
 import binaryen from "binaryen";
+import { uleb128 } from "../../artifact/sections.js";
 
 /** A binaryen expression reference. */
 export type Expr = number;
@@ -515,17 +516,7 @@ function engineAccepts(bytes: Uint8Array): boolean {
   }
 }
 
-/** Unsigned / signed LEB128 bytes of a non-negative / any 32-bit integer. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
+/** Signed LEB128 bytes of any 32-bit integer (unsigned: artifact/sections.ts uleb128). */
 function sleb(n: number): number[] {
   const out: number[] = [];
   for (;;) {
@@ -543,9 +534,9 @@ function sleb(n: number): number[] {
  * needed since no memory.init / data.drop refers to the segments.
  */
 export function appendDataSection(wasm: Uint8Array, segments: Segment[]): Uint8Array {
-  const heads = segments.map((s) => [0, 0x41, ...sleb(s.offset), 0x0b, ...uleb(s.data.length)]);
-  const body = uleb(segments.length).length + heads.reduce((a, h, i) => a + h.length + segments[i]!.data.length, 0);
-  const size = uleb(body);
+  const heads = segments.map((s) => [0, 0x41, ...sleb(s.offset), 0x0b, ...uleb128(s.data.length)]);
+  const body = uleb128(segments.length).length + heads.reduce((a, h, i) => a + h.length + segments[i]!.data.length, 0);
+  const size = uleb128(body);
   const out = new Uint8Array(wasm.length + 1 + size.length + body);
   out.set(wasm);
   let p = wasm.length;
@@ -553,7 +544,7 @@ export function appendDataSection(wasm: Uint8Array, segments: Segment[]): Uint8A
     out.set(b, p);
     p += b.length;
   };
-  put([11, ...size, ...uleb(segments.length)]);
+  put([11, ...size, ...uleb128(segments.length)]);
   segments.forEach((s, i) => {
     put(heads[i]!);
     put(s.data);
