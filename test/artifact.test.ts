@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildArtifact, type BuildArtifactInput } from "../compiler/artifact/build.js";
-import { appendCustomSection, appendCustomSections, uleb128 } from "../compiler/artifact/sections.js";
+import { appendCustomSection, appendCustomSections, bytesWithRoom, uleb128 } from "../compiler/artifact/sections.js";
 import { validateManifest } from "../compiler/artifact/validate.js";
 import { writeArtifactFiles } from "../compiler/artifact/write.js";
 import { customSections, readArtifactSections } from "../runtime/index.js";
@@ -105,6 +105,32 @@ describe("custom sections and validateManifest", () => {
     const two = appendCustomSections(empty, [["ab", "xyz"], ["n", new Uint8Array(300)]]);
     expect(Array.from(two)).toEqual(Array.from(appendCustomSection(appendCustomSection(empty, "ab", "xyz"), "n", new Uint8Array(300))));
     expect(customSections(two).map((c) => c.name)).toEqual(["ab", "n"]);
+  });
+
+  it("appendCustomSections writes into a bytesWithRoom array's room, never over bytes handed out", () => {
+    const head = [0, 97, 115, 109, 1, 0, 0, 0];
+    const module = bytesWithRoom(8, 32);
+    module.set(head);
+    const sections: [string, string][] = [["ab", "xyz"], ["c", "12345"]];
+    const expected = Array.from(appendCustomSections(new Uint8Array(head), sections));
+    const first = appendCustomSections(module, sections);
+    expect(Array.from(first)).toEqual(expected);
+    expect(first.buffer).toBe(module.buffer); // written in place: no copy of the module
+    expect(Array.from(module)).toEqual(head); // the module itself is unchanged
+    // the room is taken: a second call on the same module copies (`first` keeps its bytes) ...
+    const second = appendCustomSections(module, [["zz", "other"]]);
+    expect(second.buffer).not.toBe(module.buffer);
+    expect(customSections(second).map((c) => c.name)).toEqual(["zz"]);
+    expect(Array.from(first)).toEqual(expected);
+    // ... while a call on `first` (the end of the room's used part) continues in place, and one too big for the
+    // room copies
+    const third = appendCustomSections(first, [["d", "6"]]);
+    expect(third.buffer).toBe(module.buffer);
+    expect(customSections(third).map((c) => c.name)).toEqual(["ab", "c", "d"]);
+    const big = appendCustomSections(third, [["e", new Uint8Array(64)]]);
+    expect(big.buffer).not.toBe(module.buffer);
+    expect(customSections(big).map((c) => c.name)).toEqual(["ab", "c", "d", "e"]);
+    expect(customSections(third).map((c) => c.name)).toEqual(["ab", "c", "d"]);
   });
 
   it("validateManifest names the offending field", () => {

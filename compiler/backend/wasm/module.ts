@@ -3,7 +3,7 @@
 // through it; emit.ts drives it. No other file imports binaryen.
 
 import binaryen from "binaryen";
-import { uleb128 } from "../../artifact/sections.js";
+import { bytesWithRoom, uleb128 } from "../../artifact/sections.js";
 
 /** A binaryen expression reference. */
 export type Expr = number;
@@ -531,26 +531,33 @@ function sleb(n: number): number[] {
  * `wasm` (a binaryen binary without a data section; its last non-custom section is the code section) with a
  * data section (id 11) of active segments for memory 0 appended: per segment flags 0, offset `i32.const o; end`,
  * then the bytes. Valid after the code section (custom sections may sit anywhere); no DataCount section is
- * needed since no memory.init / data.drop refers to the segments.
+ * needed since no memory.init / data.drop refers to the segments. The result is a new array with room after it
+ * (artifact/sections.ts bytesWithRoom), where buildArtifact's custom sections go without another copy.
  */
 export function appendDataSection(wasm: Uint8Array, segments: Segment[]): Uint8Array {
   const heads = segments.map((s) => [0, 0x41, ...sleb(s.offset), 0x0b, ...uleb128(s.data.length)]);
-  const body = uleb128(segments.length).length + heads.reduce((a, h, i) => a + h.length + segments[i]!.data.length, 0);
+  const count = uleb128(segments.length);
+  let body = count.length;
+  for (let i = 0; i < segments.length; i++) body += heads[i]!.length + segments[i]!.data.length;
   const size = uleb128(body);
-  const out = new Uint8Array(wasm.length + 1 + size.length + body);
+  // Room after the module for artifact/build.ts's custom sections (the manifest: a few KB), written there without
+  // copying the module again; pages of it left unused cost nothing.
+  const out = bytesWithRoom(wasm.length + 1 + size.length + body, MANIFEST_ROOM);
   out.set(wasm);
   let p = wasm.length;
-  const put = (b: ArrayLike<number>): void => {
-    out.set(b, p);
-    p += b.length;
-  };
-  put([11, ...size, ...uleb128(segments.length)]);
-  segments.forEach((s, i) => {
-    put(heads[i]!);
-    put(s.data);
-  });
+  out[p++] = 11;
+  for (const b of size) out[p++] = b;
+  for (const b of count) out[p++] = b;
+  for (let i = 0; i < segments.length; i++) {
+    for (const b of heads[i]!) out[p++] = b;
+    out.set(segments[i]!.data, p);
+    p += segments[i]!.data.length;
+  }
   return out;
 }
+
+/** Bytes of room after a module with a data section for its custom sections (bytesWithRoom). */
+const MANIFEST_ROOM = 64 * 1024;
 
 /** Features of every module; SIMD modules add SIMD128. */
 const BASE_FEATURES =
