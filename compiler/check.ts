@@ -3,7 +3,7 @@
 // frontend/lower-train.ts (semantics), compiler/index.ts.
 
 import type { Graph } from "./ir/types.js";
-import { hasErrors, type Diagnostic } from "./diagnostics.js";
+import { hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { parseModelFile } from "./frontend/parse.js";
 import { lowerModel, type LowerOptions } from "./frontend/lower.js";
 import { lowerTrain } from "./frontend/lower-train.js";
@@ -14,6 +14,7 @@ export interface CheckResult {
   graph?: Graph;
   /** The checked `train { ... }` section, when the model has one and it (and the graph) are free of errors. */
   train?: TrainSpec;
+  /** Every diagnostic, sorted by source position (`loc.offset`; ties in the order reported). */
   diagnostics: Diagnostic[];
 }
 
@@ -29,7 +30,7 @@ export function checkSource(source: string, file: string, options: LowerOptions 
   const lowered = lowerModel(parsed.ast, options);
   const model = options.model === undefined ? parsed.ast.models[0] : parsed.ast.models.find((m) => m.name.text === options.model);
   const trained = model ? lowerTrain(model, lowered.graph, lowered.bindings) : { diagnostics: [] };
-  const diagnostics = [...parsed.diagnostics, ...lowered.diagnostics, ...trained.diagnostics];
+  const diagnostics = sortDiagnostics([...parsed.diagnostics, ...lowered.diagnostics, ...trained.diagnostics]);
   if (!lowered.graph) return { diagnostics };
   return trained.spec ? { graph: lowered.graph, train: trained.spec, diagnostics } : { graph: lowered.graph, diagnostics };
 }

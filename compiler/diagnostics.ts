@@ -88,6 +88,18 @@ export function diag(
   };
 }
 
+/**
+ * Diagnostics in source order: by `loc.offset` (diagnostics without a location last), ties kept in
+ * the order they were reported. Returns a new array.
+ */
+export function sortDiagnostics(diags: readonly Diagnostic[]): Diagnostic[] {
+  const at = (d: Diagnostic): number => d.loc?.offset ?? Number.POSITIVE_INFINITY;
+  return diags
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => at(a.d) - at(b.d) || a.i - b.i)
+    .map((x) => x.d);
+}
+
 /** True when any diagnostic is an error. */
 export function hasErrors(diags: readonly Diagnostic[]): boolean {
   return diags.some((d) => d.severity === "error");

@@ -80,6 +80,10 @@ export interface CompileResult {
 
 /** Result of check(): the lowered (not yet optimized) graph when there are no errors. */
 export interface CheckResult {
+  /**
+   * Every diagnostic (all independent errors, not only the first; no cap), sorted by source position:
+   * `diagnostics[0]` is the first in the file. Errors caused by an earlier one are not reported.
+   */
   diagnostics: Diagnostic[];
   graph?: Graph;
 }

@@ -66,6 +66,8 @@ interface Ctx {
  * E0304 duplicate layer name, E0305 recursive block, E0401-E0406 arguments, E0501 shapes (with related
  * locations of each input's origin), E0502 dtypes, E0503 invalid input shape, E0701 no model, E0702 no
  * outputs, E0703 no inputs. A failed expression yields a poison value that silences follow-on errors.
+ * Blocks no statement calls are lowered once with unknown (poison) parameters into a scratch graph, so
+ * their name and argument errors are reported too.
  */
 export function lowerModel(ast: ModelFile, options: LowerOptions = {}): LowerResult {
   const diags: Diagnostic[] = [];
@@ -151,6 +153,8 @@ class Lowerer {
   constructor(
     name: string,
     private readonly diags: Diagnostic[],
+    /** Blocks whose body has been lowered at least once (shared with the scratch lowerers of checkUncalled). */
+    private readonly lowered = new Set<BlockDecl>(),
   ) {
     this.b = new GraphBuilder(name);
   }
@@ -181,11 +185,23 @@ class Lowerer {
       const v = scope.lookup(name);
       if (v?.kind === "tensor") this.bindings[name] = v.id;
     }
+    for (const block of blocks.values()) if (!this.lowered.has(block)) this.checkUncalled(block, blocks);
     if (inputs === 0) this.err("E0703", `model '${model.name.text}' has no inputs`, model.name.loc);
     if (outputs.size === 0)
       this.err("E0702", `model '${model.name.text}' has no outputs`, model.name.loc, {
         hint: "add `output name` or `output name = expr`",
       });
+  }
+
+  /**
+   * Check a block no statement of the model instantiated, so its mistakes are not hidden until it is
+   * called: the body is lowered once into a scratch graph, parameters without a default being poison.
+   * Names, ops and literal arguments are checked; shapes and dtypes (which need an input) are not.
+   */
+  private checkUncalled(block: BlockDecl, blocks: Map<string, BlockDecl>): void {
+    const scratch = new Lowerer(block.name.text, this.diags, this.lowered);
+    const ctx: Ctx = { namer: new LayerNamer("", new Map()), blocks, stack: [block.name.text] };
+    scratch.lowerBlockBody(block, new Map(), ctx);
   }
 
   private bindName(scope: Scope, name: string, val: Val, loc: SourceLoc): void {
@@ -509,17 +525,23 @@ class Lowerer {
     const sig = bound.failed ? undefined : callSignature(name, bound.values);
     const prefix = this.layerName(e, undefined, ctx, () => (taken = new Map()), sig, () => (taken = new Map()))!;
     const inner: Ctx = { namer: new LayerNamer(prefix, taken), blocks: ctx.blocks, stack: [...ctx.stack, name] };
+    const result = this.lowerBlockBody(block, bound.values, inner);
+    return bound.failed ? { kind: "poison", loc: e.loc } : result;
+  }
+
+  /** Bind a block's parameters (given values, else defaults, else poison) and lower its body and result in `inner`. */
+  private lowerBlockBody(block: BlockDecl, given: Map<string, PosArg>, inner: Ctx): Val {
+    this.lowered.add(block);
     const scope = new Scope();
     for (const p of block.params) {
-      const given = bound.values.get(p.name.text);
+      const g = given.get(p.name.text);
       let val: Val;
-      if (given) val = given.val;
+      if (g) val = g.val;
       else if (p.default) val = this.expr(p.default, scope, inner);
       else val = { kind: "poison", loc: p.loc };
       scope.bind(p.name.text, val, p.name.loc);
     }
     for (const st of block.body) this.bindName(scope, st.name.text, this.expr(st.value, scope, inner), st.name.loc);
-    const result = this.expr(block.result, scope, inner);
-    return bound.failed ? { kind: "poison", loc: e.loc } : result;
+    return this.expr(block.result, scope, inner);
   }
 }
