@@ -54,10 +54,34 @@ export async function readUserText(path: string, what: string): Promise<string> 
   return new TextDecoder().decode(await readUserFile(path, what));
 }
 
-/** Print diagnostics with carets (sources maps file name -> text). Returns true when any is an error. */
+/** At most this many diagnostics are printed by printDiagnostics; the rest are counted ("... and 7 more errors"). */
+export const MAX_PRINTED_DIAGNOSTICS = 20;
+
+/** "3 errors", "1 error, 2 warnings". */
+function countLine(errors: number, warnings: number): string {
+  const parts = [`${errors} error${errors === 1 ? "" : "s"}`];
+  if (warnings > 0) parts.push(`${warnings} warning${warnings === 1 ? "" : "s"}`);
+  return parts.join(", ");
+}
+
+/**
+ * Print diagnostics with carets (sources maps file name -> text), in the given order (checkSource's is
+ * source order). The first MAX_PRINTED_DIAGNOSTICS are printed, then "... and N more errors" for the rest;
+ * with two or more errors a last line counts them all ("3 errors", "25 errors, 1 warning"). A lone error
+ * prints exactly as formatDiagnostic formats it, with no count. Returns true when any is an error.
+ */
 export function printDiagnostics(io: CliIo, diagnostics: readonly Diagnostic[], sources: Record<string, string>): boolean {
-  for (const d of diagnostics) io.err(formatDiagnostic(d, sources));
-  return hasErrors(diagnostics);
+  for (const d of diagnostics.slice(0, MAX_PRINTED_DIAGNOSTICS)) io.err(formatDiagnostic(d, sources));
+  const rest = diagnostics.slice(MAX_PRINTED_DIAGNOSTICS);
+  const count = (ds: readonly Diagnostic[], severity: Diagnostic["severity"]) => ds.filter((d) => d.severity === severity).length;
+  if (rest.length > 0) {
+    const e = count(rest, "error");
+    const what = e === rest.length ? (e === 1 ? "error" : "errors") : `diagnostic${rest.length === 1 ? "" : "s"} (${countLine(e, 0)})`;
+    io.err(`... and ${rest.length} more ${what} not shown`);
+  }
+  const errors = count(diagnostics, "error");
+  if (errors >= 2) io.err(countLine(errors, count(diagnostics, "warning")));
+  return errors > 0;
 }
 
 /** 1234567 -> "1.2 MB"; below 1 kB exact bytes ("512 B"). Decimal units. */

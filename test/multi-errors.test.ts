@@ -1,0 +1,156 @@
+// Several independent mistakes in one file: every one reported at once, in source order, without cascades,
+// with a count when there are two or more. Neighbours: compiler/check.ts, compiler/cli/common.ts (printDiagnostics).
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { checkSource } from "../compiler/check.js";
+import { check } from "../compiler/index.js";
+import { checkCommand } from "../compiler/cli/check.js";
+import { bufferIo, MAX_PRINTED_DIAGNOSTICS } from "../compiler/cli/common.js";
+import type { Diagnostic } from "../compiler/diagnostics.js";
+
+const DIR = join(import.meta.dirname, "fixtures", "diagnostics");
+const tmp = mkdtempSync(join(tmpdir(), "modelc-multi-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** "CODE line:col message", in the order checkSource returns them. */
+function lines(diags: Diagnostic[]): string[] {
+  return diags.map((d) => `${d.code} ${d.loc?.line}:${d.loc?.col} ${d.message}`);
+}
+
+function fixture(name: string): string[] {
+  return lines(checkSource(readFileSync(join(DIR, name), "utf8"), name).diagnostics);
+}
+
+async function runCheck(source: string): Promise<{ code: number; err: string[]; out: string[]; file: string }> {
+  const file = join(tmp, `m${Math.random().toString(36).slice(2)}.model`);
+  writeFileSync(file, source);
+  const io = bufferIo();
+  const code = await checkCommand(file, {}, io);
+  return { code, err: io.stderr, out: io.stdout, file };
+}
+
+describe("independent errors are all reported, in source order", () => {
+  it("a chain continues after an unknown op: later literal mistakes count, later shapes do not", () => {
+    expect(fixture("sem-multi-chain.model")).toEqual([
+      "E0301 9:32 unknown op or block 'bogus_op'",
+      "E0403 9:64 dense: argument 'units' expects int, got string",
+      "E0302 10:11 unknown name 'y'",
+      "E0501 11:28 conv2d: expected a rank-4 input [N, C, H, W], got [N, 3]",
+    ]);
+  });
+
+  it("wrong dtype, argument out of range, shape mismatch and unknown argument in independent statements", () => {
+    expect(fixture("sem-multi-kinds.model")).toEqual([
+      "E0502 10:18 dense: expected an f32 input, got i32",
+      "E0404 11:29 softmax: axis 5 is out of range for [N, 4]",
+      "E0501 12:11 add: cannot broadcast [N, 3] with [N, 8]",
+      "E0401 13:25 dense: unknown argument 'activation'",
+    ]);
+  });
+
+  it("block bodies are sorted by position (before the call that lowered them); an uncalled block is checked too", () => {
+    expect(fixture("sem-multi-blocks.model")).toEqual([
+      "E0301 9:15 unknown op or block 'relux'",
+      "E0301 13:15 unknown op or block 'laynorm'",
+      "E0403 18:33 stage: argument 'channels' expects int, got float",
+    ]);
+  });
+
+  it("cascades: only the root of each chain of consequences", () => {
+    expect(fixture("sem-multi-cascade.model")).toEqual([
+      "E0301 9:16 unknown op or block 'bogus'",
+      "E0501 11:16 maxpool2d: expected a rank-4 input [N, C, H, W], got [N, 4]",
+      "E0302 14:15 unknown name 'undefined_name'",
+    ]);
+  });
+
+  it("an uncalled block: unknown names and literal arguments are errors, shapes of its parameters are not checked", () => {
+    const src = `block unused(x: tensor, k: int = 3) {
+  let a = x -> conv2d(4, k, padding="sam")
+  let b = a -> maxpool2d(2) -> dense(10)
+  return b + missing
+}
+model m {
+  input x: f32[4]
+  output x
+}
+`;
+    const r = checkSource(src, "u.model");
+    expect(lines(r.diagnostics)).toEqual([
+      `E0404 2:37 conv2d: padding must be "valid" or "same", got "sam"`,
+      "E0302 4:14 unknown name 'missing'",
+    ]);
+    expect(r.graph).toBeUndefined();
+    // with the block fixed, the model compiles as before and the block adds nothing to the graph
+    const fixed = checkSource(src.replace('"sam"', '"same"').replace(" + missing", ""), "u.model");
+    expect(fixed.diagnostics).toEqual([]);
+    expect(fixed.graph!.nodes).toEqual([]);
+  });
+
+  it("check() (the API) returns every diagnostic, uncapped, in source order; no graph", () => {
+    const src = `model m {\n  input x: f32[4]\n${Array.from({ length: 25 }, (_, i) => `  let h${i} = x -> relu${i}\n`).join("")}  output x\n}\n`;
+    const r = check(src, "many.model");
+    expect(r.graph).toBeUndefined();
+    expect(r.diagnostics).toHaveLength(25);
+    expect(r.diagnostics.map((d) => d.loc!.line)).toEqual(Array.from({ length: 25 }, (_, i) => i + 3));
+    expect(r.diagnostics[0]!.message).toBe("unknown op or block 'relu0'");
+  });
+});
+
+describe("modelc check prints every error and counts them", () => {
+  it("one error prints exactly as before: no count line", async () => {
+    const r = await runCheck("model m {\n  input x: f32[4]\n  let h = x -> desne(3)\n  output h\n}\n");
+    expect(r.code).toBe(1);
+    expect(r.out).toEqual([]);
+    expect(r.err).toEqual([
+      [
+        `${r.file}:3:16: error[E0301]: unknown op or block 'desne'`,
+        "  |",
+        "3 |   let h = x -> desne(3)",
+        "  |                ^^^^^",
+        "  = hint: did you mean 'dense'?",
+      ].join("\n"),
+    ]);
+  });
+
+  it("several errors: each with its caret, then '3 errors'", async () => {
+    const r = await runCheck("model m {\n  input x: f32[4]\n  let a = x -> desne(3)\n  let b = y -> relu\n  let c = x -> softmax(axis=2)\n  output a\n  output b\n  output c\n}\n");
+    expect(r.code).toBe(1);
+    expect(r.err).toHaveLength(4);
+    expect(r.err[0]!.split("\n")[0]).toBe(`${r.file}:3:16: error[E0301]: unknown op or block 'desne'`);
+    expect(r.err[1]!.split("\n")).toEqual([
+      `${r.file}:4:11: error[E0302]: unknown name 'y'`,
+      "  |",
+      "4 |   let b = y -> relu",
+      "  |           ^",
+      "  = hint: did you mean one of 'a', 'x'?",
+    ]);
+    expect(r.err[2]!.split("\n")[0]).toBe(`${r.file}:5:29: error[E0404]: softmax: axis 2 is out of range for [N, 4]`);
+    expect(r.err[3]).toBe("3 errors");
+  });
+
+  it(`prints the first ${MAX_PRINTED_DIAGNOSTICS}, then how many more, then the total`, async () => {
+    const n = MAX_PRINTED_DIAGNOSTICS + 5;
+    const r = await runCheck(`model m {\n  input x: f32[4]\n${Array.from({ length: n }, (_, i) => `  let h${i} = x -> relu${i}\n`).join("")}  output x\n}\n`);
+    expect(r.code).toBe(1);
+    expect(r.err).toHaveLength(MAX_PRINTED_DIAGNOSTICS + 2);
+    expect(r.err[MAX_PRINTED_DIAGNOSTICS - 1]!.split("\n")[0]).toBe(
+      `${r.file}:${MAX_PRINTED_DIAGNOSTICS + 2}:18: error[E0301]: unknown op or block 'relu${MAX_PRINTED_DIAGNOSTICS - 1}'`,
+    );
+    expect(r.err.slice(-2)).toEqual(["... and 5 more errors not shown", `${n} errors`]);
+  });
+
+  it("syntax errors: every recovered one is counted", async () => {
+    const r = await runCheck(readFileSync(join(DIR, "syntax-several-errors.model"), "utf8"));
+    expect(r.code).toBe(1);
+    expect(r.err.map((e) => e.split("\n")[0]!.replace(r.file, "F"))).toEqual([
+      "F:7:25: error[E0201]: expected ',' or ')' in the argument list of 'conv2d' opened at 7:22, found '3'",
+      "F:8:3: error[E0201]: expected a statement (input, let, output, block or train), found 'b'",
+      "F:10:3: error[E0202]: expected ')' to close the argument list of 'maxpool2d' opened at 9:25, found keyword 'output'",
+      "3 errors",
+    ]);
+  });
+});
