@@ -272,12 +272,20 @@ function checkDType(s: IoSpec, v: unknown): void {
       const ok = typeof x === "number" && (s.dtype === "f32" || (Number.isInteger(x) && x >= -2147483648 && x <= 2147483647));
       if (!ok)
         throw new ModelcRuntimeError("bad-dtype",
-          `input '${s.name}': expected ${s.dtype === "f32" ? "numbers" : "32-bit integers"} (dtype ${s.dtype}), got ${typeof x === "string" ? JSON.stringify(x) : x && typeof x === "object" ? showGot(x) : typeof x === "bigint" ? `${x}n` : String(x)} at index ${i}`);
+          `input '${s.name}': expected ${s.dtype === "f32" ? "numbers" : "32-bit integers"} (dtype ${s.dtype}), got ${showElement(x)} at index ${i}`);
     }
     return;
   }
   if (got !== arrayName(s))
     throw new ModelcRuntimeError("bad-dtype", `input '${s.name}': expected ${arrayName(s)} (dtype ${s.dtype}) or number[], got ${got}`);
+}
+
+/** An element of a number[] input as checkDType reports it: '"3"' (a string), "array(2)", "5n", "null", "1.5", "NaN". */
+function showElement(x: unknown): string {
+  if (typeof x === "string") return JSON.stringify(x);
+  if (x && typeof x === "object") return showGot(x);
+  if (typeof x === "bigint") return `${x}n`;
+  return String(x);
 }
 
 /**
