@@ -88,6 +88,15 @@ export class Model {
    */
   run(inputs: RunInputs, options: RunOptions = {}): RunOutputs {
     const [batch, nan] = this.checkArgs(inputs, options);
+    return this.runChecked(inputs, batch, nan);
+  }
+
+  /**
+   * run() without checking its arguments again (checkArgs did): copy the inputs in (NaN scan when `nan`), run `batch`
+   * samples, copy each output into its array in `into` or a fresh one. runtime/threads.ts runs slices of a batch it
+   * checked whole with it. @internal
+   */
+  runChecked(inputs: RunInputs, batch: number, nan: boolean, into: Partial<RunOutputs> = {}): RunOutputs {
     this.ensureMemory(batch);
     const base = this.manifest.memory.activationBase;
     let buf = this.memory.buffer;
@@ -105,7 +114,12 @@ export class Model {
     }
     buf = this.memory.buffer; // the module may have grown memory itself: never reuse a stale buffer
     const out: RunOutputs = {};
-    for (const s of this.outputs) out[s.name] = view(buf, s, base, batch).slice();
+    for (const s of this.outputs) {
+      const v = view(buf, s, base, batch);
+      const mine = into[s.name];
+      mine?.set(v);
+      out[s.name] = mine ?? v.slice();
+    }
     return out;
   }
 
@@ -115,8 +129,13 @@ export class Model {
    */
   check(inputs: RunInputs, options: RunOptions = {}): number {
     const [batch, nan] = this.checkArgs(inputs, options);
-    if (nan) for (const s of this.inputs) this.noNaN(s, inputs[s.name]!, -1, batch);
+    if (nan) this.scanNaN(inputs, batch);
     return batch;
+  }
+
+  /** check()'s NaN scan of every f32 input of a `batch`-sample call (checkArgs checked them). @internal */
+  scanNaN(inputs: RunInputs, batch: number): void {
+    for (const s of this.inputs) this.noNaN(s, inputs[s.name]!, -1, batch);
   }
 
   /**
@@ -135,8 +154,11 @@ export class Model {
     if (scan(at, v.length)) checkNaN(s, v);
   }
 
-  /** check() without the NaN scan; returns the batch and whether f32 inputs must be scanned for NaN. */
-  private checkArgs(inputs: RunInputs, options: RunOptions): [number, boolean] {
+  /**
+   * check() without the NaN scan (runtime/threads.ts scans once itself); returns the batch and whether f32 inputs
+   * must be scanned for NaN. @internal
+   */
+  checkArgs(inputs: RunInputs, options: RunOptions): [number, boolean] {
     const specs = this.inputs;
     if (typeof inputs !== "object" || inputs === null || Array.isArray(inputs) || ArrayBuffer.isView(inputs))
       throw new ModelcRuntimeError("bad-inputs",

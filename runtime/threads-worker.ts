@@ -4,7 +4,7 @@
 // Neighbours: runtime/threads.ts starts it; runtime/threads-shared.ts (protocol).
 
 import { instantiateModel } from "./load.js";
-import type { Model, RunInputs } from "./model.js";
+import type { Model, RunInputs, RunOutputs } from "./model.js";
 import { isNode } from "./source.js";
 import {
   CMD_CLOSE, CTL, dataLayout, sliceView,
@@ -94,14 +94,15 @@ function serve(): void {
   }
 }
 
-/** Run samples [start, start + count) of the batch in the data buffer and write the outputs back there. */
+/** Run samples [start, start + count) of the batch in the data buffer, writing the outputs straight back there. */
 function runSlice(c: Int32Array): void {
   const m = model!;
   const batch = c[CTL.batch]!, start = c[CTL.start]!, count = c[CTL.count]!;
   const { offsets } = dataLayout([...m.inputs, ...m.outputs], batch);
   const inputs: RunInputs = {};
+  const outputs: RunOutputs = {};
   m.inputs.forEach((s, i) => (inputs[s.name] = sliceView(data!, s, offsets[i]!, start, count)));
-  const out = m.run(inputs, { batch: count, nan: "allow" }); // the calling thread checked the whole batch for NaN
-  const n = m.inputs.length;
-  m.outputs.forEach((s, i) => sliceView(data!, s, offsets[n + i]!, start, count).set(out[s.name]!));
+  m.outputs.forEach((s, i) => (outputs[s.name] = sliceView(data!, s, offsets[m.inputs.length + i]!, start, count)));
+  // the calling thread checked the whole batch (ids in range, NaN) before handing out slices: no second check here
+  m.runChecked(inputs, count, false, outputs);
 }

@@ -261,10 +261,12 @@ export class ThreadedModel {
     if (this.closed) throw new ModelcRuntimeError("closed", `run(): model '${this.name}' was closed`);
     if (this.failed) throw this.failed;
     const m = this.model;
-    const batch = m.check(inputs, options);
+    // every argument is checked once, here, for the whole batch; slices are not checked again
+    const [batch, nan] = m.checkArgs(inputs, options);
     const parts = Math.min(batch, this.threads);
-    // check() above looked at every input once (NaN included): the slices skip the NaN scan
-    if (parts === 1 && this.callerRuns) return m.run(inputs, { batch, nan: "allow" });
+    // one slice: Model.run's copy-in, NaN scan (in module memory, as it runs) and run, without a second copy
+    if (parts === 1 && this.callerRuns) return m.runChecked(inputs, batch, nan);
+    if (nan) m.scanNaN(inputs, batch); // once, for the whole batch, before any slice runs: the slices skip it
 
     // slice sizes differ by at most one; slice 0 is the calling thread's when it runs one
     const sizes = Array.from({ length: parts }, (_, i) => Math.floor(batch / parts) + (i < batch % parts ? 1 : 0));
@@ -281,6 +283,9 @@ export class ThreadedModel {
       sliceView(data, s, offsets[i]!, mine, batch - mine).set(part(inputs[s.name]!, mine * e, batch * e));
     });
 
+    // the outputs: the calling thread's slice is written straight into them
+    const out: RunOutputs = {};
+    for (const s of m.outputs) out[s.name] = s.dtype === "f32" ? new Float32Array(batch * s.elementsPerSample) : new Int32Array(batch * s.elementsPerSample);
     const jobs: Promise<void>[] = [];
     let start = mine;
     for (let w = 0; w < sizes.length; w++) {
@@ -293,13 +298,14 @@ export class ThreadedModel {
       jobs.push(l.waitDone(l.dispatch(batch, start, sizes[w]!, this.gen), this.byMessage));
       start += sizes[w]!;
     }
-    let own: RunOutputs | undefined;
     let ownError: unknown;
     if (mine > 0) {
       try {
         const slice: RunInputs = {};
+        const sliceOut: RunOutputs = {};
         for (const s of m.inputs) slice[s.name] = part(inputs[s.name]!, 0, mine * s.elementsPerSample);
-        own = m.run(slice, { batch: mine, nan: "allow" });
+        for (const s of m.outputs) sliceOut[s.name] = out[s.name]!.subarray(0, mine * s.elementsPerSample);
+        m.runChecked(slice, mine, false, sliceOut);
       } catch (e) {
         ownError = e;
       }
@@ -312,14 +318,7 @@ export class ThreadedModel {
     const bad = settled.find((r) => r.status === "rejected");
     if (bad) throw (bad as PromiseRejectedResult).reason;
 
-    const out: RunOutputs = {};
-    m.outputs.forEach((s, i) => {
-      const e = s.elementsPerSample;
-      const a = s.dtype === "f32" ? new Float32Array(batch * e) : new Int32Array(batch * e);
-      if (own) a.set(own[s.name]!);
-      a.set(sliceView(data, s, offsets[m.inputs.length + i]!, mine, batch - mine), mine * e);
-      out[s.name] = a;
-    });
+    m.outputs.forEach((s, i) => out[s.name]!.set(sliceView(data, s, offsets[m.inputs.length + i]!, mine, batch - mine), mine * s.elementsPerSample));
     return out;
   }
 

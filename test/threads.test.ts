@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { compile } from "../compiler/index.js";
 import { loadModel, ModelcRuntimeError, type Model, type RunInputs } from "../runtime/index.js";
 import { Worker as NodeWorker } from "node:worker_threads";
-import { caughtAsync } from "./runtime-fixture.js";
+import { caught, caughtAsync } from "./runtime-fixture.js";
 import { loadModelThreaded, loadModelThreadedOn, threadSupport, workerExecArgv, type ThreadedModel, type ThreadOptions } from "../runtime/threads.js";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -172,6 +172,7 @@ describe("loadModelThreaded", () => {
       [null as unknown as RunInputs, {}],
       [new Float32Array(784) as unknown as RunInputs, {}],
       [{ image: new Float32Array(784 * 3).fill(NaN, 784 * 2 + 5) }, {}], // NaN in the last slice: the caller's check finds it
+      [{ image: new Float32Array(784).fill(NaN, 9) }, {}], // batch 1: one slice, scanned as the calling thread copies it in
       [{ image: new Float32Array(784 * 2), nope: [1] }, {}],
       [{ image: new Float64Array(784) as unknown as Float32Array }, {}],
       [{ image: new Float32Array(785) }, {}],
@@ -188,6 +189,21 @@ describe("loadModelThreaded", () => {
       expect(want).toBeInstanceOf(ModelcRuntimeError);
       const got = await caughtAsync(t.run(inputs, options));
       expect([got.code, got.message]).toEqual([want!.code, want!.message]);
+    }
+  });
+
+  it("an embedding id outside its table is Model.run's bad-value, found by the calling thread in any slice", async () => {
+    const bytes = await artifact("mnist-vqa.model");
+    const single = await loadModel(bytes);
+    const t = await threaded(bytes, { threads: 2 });
+    const ids = single.inputs.find((s) => s.range)!;
+    for (const batch of [1, 5]) {
+      const inputs = inputsFor(single, batch, 11);
+      (inputs[ids.name] as Int32Array)[batch * ids.elementsPerSample - 1] = ids.range![1]; // last id of the last slice
+      const want = caught(() => single.run(inputs));
+      expect(want.code).toBe("bad-value");
+      const got = await caughtAsync(t.run(inputs));
+      expect([got.code, got.message]).toEqual([want.code, want.message]);
     }
   });
 
