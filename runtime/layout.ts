@@ -16,13 +16,21 @@ export function knPanelIndex(n: number, k: number, N: number, K: number, panel: 
 }
 
 /**
- * Pack W [N, K] (row-major, PyTorch) into the "kn_panels" layout with `panel` columns per panel.
- * Errors: throws when data.length !== N * K.
+ * Pack W [N, K] (row-major, PyTorch) into the "kn_panels" layout with `panel` columns per panel, into `out`
+ * (N * K elements; default a new array), which is returned. Errors: throws when data.length or out.length
+ * !== N * K.
  */
-export function packKnPanels(data: Float32Array, N: number, K: number, panel: number): Float32Array {
+export function packKnPanels(data: Float32Array, N: number, K: number, panel: number, out: Float32Array = new Float32Array(N * K)): Float32Array {
   if (data.length !== N * K) throw new Error(`packKnPanels: expected ${N * K} elements ([${N}, ${K}]), got ${data.length}`);
-  const out = new Float32Array(N * K);
-  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) out[knPanelIndex(n, k, N, K, panel)] = data[n * K + k]!;
+  if (out.length !== N * K) throw new Error(`packKnPanels: output has ${out.length} elements, expected ${N * K} ([${N}, ${K}])`);
+  // The packed tensor in storage order (knPanelIndex 0, 1, 2, ...): per panel, per k, its w columns. One plain
+  // loop, no call per element: on a first compile this runs once over megabytes of weights, mostly unoptimized.
+  let dst = 0;
+  for (let p0 = 0; p0 < N; p0 += panel) {
+    const w = Math.min(panel, N - p0);
+    const rows = p0 * K;
+    for (let k = 0; k < K; k++) for (let src = rows + k, end = src + w * K; src < end; src += K) out[dst++] = data[src]!;
+  }
   return out;
 }
 
@@ -57,12 +65,19 @@ export function readWeightTensor(entry: WeightEntry, region: Uint8Array, regionO
 
 /**
  * The bytes of `data` (PyTorch layout, row-major in `entry.shape`) as stored in the weights region at
- * `entry.offset`: packed when `entry.layout` says so. Errors: throws on an element count that does not match.
+ * `entry.offset`: packed when `entry.layout` says so. Written into `out` when given (as many elements as the
+ * tensor; e.g. a view of the weights region), else a new array (`data` itself when there is no layout).
+ * Errors: throws on an element count of `data` or `out` that does not match.
  */
-export function packWeightTensor(entry: WeightEntry, data: Float32Array): Float32Array {
+export function packWeightTensor(entry: WeightEntry, data: Float32Array, out?: Float32Array): Float32Array {
   const count = entry.shape.reduce((a, d) => a * d, 1);
   if (data.length !== count) throw new Error(`weight ${entry.name}: expected ${count} elements, got ${data.length}`);
-  if (!entry.layout) return data;
+  if (!entry.layout) {
+    if (!out) return data;
+    if (out.length !== count) throw new Error(`weight ${entry.name}: output has ${out.length} elements, expected ${count}`);
+    out.set(data);
+    return out;
+  }
   const [N, K] = nk(entry.shape);
-  return packKnPanels(data, N, K, entry.layout.panel);
+  return packKnPanels(data, N, K, entry.layout.panel, out);
 }

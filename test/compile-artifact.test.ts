@@ -9,6 +9,7 @@ import { validateGraph } from "../compiler/ir/validate.js";
 import { validateManifest } from "../compiler/artifact/validate.js";
 import { readWeightTensor, packWeightTensor } from "../runtime/layout.js";
 import { packKnPanels, unpackKnPanels, knPanelIndex } from "../runtime/layout.js";
+import { packKnPanelsInto } from "../compiler/weights/pack-panels.js";
 
 describe("compiled artifacts: weights stored once, in the kernel's layout", () => {
   for (const example of ["mnist-mlp", "mnist-cnn"]) {
@@ -49,5 +50,25 @@ describe("compiled artifacts: weights stored once, in the kernel's layout", () =
     expect(knPanelIndex(9, 2, N, K, P)).toBe(24 + 2 * 3 + 1);
     expect(Array.from(unpackKnPanels(p, N, K, P))).toEqual(Array.from(w));
     expect(() => packKnPanels(w.slice(1), N, K, P)).toThrow("packKnPanels: expected 33 elements ([11, 3]), got 32");
+  });
+
+  it("kn_panels into a given array, and in wasm (weights/pack-panels.ts): the index formula's bytes, every bit kept", () => {
+    // [N, K, panel]: a narrow last panel; several ~1 MB calls (256 rows each) with a partial last group; one panel
+    // larger than the 1 MB half (memory grows); a single column; no elements
+    for (const [N, K, P] of [[11, 3, 8], [300, 1000, 8], [9, 40000, 8], [5, 1, 4], [0, 7, 8]] as const) {
+      const bits = Uint32Array.from({ length: N * K }, (_, i) => (i * 2654435761) >>> 0);
+      if (N * K > 2) bits[1] = 0x7fa00001; // a signalling NaN (payload 0x200001): moved as a word, never as a float
+      const w = new Float32Array(bits.buffer);
+      const want = new Uint32Array(N * K);
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) want[knPanelIndex(n, k, N, K, P)] = bits[n * K + k]!;
+      const out = new Float32Array(N * K + 2).subarray(1, N * K + 1); // a view at an offset, as into the blob
+      packKnPanelsInto(w, N, K, P, out);
+      expect(Buffer.compare(Buffer.from(out.buffer, out.byteOffset, out.byteLength), Buffer.from(want.buffer)), `${N}x${K}/${P}`).toBe(0);
+      const js = packKnPanels(w.map((x) => (Number.isNaN(x) ? 0 : x)), N, K, P, new Float32Array(N * K));
+      expect(Array.from(js), `${N}x${K}/${P}`).toEqual(Array.from(out).map((x) => (Number.isNaN(x) ? 0 : x)));
+    }
+    expect(() => packKnPanelsInto(new Float32Array(6), 2, 3, 8, new Float32Array(5))).toThrow("packKnPanels: output has 5 elements, expected 6 ([2, 3])");
+    expect(() => packKnPanels(new Float32Array(6), 2, 3, 8, new Float32Array(7))).toThrow("packKnPanels: output has 7 elements, expected 6 ([2, 3])");
+    expect(() => packKnPanelsInto(new Float32Array(5), 2, 3, 8, new Float32Array(6))).toThrow("packKnPanels: expected 6 elements ([2, 3]), got 5");
   });
 });

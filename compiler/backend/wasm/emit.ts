@@ -12,6 +12,7 @@ import { denseWeightLayouts } from "./kernels/dense.js";
 import { fuseEpilogues } from "../../passes/fuse-epilogue.js";
 import { fuseElementwise } from "../../passes/fuse-elementwise.js";
 import { packWeightTensor } from "../../../runtime/layout.js";
+import { packKnPanelsInto } from "../../weights/pack-panels.js";
 import { embeddingIdRanges } from "../../ir/id-ranges.js";
 import type { KernelCtx } from "./kernels/context.js";
 import { addNanScan } from "./nan-scan.js";
@@ -69,10 +70,14 @@ export interface EmitResult {
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
-/** One piece of the weights region: f32 data at an absolute byte offset. */
+/**
+ * One piece of the weights region: f32 data at an absolute byte offset; with `entry`, a param given in PyTorch
+ * layout that blob() writes there in its stored layout (packWeightTensor straight into the blob: no packed copy).
+ */
 interface Chunk {
   offset: number;
   data: Float32Array;
+  entry?: WeightEntry;
 }
 
 /**
@@ -100,10 +105,14 @@ class WeightRegion {
     return new WeightRegion(this.shared, this);
   }
 
-  /** Place `data` at the next 16-aligned offset; returns the absolute byte offset. */
-  add(data: Float32Array): number {
+  /**
+   * Place `data` at the next 16-aligned offset; returns the absolute byte offset. With `entry` (a param's manifest
+   * entry: its shape and layout), `data` is the tensor in PyTorch layout (as many elements as entry.shape) and the
+   * region stores it as packWeightTensor would.
+   */
+  add(data: Float32Array, entry?: WeightEntry): number {
     const offset = align(this.end, 16);
-    this.chunks.push({ offset, data });
+    this.chunks.push(entry ? { offset, data, entry } : { offset, data });
     this.end = offset + data.length * 4;
     return offset;
   }
@@ -120,12 +129,22 @@ class WeightRegion {
   }
   /** The bytes of [WEIGHTS_OFFSET, end) rounded up to 16; the same array for regions with the same chunks. */
   blob(): Uint8Array {
-    const cached = this.shared.blobs.find((b) => b.chunks.length === this.chunks.length && b.chunks.every((c, i) => c.offset === this.chunks[i]!.offset && c.data === this.chunks[i]!.data));
+    const same = (c: Chunk, d: Chunk): boolean => c.offset === d.offset && c.data === d.data && c.entry === d.entry;
+    const cached = this.shared.blobs.find((b) => b.chunks.length === this.chunks.length && b.chunks.every((c, i) => same(c, this.chunks[i]!)));
     if (cached) return cached.blob;
     const bytes = align(this.end, 16) - WEIGHTS_OFFSET;
     const out = new Uint8Array(bytes);
-    for (const c of this.chunks)
-      out.set(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), c.offset - WEIGHTS_OFFSET);
+    for (const c of this.chunks) {
+      const at = c.offset - WEIGHTS_OFFSET;
+      const layout = c.entry?.layout;
+      // kn_panels in wasm (weights/pack-panels.ts: packWeightTensor's bytes, not its cost on cold JS)
+      if (layout?.kind === "kn_panels") {
+        const [n, ...rest] = c.entry!.shape;
+        packKnPanelsInto(c.data, n ?? 1, rest.reduce((x, d) => x * d, 1), layout.panel, new Float32Array(out.buffer, at, c.data.length));
+      }
+      else if (c.entry) packWeightTensor(c.entry, c.data, new Float32Array(out.buffer, at, c.data.length));
+      else out.set(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), c.offset - WEIGHTS_OFFSET);
+    }
     this.shared.blobs.push({ chunks: [...this.chunks], blob: out });
     return out;
   }
@@ -195,7 +214,10 @@ export function prepareWasm(input: Graph, weights: WeightMap, options: Pick<Emit
     // entry says how to unpack it (runtime/layout.ts).
     const layout = layouts.get(v.id);
     const entry: WeightEntry = { name, shape: [...shape], dtype: "f32", offset: 0, ...(layout ? { layout } : {}) };
-    entry.offset = region.add(packWeightTensor(entry, w.data));
+    const count = shape.reduce((a, d) => a * d, 1);
+    if (w.data.length !== count) throw new Error(`weight ${name}: expected ${count} elements, got ${w.data.length}`);
+    // packed straight into the blob when a build asks for it (WeightRegion.blob), not into a copy here
+    entry.offset = region.add(w.data, entry);
     valueOffset.set(v.id, entry.offset);
     valueData.set(v.id, w.data);
     tensors.push(entry);
