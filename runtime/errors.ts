@@ -4,7 +4,8 @@
 /**
  * What went wrong, as a stable string callers can switch on:
  * - `bad-source`: the source is not bytes/URL/path, or a file could not be read or fetched.
- * - `bad-option`: an option has a value outside its documented set, an unknown key (the message lists the valid keys
+ * - `bad-option`: an option has a value outside its documented set (a Model.run `outputs` array of the wrong type,
+ *   too short for the batch, or for no output of the model), an unknown key (the message lists the valid keys
  *   and suggests the closest for a likely typo), or the options argument is not a plain object (null, an array, a string).
  * - `not-artifact`: the bytes are not wasm or carry no `modelc.manifest` section.
  * - `bad-manifest`: the manifest is malformed or of an unsupported format version.

@@ -9,11 +9,14 @@ import { describeValue } from "./source.js";
 /** Inputs to Model.run by input name: Float32Array for f32 inputs, Int32Array for i32, or plain numbers. */
 export type RunInputs = Record<string, Float32Array | Int32Array | number[]>;
 
-/** Outputs of Model.run by output name: fresh Float32Array (f32) or Int32Array (i32) copies, batch-major. */
+/**
+ * Outputs of Model.run by output name, batch-major: Float32Array (f32) or Int32Array (i32), a fresh copy of each
+ * output, or the caller's own array for an output given in RunOptions.outputs.
+ */
 export type RunOutputs = Record<string, Float32Array | Int32Array>;
 
-/** Options of Model.run. */
-export interface RunOptions {
+/** Options of Model.run. `O` is the outputs' type (a TypedModel's own output names; by default any name). */
+export interface RunOptions<O = RunOutputs> {
   /** Samples in this call (integer >= 1). By default inferred from the input lengths, which must agree. */
   batch?: number;
   /**
@@ -24,12 +27,23 @@ export interface RunOptions {
    * loop (~1.3 ns per element).
    */
   nan?: "error" | "allow";
+  /**
+   * Arrays to write outputs into, by output name, instead of fresh copies (reuse them across calls to save an
+   * allocation per output and call; onnxruntime's pre-allocated `fetches`). Each must be of the output's dtype
+   * (Float32Array for f32, Int32Array for i32) and hold at least batch x elementsPerSample elements: the first that
+   * many are written, the rest are left as they were (an array sized for the largest batch serves smaller ones;
+   * `subarray` views work, SharedArrayBuffer-backed ones too). run() returns these same arrays (`out.probs === mine`);
+   * outputs not given here are still returned as fresh copies. They are checked before anything runs (`bad-option`
+   * naming the output, what was expected and what was given; an unknown name suggests the closest). If the run
+   * itself fails (`trap`; threads: `worker`), their contents are unspecified.
+   */
+  outputs?: { [K in keyof O]?: O[K] };
 }
 
 /** A Model whose run() is typed with the model's own input and output names (used by generated NAME.d.ts). */
 export type TypedModel<I, O> = Omit<Model, "run"> & {
   /** Model.run with typed inputs and outputs. */
-  run(inputs: I, options?: RunOptions): O;
+  run(inputs: I, options?: RunOptions<O>): O;
 };
 
 const PAGE = 65536;
@@ -77,9 +91,11 @@ export class Model {
 
   /**
    * Run the model on a batch. Inputs are batch-major (sample 0's elements first) in the input's shape.
-   * Returns fresh copies of every output. Errors (ModelcRuntimeError): `bad-inputs` (`inputs` is not an object
+   * Returns every output: a fresh copy, or the caller's array when `options.outputs` names it (written in place).
+   * Errors (ModelcRuntimeError): `bad-inputs` (`inputs` is not an object
    * keyed by input name: null, a number, a typed array, an array), `bad-option` (`options` not a plain object, an
-   * unknown key such as `bacth`: the message lists `batch, nan` and suggests the closest),
+   * unknown key such as `bacth`: the message lists `batch, nan, outputs` and suggests the closest; an
+   * `options.outputs` array of the wrong type or too short for the batch, or an unknown output name),
    * `unknown-input`, `missing-input`,
    * `bad-dtype` (Float32Array for f32, Int32Array for i32, or number[]), `bad-length`, `bad-batch`,
    * `bad-value` (an embedding id outside its table, manifest `range`: "input 'tokens': value 57 at [0, 3]
@@ -88,7 +104,7 @@ export class Model {
    */
   run(inputs: RunInputs, options: RunOptions = {}): RunOutputs {
     const [batch, nan] = this.checkArgs(inputs, options);
-    return this.runChecked(inputs, batch, nan);
+    return this.runChecked(inputs, batch, nan, options.outputs);
   }
 
   /**
@@ -179,7 +195,30 @@ export class Model {
       throw new ModelcRuntimeError("bad-option", `run(inputs, options): options.nan must be "error" or "allow", got ${JSON.stringify(nan)}`);
     const batch = this.batchOf(inputs, options.batch);
     for (const s of specs) if (s.range) checkRange(s, inputs[s.name]!);
+    if (options.outputs !== undefined) this.checkOutputs(options.outputs, batch);
     return [batch, nan === "error"];
+  }
+
+  /**
+   * Check RunOptions.outputs for a `batch`-sample run: an object whose keys are output names and whose values are
+   * arrays of the output's type with room for the batch (or undefined). Errors: `bad-option` naming the output,
+   * what it needs and what was given, e.g. "run(inputs, options): options.outputs: output 'probs' needs a
+   * Float32Array (dtype f32) of at least 640 elements (batch 64 x 10 per sample, shape [N, 10]), got Int32Array(640)";
+   * an unknown name lists the outputs and suggests the closest.
+   */
+  private checkOutputs(given: unknown, batch: number): void {
+    const where = "run(inputs, options): options.outputs";
+    const names = this.outputs.map((s) => s.name);
+    if (typeof given !== "object" || given === null || Array.isArray(given) || ArrayBuffer.isView(given))
+      throw new ModelcRuntimeError("bad-option", `${where} must be an object of arrays by output name (outputs of model '${this.name}': ${names.join(", ")}), got ${showGot(given)}`);
+    for (const [k, a] of Object.entries(given)) {
+      const s = this.outputs.find((o) => o.name === k);
+      if (!s) throw new ModelcRuntimeError("bad-option", `${where}: unknown output '${k}'${didYouMean(k, names)}; outputs of model '${this.name}': ${names.join(", ")}`);
+      const n = batch * s.elementsPerSample;
+      if (a !== undefined && (describeValue(a) !== arrayName(s) || (a as ArrayLike<number>).length < n))
+        throw new ModelcRuntimeError("bad-option",
+          `${where}: output '${k}' needs a ${arrayName(s)} (dtype ${s.dtype}) of at least ${n} elements (batch ${batch} x ${s.elementsPerSample} per sample, shape ${showShape(s)}), got ${showGot(a)}`);
+    }
   }
 
   /** Batch from options or input lengths; checks every input's length against it. */
@@ -240,7 +279,7 @@ function showGot(v: unknown): string {
 }
 
 /** The keys of RunOptions (the `satisfies` keeps the list complete). */
-const RUN_KEYS = Object.keys({ batch: 1, nan: 1 } satisfies Record<keyof RunOptions, 1>);
+const RUN_KEYS = Object.keys({ batch: 1, nan: 1, outputs: 1 } satisfies Record<keyof RunOptions, 1>);
 
 /** Levenshtein distance of two short strings (one row). */
 function editDistance(a: string, b: string): number {
@@ -268,17 +307,22 @@ function editDistance(a: string, b: string): number {
 export function checkOptions(where: string, options: unknown, keys: string[], example: string): void {
   if (typeof options !== "object" || options === null || Array.isArray(options))
     throw new ModelcRuntimeError("bad-option", `${where}: options must be an object such as ${example}, got ${showGot(options)}`);
-  for (const k of Object.keys(options)) {
-    if (keys.includes(k)) continue;
-    let near = "";
-    let best = 3;
-    for (const v of keys) {
-      const d = editDistance(k.toLowerCase(), v.toLowerCase());
-      if (d < best && d < Math.min(k.length, v.length) / 2) (best = d), (near = v);
-    }
-    throw new ModelcRuntimeError("bad-option",
-      `${where}: unknown option '${k}'${near ? ` (did you mean '${near}'?)` : ""}; valid options: ${keys.join(", ")}`);
+  for (const k of Object.keys(options))
+    if (!keys.includes(k)) throw new ModelcRuntimeError("bad-option", `${where}: unknown option '${k}'${didYouMean(k, keys)}; valid options: ${keys.join(", ")}`);
+}
+
+/**
+ * " (did you mean 'batch'?)" for the key in `keys` closest to `k` when it is a likely typo (case-insensitive edit
+ * distance at most 2 and under half the shorter key), else "".
+ */
+function didYouMean(k: string, keys: string[]): string {
+  let near = "";
+  let best = 3;
+  for (const v of keys) {
+    const d = editDistance(k.toLowerCase(), v.toLowerCase());
+    if (d < best && d < Math.min(k.length, v.length) / 2) (best = d), (near = v);
   }
+  return near ? ` (did you mean '${near}'?)` : "";
 }
 
 function arrayName(s: IoSpec): string {

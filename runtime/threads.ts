@@ -244,7 +244,9 @@ export class ThreadedModel {
 
   /**
    * Run the model on a batch (inputs batch-major, as Model.run). Each thread runs a contiguous slice; a batch
-   * smaller than `threads` uses `batch` threads. Resolves with fresh output arrays equal to Model.run's.
+   * smaller than `threads` uses `batch` threads. Resolves with output arrays equal to Model.run's: fresh ones, or
+   * the caller's own arrays given in `options.outputs` (as Model.run; the calling thread's slice is written there
+   * directly, the workers' slices are copied in once all finished).
    * Rejects (ModelcRuntimeError) with Model.run's argument errors (`bad-inputs`, `bad-option`, `unknown-input`, `missing-input`,
    * `bad-dtype`, `bad-length`, `bad-batch`, `bad-value` including NaN unless `options.nan` is "allow") before any
    * thread starts (the calling thread checks the whole batch once; slices are not checked again), with `trap`/`memory` from a
@@ -264,8 +266,9 @@ export class ThreadedModel {
     // every argument is checked once, here, for the whole batch; slices are not checked again
     const [batch, nan] = m.checkArgs(inputs, options);
     const parts = Math.min(batch, this.threads);
+    const into = options.outputs ?? {};
     // one slice: Model.run's copy-in, NaN scan (in module memory, as it runs) and run, without a second copy
-    if (parts === 1 && this.callerRuns) return m.runChecked(inputs, batch, nan);
+    if (parts === 1 && this.callerRuns) return m.runChecked(inputs, batch, nan, into);
     if (nan) m.scanNaN(inputs, batch); // once, for the whole batch, before any slice runs: the slices skip it
 
     // slice sizes differ by at most one; slice 0 is the calling thread's when it runs one
@@ -283,9 +286,9 @@ export class ThreadedModel {
       sliceView(data, s, offsets[i]!, mine, batch - mine).set(part(inputs[s.name]!, mine * e, batch * e));
     });
 
-    // the outputs: the calling thread's slice is written straight into them
+    // the outputs (the caller's arrays or fresh ones): the calling thread's slice is written straight into them
     const out: RunOutputs = {};
-    for (const s of m.outputs) out[s.name] = s.dtype === "f32" ? new Float32Array(batch * s.elementsPerSample) : new Int32Array(batch * s.elementsPerSample);
+    for (const s of m.outputs) out[s.name] = into[s.name] ?? (s.dtype === "f32" ? new Float32Array(batch * s.elementsPerSample) : new Int32Array(batch * s.elementsPerSample));
     const jobs: Promise<void>[] = [];
     let start = mine;
     for (let w = 0; w < sizes.length; w++) {

@@ -265,10 +265,10 @@ describe("Model.run validation", () => {
   });
   it("unknown option keys are bad-option naming the key, the valid keys and the likely typo", () => {
     const e = caught(() => model.run({ x: x2, k: k2 }, { bacth: 1 } as never));
-    expect([e.code, e.message]).toEqual(["bad-option", "run(inputs, options): unknown option 'bacth' (did you mean 'batch'?); valid options: batch, nan"]);
+    expect([e.code, e.message]).toEqual(["bad-option", "run(inputs, options): unknown option 'bacth' (did you mean 'batch'?); valid options: batch, nan, outputs"]);
     expect(caught(() => model.check({ x: x2, k: k2 }, { NaN: "allow" } as never)).message).toBe(
-      "run(inputs, options): unknown option 'NaN' (did you mean 'nan'?); valid options: batch, nan");
-    expect(caught(() => model.run({ x: x2, k: k2 }, { threads: 2 } as never)).message).toBe("run(inputs, options): unknown option 'threads'; valid options: batch, nan");
+      "run(inputs, options): unknown option 'NaN' (did you mean 'nan'?); valid options: batch, nan, outputs");
+    expect(caught(() => model.run({ x: x2, k: k2 }, { threads: 2 } as never)).message).toBe("run(inputs, options): unknown option 'threads'; valid options: batch, nan, outputs");
     expect(caught(() => model.run({ x: x2, k: k2 }, { bat: 1 } as never)).message).toContain("unknown option 'bat';"); // too short to guess
     expect(model.run({ x: x2, k: k2 }, { batch: undefined, nan: "allow" }).z).toEqual(new Int32Array([1, 1]));
   });
@@ -344,6 +344,63 @@ describe("Model.run validation", () => {
     expect(Array.from(out.y!)).toEqual([NaN, Infinity, -Infinity, 12]);
     const b = caught(() => model.run({ x, k: k2 }, { nan: "off" as never }));
     expect([b.code, b.message]).toEqual(["bad-option", `run(inputs, options): options.nan must be "error" or "allow", got "off"`]);
+  });
+  it("options.outputs: run() writes into the caller's arrays and returns them, same values as fresh outputs", () => {
+    const { x, k } = sampleInputs(3);
+    const want = model.run({ x, k });
+    const y = new Float32Array(12).fill(-7);
+    const out = model.run({ x, k }, { outputs: { y } });
+    expect(out.y).toBe(y); // the caller's array itself
+    expect(Array.from(y)).toEqual(Array.from(expectedY(x)));
+    expect(Buffer.compare(Buffer.from(y.buffer), Buffer.from(want.y!.buffer))).toBe(0); // bit-identical
+    expect(out.z).toBeInstanceOf(Int32Array); // not given: a fresh copy
+    expect(Array.from(out.z!)).toEqual([-4, 3, 10]);
+    // both outputs, reused across calls; an array sized for a larger batch gets its first batch x 4 elements written
+    const big = new Float32Array(20).fill(-7);
+    const z = new Int32Array([0, 0, 99]);
+    const two = sampleInputs(2);
+    const again = model.run({ x: two.x, k: two.k }, { outputs: { y: big, z } });
+    expect(again.y).toBe(big);
+    expect(again.z).toBe(z);
+    expect(Array.from(big)).toEqual([...expectedY(two.x), ...Array(12).fill(-7)]);
+    expect(Array.from(z)).toEqual([-4, 3, 99]); // z[2] kept: only batch x 1 elements are written
+    // subarray views (an offset into a larger buffer) and SharedArrayBuffer-backed arrays
+    const backing = new Float32Array(16).fill(-7);
+    model.run({ x: two.x, k: two.k }, { outputs: { y: backing.subarray(4, 12) } });
+    expect(Array.from(backing)).toEqual([-7, -7, -7, -7, ...expectedY(two.x), -7, -7, -7, -7]);
+    const shared = new Int32Array(new SharedArrayBuffer(8));
+    expect(model.run({ x: two.x, k: two.k }, { outputs: { z: shared } }).z).toBe(shared);
+    expect(Array.from(shared)).toEqual([-4, 3]);
+    // undefined means not given; check() validates outputs as run() does
+    expect(model.run({ x: two.x, k: two.k }, { outputs: { y: undefined } }).y).toBeInstanceOf(Float32Array);
+    expect(model.check({ x: two.x, k: two.k }, { outputs: { y: new Float32Array(8) } })).toBe(2);
+  });
+  it("options.outputs of the wrong type, too short, or naming no output is bad-option, checked before anything runs", () => {
+    const { x, k } = sampleInputs(2);
+    const z = new Int32Array([5, 5]);
+    const bad = (outputs: unknown) => {
+      const e = caught(() => model.run({ x, k }, { outputs: { z, ...(outputs as object) } }));
+      expect(Array.from(z)).toEqual([5, 5]); // nothing was written
+      expect(caught(() => model.check({ x, k }, { outputs: outputs as never })).message).toBe(e.message);
+      return [e.code, e.message];
+    };
+    const need = "run(inputs, options): options.outputs: output 'y' needs a Float32Array (dtype f32) of at least 8 elements (batch 2 x 4 per sample, shape [N, 4]), got ";
+    expect(bad({ y: new Float32Array(7) })).toEqual(["bad-option", need + "Float32Array(7)"]);
+    expect(bad({ y: new Float64Array(8) })).toEqual(["bad-option", need + "Float64Array(8)"]);
+    expect(bad({ y: new Int32Array(8) })).toEqual(["bad-option", need + "Int32Array(8)"]);
+    expect(bad({ y: Array(8).fill(0) })).toEqual(["bad-option", need + "array(8)"]);
+    expect(bad({ y: null })).toEqual(["bad-option", need + "null"]);
+    expect(bad({ z: new Float32Array(2) })).toEqual(["bad-option",
+      "run(inputs, options): options.outputs: output 'z' needs a Int32Array (dtype i32) of at least 2 elements (batch 2 x 1 per sample, shape [N, 1]), got Float32Array(2)"]);
+    expect(bad({ Y: new Float32Array(8) })).toEqual(["bad-option",
+      "run(inputs, options): options.outputs: unknown output 'Y' (did you mean 'y'?); outputs of model 'affine': y, z"]);
+    expect(bad({ logits: new Float32Array(8) })[1]).toBe("run(inputs, options): options.outputs: unknown output 'logits'; outputs of model 'affine': y, z");
+    for (const [v, got] of [[new Float32Array(8), "Float32Array(8)"], [null, "null"], [[], "array(0)"], [3, "number 3"]] as const) {
+      const e = caught(() => model.run({ x, k }, { outputs: v as never }));
+      expect([e.code, e.message]).toEqual(["bad-option", `run(inputs, options): options.outputs must be an object of arrays by output name (outputs of model 'affine': y, z), got ${got}`]);
+    }
+    // the length is checked against this call's batch
+    expect(caught(() => model.run({ x, k }, { batch: 2, outputs: { z: new Int32Array(1) } })).message).toContain("output 'z' needs a Int32Array (dtype i32) of at least 2 elements");
   });
   it("outputs are fresh copies the caller may keep", () => {
     const first = model.run({ x: new Float32Array([1, 1, 1, 1]), k: [0] });

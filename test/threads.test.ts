@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { compile } from "../compiler/index.js";
-import { loadModel, ModelcRuntimeError, type Model, type RunInputs } from "../runtime/index.js";
+import { loadModel, ModelcRuntimeError, type Model, type RunInputs, type RunOptions } from "../runtime/index.js";
 import { Worker as NodeWorker } from "node:worker_threads";
 import { caught, caughtAsync } from "./runtime-fixture.js";
 import { loadModelThreaded, loadModelThreadedOn, threadSupport, workerExecArgv, type ThreadedModel, type ThreadOptions } from "../runtime/threads.js";
@@ -80,14 +80,25 @@ describe("outputs equal one thread's, byte for byte", () => {
       for (const batch of [1, 3, 37, 64]) {
         const inputs = inputsFor(one, batch, 7 + batch);
         const want = one.run(inputs);
+        // options.outputs: the caller's arrays (prefilled, so an unwritten element shows) get the same bytes
+        const mine = () => Object.fromEntries(Object.entries(want).map(([n, w]) => [n, new (w.constructor as Float32ArrayConstructor)(w.length).fill(3)]));
+        const oneInto = mine();
+        const oneGot = one.run(inputs, { outputs: oneInto });
+        for (const [name, w] of Object.entries(want)) {
+          expect(oneGot[name]).toBe(oneInto[name]);
+          expect(Buffer.compare(bytesOf(oneInto[name]!), bytesOf(w)), `${file} output '${name}' batch ${batch} into caller arrays`).toBe(0);
+        }
         for (const t of [two, three]) {
-          const got = await t.run(inputs);
-          expect(Object.keys(got)).toEqual(Object.keys(want));
-          for (const [name, w] of Object.entries(want)) {
-            const g = got[name]!;
-            expect(g.constructor).toBe(w.constructor);
-            expect(g.length).toBe(w.length);
-            expect(Buffer.compare(bytesOf(g), bytesOf(w)), `${file} output '${name}' batch ${batch} threads ${t.threads}`).toBe(0);
+          const into = mine();
+          for (const [got, how] of [[await t.run(inputs), "fresh"], [await t.run(inputs, { outputs: into }), "caller arrays"]] as const) {
+            expect(Object.keys(got)).toEqual(Object.keys(want));
+            for (const [name, w] of Object.entries(want)) {
+              const g = got[name]!;
+              if (how === "caller arrays") expect(g).toBe(into[name]);
+              expect(g.constructor).toBe(w.constructor);
+              expect(g.length).toBe(w.length);
+              expect(Buffer.compare(bytesOf(g), bytesOf(w)), `${file} output '${name}' batch ${batch} threads ${t.threads} ${how}`).toBe(0);
+            }
           }
         }
       }
@@ -110,6 +121,13 @@ describe("loadModelThreaded", () => {
     const inputs = inputsFor(one, 5, 3);
     const got = await t.run(inputs);
     expect(Buffer.compare(bytesOf(got.probs!), bytesOf(one.run(inputs).probs!))).toBe(0);
+    // caller arrays: every slice is a worker's, copied in from the shared buffer; a longer array keeps its tail
+    const probs = new Float32Array(60).fill(-1);
+    const into = await t.run(inputs, { outputs: { probs } });
+    expect(into.probs).toBe(probs);
+    expect(Buffer.compare(bytesOf(probs.subarray(0, 50)), bytesOf(got.probs!))).toBe(0);
+    expect(Array.from(probs.subarray(50))).toEqual(Array(10).fill(-1));
+    expect(Buffer.compare(bytesOf(into.logits!), bytesOf(got.logits!))).toBe(0);
   });
 
   it("a batch smaller than the thread count uses one thread per sample", async () => {
@@ -167,12 +185,15 @@ describe("loadModelThreaded", () => {
 
   it("rejects bad inputs with Model.run's errors", async () => {
     const t = await threaded(mlp, { threads: 2 });
-    const cases: [RunInputs, { batch?: number }][] = [
+    const cases: [RunInputs, RunOptions][] = [
       [{}, {}],
       [null as unknown as RunInputs, {}],
       [new Float32Array(784) as unknown as RunInputs, {}],
       [{ image: new Float32Array(784 * 3).fill(NaN, 784 * 2 + 5) }, {}], // NaN in the last slice: the caller's check finds it
       [{ image: new Float32Array(784).fill(NaN, 9) }, {}], // batch 1: one slice, scanned as the calling thread copies it in
+      [{ image: new Float32Array(784 * 3) }, { outputs: { probs: new Float32Array(29) } }],
+      [{ image: new Float32Array(784 * 3) }, { outputs: { prob: new Float32Array(30) } }],
+      [{ image: new Float32Array(784) }, { outputs: { logits: new Int32Array(10) } }],
       [{ image: new Float32Array(784 * 2), nope: [1] }, {}],
       [{ image: new Float64Array(784) as unknown as Float32Array }, {}],
       [{ image: new Float32Array(785) }, {}],
@@ -228,7 +249,7 @@ describe("loadModelThreaded", () => {
     expect(t.variant).toBe("simd");
     const input = { image: new Float32Array(784) };
     const r = await caughtAsync(t.run(input, { bacth: 1 } as never));
-    expect([r.code, r.message]).toEqual(["bad-option", "run(inputs, options): unknown option 'bacth' (did you mean 'batch'?); valid options: batch, nan"]);
+    expect([r.code, r.message]).toEqual(["bad-option", "run(inputs, options): unknown option 'bacth' (did you mean 'batch'?); valid options: batch, nan, outputs"]);
     expect((await caughtAsync(t.run(input, [1] as never))).message).toBe("run(inputs, options): options must be an object such as { batch: 1 }, got array(1)");
     await t.close();
   });
