@@ -1,14 +1,14 @@
 // The wasm backend as a whole: memory plan (reuse, no overlap, aliasing), ABI (memory growth,
 // repeated runs, weights blob), SIMD vs scalar builds, math accuracy, errors.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { GraphBuilder } from "../compiler/ir/graph.js";
 import type { Graph } from "../compiler/ir/types.js";
 import { planMemory } from "../compiler/backend/wasm/plan.js";
 import { emitWasm } from "../compiler/backend/wasm/emit.js";
 import { readWeightTensor } from "../runtime/layout.js";
 import binaryen from "binaryen";
-import { ModuleBuilder, usesSimd, type Expr, type FOps, type Fn } from "../compiler/backend/wasm/module.js";
+import { ModuleBuilder, usesSimd, V128, type Expr, type FOps, type Fn } from "../compiler/backend/wasm/module.js";
 import * as math from "../compiler/backend/wasm/math.js";
 import { erf as erf64 } from "../compiler/ir/ops/erf.js";
 import { load, maxAbsDiff, randomInputs, randomWeights, reference, worstError } from "./backend.helpers.js";
@@ -240,18 +240,37 @@ async function evalMath(simd: boolean, fn: (f: Fn, o: FOps, x: Expr) => Expr, xs
 const grid = (lo: number, hi: number, n: number) => Float32Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
 
 describe("ModuleBuilder.finish validation", () => {
-  // A v128 instruction in a scalar module: a SIMD-capable engine would accept it, so only binaryen's validator
-  // (feature set without SIMD128) can refuse it; the scalar build's "runs without SIMD" rests on that.
-  const build = (simd: boolean): Uint8Array => {
+  // A v128 instruction in a scalar module: a SIMD-capable engine would accept it, so the scalar build's "runs
+  // without SIMD" rests on guardScalar (module.ts): no SIMD instruction or v128 type can be made in a scalar module.
+  const build = (simd: boolean, body: (mb: ModuleBuilder, f: Fn) => number[]): Uint8Array => {
     const mb = new ModuleBuilder(simd);
     const f = mb.fn(1);
-    const m = mb.mod;
-    mb.addFunction("run", f, 1, [m.v128.store(0, 16, f.i(64), m.f32x4.splat(m.f32.const(1)), "mem")], "run"); // module.ts MEM
+    mb.addFunction("run", f, 1, body(mb, f), "run");
     return mb.finish({ initialPages: 1, segments: [], optimize: false });
   };
-  it("a SIMD module with v128 passes; a scalar module with v128 is refused", () => {
-    expect(usesSimd(build(true))).toBe(true);
-    expect(() => build(false)).toThrow(/invalid module/);
+  const v128Store = (mb: ModuleBuilder, f: Fn): number[] => [mb.mod.v128.store(0, 16, f.i(64), mb.mod.f32x4.splat(mb.mod.f32.const(1)), "mem")]; // module.ts MEM
+  const v128Local = (_mb: ModuleBuilder, f: Fn): number[] => {
+    f.local(V128);
+    return [f.nop()];
+  };
+  it("a SIMD module with v128 passes; a scalar module cannot make a SIMD instruction, a v128 local or a v128 block", () => {
+    expect(usesSimd(build(true, v128Store))).toBe(true);
+    expect(usesSimd(build(true, v128Local))).toBe(true);
+    expect(() => build(false, v128Store)).toThrow(/SIMD instruction (v128\.store|f32x4\.splat) in a scalar module/);
+    expect(() => build(false, v128Local)).toThrow(/a v128 type \(addFunction\) in a scalar module/);
+    expect(() => build(false, (mb, f) => [mb.mod.drop(mb.mod.block(null, [mb.mod.unreachable()], V128)), f.nop()])).toThrow(/v128 type \(block\)/);
+    expect(() => build(false, (mb, f) => [mb.mod.drop(mb.mod.local.get(0, V128)), f.nop()])).toThrow(/v128 type \(local\.get\)/);
+    expect(() => build(false, (mb) => [mb.mod.i8x16.shuffle(0, 0, [])])).toThrow(/SIMD instruction i8x16\.shuffle/);
+  });
+  it("scalar modules: the engine validates (binaryen's validator only when the engine rejects, with its messages)", () => {
+    const validate = vi.spyOn(binaryen as unknown as { _BinaryenModuleValidate(m: number): number }, "_BinaryenModuleValidate");
+    const ok = build(false, (mb, f) => [mb.mod.f32.store(0, 4, f.i(64), mb.mod.f32.const(1), "mem")]);
+    expect(usesSimd(ok)).toBe(false);
+    expect(validate).not.toHaveBeenCalled();
+    // an i32 stored as f32: the engine rejects, binaryen decides (and prints why)
+    expect(() => build(false, (mb, f) => [mb.mod.f32.store(0, 4, f.i(64), f.i(1), "mem")])).toThrow(/invalid module/);
+    expect(validate).toHaveBeenCalledTimes(1);
+    validate.mockRestore();
   });
 });
 

@@ -57,6 +57,8 @@ async function check(source: string, file: string): Promise<void> {
   expect(Buffer.compare(pair.simd.wasm, shared[0]!.wasm), `${file}: SIMD of the pair`).toBe(0);
   expect(Buffer.compare(pair.relaxed.wasm, shared[2]!.wasm), `${file}: relaxed of the pair`).toBe(0);
   expect(layoutOf(pair.relaxed)).toBe(layoutOf(shared[2]!));
+  // the scalar build has no SIMD (module.ts guardScalar; binaryen's validator no longer runs on it)
+  expect(usesSimd(shared[1]!.wasm), `${file}: scalar build without SIMD`).toBe(false);
   // one blob for all builds (copied once), and compile()'s files are these modules
   expect(shared[1]!.weights.blob).toBe(shared[0]!.weights.blob);
   expect(shared[2]!.weights.blob).toBe(shared[0]!.weights.blob);

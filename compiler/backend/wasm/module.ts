@@ -69,6 +69,7 @@ let labelCounter = 0;
 /** Internal name of the module's one memory (loads/stores name it explicitly: it is defined last). */
 const MEM = "mem";
 
+
 /**
  * Builds one wasm function body: locals, loops, i32 arithmetic, f32 scalar ops (`s`) and lane-group
  * ops (`v`: f32x4 when the module is SIMD, else the same as `s`).
@@ -362,6 +363,7 @@ export class ModuleBuilder {
     readonly relaxed = false,
   ) {
     this.mod = new binaryen.Module();
+    if (!simd) guardScalar(this.mod);
     const f = simd ? BASE_FEATURES | binaryen.Features.SIMD128 : BASE_FEATURES;
     this.mod.setFeatures(simd && relaxed ? f | binaryen.Features.RelaxedSIMD : f);
   }
@@ -426,13 +428,17 @@ export class ModuleBuilder {
 
   /**
    * Define and export `memory`, validate (throws with binaryen's message), optimize, emit the binary.
-   * Validation: scalar modules by binaryen without the SIMD128 feature (the proof that they contain no v128).
-   * SIMD modules without `optimize`: the emitted bytes are checked by the host's engine (WebAssembly.validate,
-   * the spec validator every consumer runs; far cheaper than binaryen's validator on a first compile in a
-   * fresh process), and binaryen's validator runs only when the engine rejects the module or cannot judge it
-   * (no WebAssembly global, or a feature it lacks, e.g. relaxed SIMD without the flag): it then decides, and
-   * prints its messages. With `optimize`, binaryen validates first (its optimizer needs valid IR).
-   * Errors: Error("wasm backend: invalid module: ...") when validation fails (a backend bug).
+   * Validation without `optimize`: the emitted bytes are checked by the host's engine (WebAssembly.validate, the
+   * spec validator every consumer runs; far cheaper than binaryen's validator on a first compile in a fresh
+   * process, whose code is cold), and binaryen's validator runs only when the engine rejects the module or cannot
+   * judge it (no WebAssembly global, or a feature it lacks, e.g. relaxed SIMD without the flag): it then decides
+   * (scalar modules: with a feature set without SIMD128), and prints its messages. With `optimize`, binaryen
+   * validates first (its optimizer needs valid IR).
+   * A scalar module also has no v128 anywhere, so it runs on hosts without SIMD: that is proved while it is built,
+   * not by a validator (guardScalar: no SIMD instruction and no v128 type can be made through its binaryen.Module),
+   * and the engine's validation then shows the module valid without using SIMD.
+   * Errors: Error("wasm backend: invalid module: ...") when validation fails (a backend bug); building a SIMD
+   * instruction or a v128 type in a scalar module throws there (guardScalar).
    */
   finish(opts: FinishOptions): Uint8Array {
     const bytes = this.emitValidated(opts);
@@ -500,9 +506,10 @@ export class ModuleBuilder {
       m.optimize();
     }
     const bytes = m.emitBinary();
-    // A scalar module is always checked by binaryen, whose feature set lacks SIMD128: that is what proves it has
-    // no v128 instruction (an engine with SIMD would accept one) and so runs on hosts without SIMD.
-    if (!opts.optimize && (this.simd ? !engineAccepts(bytes) && !m.validate() : !m.validate())) throw this.invalid();
+    // Scalar modules too: guardScalar made SIMD impossible in them, so the engine's validator (which knows SIMD)
+    // judges them as an engine without SIMD would. (Binaryen's validator here cost ~20 ms wall, ~40 ms CPU on a
+    // first compile, nearly all of it compiling its cold code.)
+    if (!opts.optimize && !engineAccepts(bytes) && !m.validate()) throw this.invalid();
     return bytes;
   }
 }
@@ -558,6 +565,73 @@ export function appendDataSection(wasm: Uint8Array, segments: Segment[]): Uint8A
 
 /** Bytes of room after a module with a data section for its custom sections (bytesWithRoom). */
 const MANIFEST_ROOM = 64 * 1024;
+
+/** binaryen.Module's SIMD namespaces: every SIMD instruction (v128 load, store and const too) is made through one. */
+const SIMD_NAMESPACES = ["v128", "i8x16", "i16x8", "i32x4", "i64x2", "f32x4", "f64x2"] as const;
+
+/**
+ * binaryen.Module methods (path, positions of value-type arguments) through which a caller chooses a type: a
+ * declaration (function params / results / locals, globals, imports) or an expression's result (block, local.get /
+ * tee, global.get, calls, typed select). Every other expression constructor takes its type from its operands or
+ * from a fixed non-SIMD opcode.
+ */
+const TYPED_METHODS: [path: string, typeArgs: number[]][] = [
+  ["block", [2]],
+  ["local.get", [1]],
+  ["local.tee", [2]],
+  ["global.get", [1]],
+  ["call", [2]],
+  ["callIndirect", [3, 4]],
+  ["call_indirect", [3, 4]],
+  ["returnCall", [2]],
+  ["return_call", [2]],
+  ["returnCallIndirect", [3, 4]],
+  ["return_call_indirect", [3, 4]],
+  ["call_ref", [2]],
+  ["return_call_ref", [2]],
+  ["select", [3]],
+  ["addFunction", [1, 2, 3]],
+  ["addGlobal", [1]],
+  ["addFunctionImport", [3, 4]],
+  ["addGlobalImport", [3]],
+];
+
+/** True when `t` (a value type, a tuple type or an array of them) is or holds v128; common types need no binaryen call. */
+function hasV128(t: unknown): boolean {
+  if (Array.isArray(t)) return t.some(hasV128);
+  if (typeof t !== "number" || t === binaryen.none || t === I32 || t === F32 || t === F64 || t === binaryen.i64) return false;
+  if (t === binaryen.unreachable || t === binaryen.auto) return false;
+  return t === V128 || binaryen.expandType(t).includes(V128);
+}
+
+/**
+ * Make SIMD impossible in scalar module `m` (the proof that a scalar module runs on hosts without SIMD): each SIMD
+ * namespace of `m` becomes one whose every method throws, and each TYPED_METHODS method throws when given a type
+ * holding v128. So no SIMD instruction, no v128 local, param, result or global and no v128-typed expression can be
+ * made through `m`, the only way kernels reach binaryen (module.ts calls binaryen's C API directly only for
+ * relaxed_madd, in SIMD modules). Then bytes the engine validates are valid without SIMD: a wasm module can hold
+ * v128 only as a SIMD instruction or a v128 type, and these are never written. test/backend.test.ts tries both.
+ * Errors: Error("wasm backend: SIMD instruction f32x4.add in a scalar module ...") and the like, at the call.
+ */
+function guardScalar(m: binaryen.Module): void {
+  const refuse = (what: string): never => {
+    throw new Error(`wasm backend: ${what} in a scalar module (a kernel bug: use Fn.v / FOps, scalar ops in this build)`);
+  };
+  for (const ns of SIMD_NAMESPACES)
+    Object.defineProperty(m, ns, { value: new Proxy({}, { get: (_, op) => () => refuse(`SIMD instruction ${ns}.${String(op)}`) }) });
+  type Methods = Record<string, (...a: unknown[]) => unknown>;
+  for (const [path, at] of TYPED_METHODS) {
+    const parts = path.split(".");
+    const owner = (parts.length === 2 ? (m as unknown as Record<string, Methods>)[parts[0]!] : m) as Methods | undefined;
+    const key = parts[parts.length - 1]!;
+    const orig = owner?.[key];
+    if (!owner || typeof orig !== "function") continue;
+    owner[key] = (...a: unknown[]) => {
+      for (const i of at) if (hasV128(a[i])) refuse(`a v128 type (${path})`);
+      return orig.apply(owner, a);
+    };
+  }
+}
 
 /** Features of every module; SIMD modules add SIMD128. */
 const BASE_FEATURES =
