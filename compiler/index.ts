@@ -12,6 +12,7 @@ import { bindWeights } from "./weights/bind.js";
 import { initWeights } from "./weights/init.js";
 import { parseWeightsFile, withoutUnusedParams } from "./weights/load.js";
 import { compilerVersion } from "./io/version.js";
+import { opList } from "./artifact/op-list.js";
 import type { Manifest } from "../runtime/manifest.js";
 
 export { checkSource } from "./check.js";
@@ -169,7 +170,7 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   const { validateGraph } = await import("./ir/validate.js");
   const problems = validateGraph(graph, { schema: false });
   if (problems.length) throw new Error(`internal: invalid IR after optimization:\n  ${problems.slice(0, 10).join("\n  ")}`);
-  const { prepareWasm, emitPrepared, emitSimdAndRelaxed } = await import("./backend/wasm/emit.js");
+  const { prepareWasm, emitPrepared, emitSimdAndRelaxed, planKernels } = await import("./backend/wasm/emit.js");
   const { buildArtifact } = await import("./artifact/build.js");
   // Lowering, memory plan and packed weights are the same for every build: made once, and the relaxed build is
   // the SIMD build's IR with its madds rewritten (byte-identical to one emitWasm per build, test/emit-prep.test.ts).
@@ -189,6 +190,7 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
     compilerVersion: compilerVersion(),
     flopsPerSample: flopsPerSample(graph),
     ops: graph.nodes.length,
+    opList: opList(graph, planKernels(graph, prep.graph, prep.plan)),
     weights: embedWeights ? "embedded" : "file",
     check: "runtime",
   });

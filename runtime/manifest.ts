@@ -116,4 +116,40 @@ export interface Manifest {
   };
   /** Per-sample cost estimates from the op table. */
   cost: { flopsPerSample: number; ops: number };
+  /**
+   * The op list as compiled, for tools (`modelc inspect NAME.wasm`); the runtime never reads it. Optional: artifacts
+   * compiled before it was added have none, and formatVersion stays 1 (runtimes ignore it, old and new alike).
+   */
+  graph?: ManifestGraph;
+}
+
+/**
+ * The graph the artifact runs: compile()'s graph after the inference passes and batchnorm folding, before the
+ * backend's fusion, which `fusedInto` records. `version` is this object's own layout version (1), so tools can
+ * tell a later layout without the runtime's formatVersion changing.
+ */
+export interface ManifestGraph {
+  version: 1;
+  /** In execution order (the graph's node order). */
+  ops: ManifestOp[];
+}
+
+/** One op of ManifestGraph, with the numbers `modelc inspect FILE.model` prints for it. */
+export interface ManifestOp {
+  /** Op name from the op table (spec/language.md), e.g. "conv2d". */
+  op: string;
+  /** Layer name (state_dict prefix), e.g. "stage1.conv"; absent for unnamed ops. */
+  layer?: string;
+  /** Element type of the op's output: "f32", "i32", "i8" or "u8". */
+  dtype: string;
+  /** Output shape, "N" for the batch dimension. */
+  shape: (number | "N")[];
+  /** Weight elements the op reads (params and state). */
+  params: number;
+  /** FLOPs per sample (the op table's cost rule at batch 1). */
+  flops: number;
+  /** Index (into `ops`) of the op whose kernel also runs this one (backend fusion); absent: it leads its own kernel. */
+  fusedInto?: number;
+  /** The kernel variant when it is worth naming, on the kernel's lead op, e.g. "implicit GEMM" (spec/kernels.md). */
+  kernel?: string;
 }

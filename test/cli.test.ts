@@ -22,6 +22,16 @@ const CNN = join(ROOT, "dsl-examples/mnist-cnn.model");
 const tmp = mkdtempSync(join(tmpdir(), "modelc-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** The rows of the first text table in `lines` (header, dashes, rows until a blank line) as column -> cell. */
+function tableRows(lines: string[]): Record<string, string>[] {
+  const d = lines.findIndex((l) => /^-+(\s+-+)+$/.test(l));
+  const spans = [...lines[d]!.matchAll(/-+/g)].map((m) => [m.index!, m.index! + m[0].length] as const);
+  const cells = (l: string) => spans.map(([a, b], i) => (i === spans.length - 1 ? l.slice(a) : l.slice(a, b)).trim());
+  const names = cells(lines[d - 1]!);
+  const end = lines.findIndex((l, i) => i > d && l.trim() === "");
+  return lines.slice(d + 1, end === -1 ? undefined : end).map((l) => Object.fromEntries(cells(l).map((c, i) => [names[i]!, c])));
+}
+
 async function cli(...argv: string[]) {
   const io = bufferIo();
   const code = await main(argv, io);
@@ -112,9 +122,9 @@ describe("modelc inspect", () => {
     const lines = r.out.split("\n");
     expect(lines[0]).toBe("model mnist_cnn (graph as compiled: after the inference passes and batchnorm folding, as the artifact runs it; --no-opt shows it as written)");
     expect(lines).toContain("  input  image: f32[N, 1, 28, 28]");
-    const row = (op: string, layer: string) => lines.find((l) => l.includes(` ${op} `) && l.includes(layer))!.trim().split(/\s{2,}/);
-    expect(row("conv2d", "stage1.conv")).toEqual(["0", "conv2d", "stage1.conv", "[N, 16, 28, 28]", "160", expect.any(String)]);
-    expect(row("dense", "fc1").slice(1, 5)).toEqual(["dense", "fc1", "[N, 128]", "200,832"]);
+    const rows = tableRows(lines);
+    expect(rows[0]).toEqual({ "#": "0", op: "conv2d", layer: "stage1.conv", output: "f32[N, 16, 28, 28]", params: "160", FLOPs: "238,336", kernel: "implicit GEMM: conv2d+relu" });
+    expect(rows[7]).toEqual({ "#": "7", op: "dense", layer: "fc1", output: "f32[N, 128]", params: "200,832", FLOPs: "401,536", kernel: "packed GEMM: dense+relu" });
     expect(lines.some((l) => l.includes("dropout"))).toBe(false); // removed for inference
     expect(lines.some((l) => /^\s*\d+\s+batchnorm\s/.test(l))).toBe(false); // folded into the convs, as compiled
     // the same ops and FLOPs as the compiled artifact's manifest (and so as `inspect NAME.wasm`)
@@ -122,8 +132,7 @@ describe("modelc inspect", () => {
     expect(cost.ops).toBe(11);
     expect(r.out).toContain(`ops: ${cost.ops} (14 as written)   parameters: 206,922 as compiled (207,018 as written, + 96 state)   weights: 827.7 kB`);
     // the header's as-compiled count is what the params column sums (the folded weights)
-    const paramsColumn = lines.filter((l) => /^\s*\d+\s/.test(l)).map((l) => l.trim().split(/\s{2,}/));
-    expect(paramsColumn.reduce((s, c) => s + (c.length === 6 ? Number(c[4]!.replace(/,/g, "")) : 0), 0)).toBe(206_922);
+    expect(rows.reduce((s, r) => s + Number(r["params"]!.replace(/,/g, "")), 0)).toBe(206_922);
     expect(r.out).toContain(`FLOPs per sample: ${cost.flopsPerSample.toLocaleString("en-US")}`);
     expect(r.out).toMatch(/memory per sample: [\d,]+ bytes planned/);
   });
@@ -178,7 +187,7 @@ describe("modelc inspect", () => {
     expect((await cli("inspect", join(tmp, "x.wasm"))).code).toBe(1);
     const f = join(tmp, "y.manifest.json");
     writeFileSync(f, "{}");
-    expect((await cli("inspect", f, "--ir")).err).toContain("--ir and --svg need a .model file");
+    expect((await cli("inspect", f, "--ir")).err).toContain("--ir needs a .model file");
     const bad = await cli("inspect", f);
     expect(bad.code).toBe(1);
   });
@@ -386,7 +395,10 @@ describe("import graph", () => {
       const r = reach(cmd);
       expect(r.has("binaryen"), cmd).toBe(false);
       expect(r.has("ajv"), cmd).toBe(false);
-      expect([...r].filter((f) => f.includes("backend/wasm/")), cmd).toEqual(cmd.endsWith("inspect.ts") ? ["compiler/backend/wasm/plan.ts"] : []);
+      // inspect shows the backend's memory plan and kernels (fusion): pure modules, no binaryen
+      expect([...r].filter((f) => f.includes("backend/wasm/")).sort(), cmd).toEqual(
+        cmd.endsWith("inspect.ts") ? ["compiler/backend/wasm/kernel-plan.ts", "compiler/backend/wasm/plan.ts"] : [],
+      );
     }
     // compile() reaches the backend only through a dynamic import
     expect(reach("compiler/index.ts").has("binaryen")).toBe(false);

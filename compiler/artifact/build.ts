@@ -3,7 +3,7 @@
 
 import { createHash } from "node:crypto";
 import type { Graph } from "../ir/types.js";
-import { MANIFEST_SECTION, VARIANT_SECTION, type IoSpec, type Manifest, type WeightEntry } from "../../runtime/manifest.js";
+import { MANIFEST_SECTION, VARIANT_SECTION, type IoSpec, type Manifest, type ManifestGraph, type WeightEntry } from "../../runtime/manifest.js";
 import { customSections, parseManifest, type ModuleVariant } from "../../runtime/sections.js";
 import { appendCustomSections } from "./sections.js";
 import { loaderDts, loaderJs } from "./loader.js";
@@ -38,6 +38,8 @@ export interface BuildArtifactInput {
   compilerVersion: string;
   flopsPerSample: number;
   ops: number;
+  /** The op list as compiled (artifact/op-list.ts), stored as the manifest's optional `graph`. Absent: none stored. */
+  opList?: ManifestGraph;
   /**
    * Where the weights live. `"embedded"` (default): data segments of the modules (as emitted with
    * embedWeights: true). `"file"`: NAME.weights.bin, copied into memory by the runtime.
@@ -105,6 +107,7 @@ export function buildArtifact(input: BuildArtifactInput): Artifact {
       ...(input.scalar ? { scalar: `${name}.nosimd.wasm` } : {}),
     },
     cost: { flopsPerSample: input.flopsPerSample, ops: input.ops },
+    ...(input.opList ? { graph: input.opList } : {}),
   };
   if (input.check === "runtime") parseManifest(JSON.stringify(manifest), `${name}.manifest.json`);
   else {

@@ -1,7 +1,7 @@
 // Shared pieces of the CLI commands: the output sink, the user-error type (exit 1), file reading
 // with friendly errors, and number formatting. Neighbours: cli/main.ts wires the commands in cli/*.ts.
 
-import { readFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostics.js";
 
 /** Where a command prints. The real CLI writes to process.stdout/stderr; tests collect lines. */
@@ -38,20 +38,73 @@ export class UserError extends Error {
   }
 }
 
-/** Read a file, turning ENOENT/EISDIR/EACCES into a UserError naming `what` and the path. */
-export async function readUserFile(path: string, what: string): Promise<Uint8Array> {
+/**
+ * Why a file could not be read, for a message: "no such file" (ENOENT), "is a directory" (EISDIR), "permission
+ * denied" (EACCES, EPERM), "not a directory" (ENOTDIR: a path component is a file), else the error's own message.
+ */
+export function readFailure(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EISDIR") return "is a directory";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "ENOTDIR") return "not a directory on the way there";
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * The message of a file that cannot be read: `cannot read WHAT 'PATH'[ (FOR)]: WHY`, the file named once, e.g.
+ * `cannot read input file 'x.npy' (for input 'image'): no such file`.
+ */
+export function cannotRead(what: string, path: string, why: string, forWhat?: string): string {
+  return `cannot read ${what} '${path}'${forWhat !== undefined ? ` (${forWhat})` : ""}: ${why}`;
+}
+
+/**
+ * Read a file, turning any read failure into a UserError naming `what` and the path once, and why (readFailure),
+ * e.g. `cannot read weights file 'w.safetensors': no such file`; `forWhat` adds what it was given for
+ * ("for input 'image'").
+ */
+export async function readUserFile(path: string, what: string, forWhat?: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (e as Error).message;
-    throw new UserError(`cannot read ${what} '${path}': ${why}`);
+    throw new UserError(cannotRead(what, path, readFailure(e), forWhat));
   }
 }
 
-/** Read a UTF-8 text file (see readUserFile). */
+/**
+ * Check that `path` is a readable file without reading it (for files another reader opens, e.g. loadModel), with
+ * readUserFile's errors: UserError `cannot read WHAT 'PATH': no such file | is a directory | permission denied`.
+ */
+export async function checkReadable(path: string, what: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, "r");
+    if ((await handle.stat()).isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+  } catch (e) {
+    throw new UserError(cannotRead(what, path, readFailure(e)));
+  } finally {
+    await handle?.close();
+  }
+}
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+/** True when `bytes` start with the WebAssembly magic ("\0asm"): a compiled module, whatever the file is called. */
+export function isWasm(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && WASM_MAGIC.every((b, i) => bytes[i] === b);
+}
+
+/**
+ * Read a UTF-8 text file (see readUserFile). A file holding binary data (a NUL byte in its first 8 KB) is refused:
+ * `cannot read model file 'x.wasm': it is a compiled WebAssembly module, not text` (or `it holds binary data, not
+ * text`), instead of a parse error about its first characters.
+ */
 export async function readUserText(path: string, what: string): Promise<string> {
-  return new TextDecoder().decode(await readUserFile(path, what));
+  const bytes = await readUserFile(path, what);
+  if (bytes.subarray(0, 8192).includes(0))
+    throw new UserError(cannotRead(what, path, isWasm(bytes) ? "it is a compiled WebAssembly module, not text" : "it holds binary data, not text"));
+  return new TextDecoder().decode(bytes);
 }
 
 /** At most this many diagnostics are printed by printDiagnostics; the rest are counted ("... and 7 more errors"). */

@@ -4,15 +4,16 @@
 
 import { checkSource } from "../check.js";
 import { planMemory } from "../backend/wasm/plan.js";
-import { getOp } from "../ir/ops/index.js";
+import { planKernels, type KernelPlan } from "../backend/wasm/kernel-plan.js";
+import { opList } from "../artifact/op-list.js";
 import { numel, showShape } from "../ir/graph.js";
 import type { Graph } from "../ir/types.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
-import type { Manifest } from "../../runtime/manifest.js";
+import type { Manifest, ManifestGraph } from "../../runtime/manifest.js";
 import { ModelcRuntimeError } from "../../runtime/errors.js";
 import { asCompiled, countParameters } from "./check.js";
-import { EXIT_OK, EXIT_USER, UserError, formatBytes, formatCount, printDiagnostics, readUserFile, table, type CliIo } from "./common.js";
+import { EXIT_OK, EXIT_USER, UserError, formatBytes, formatCount, isWasm, printDiagnostics, readUserFile, table, type CliIo } from "./common.js";
 
 /** Options of `modelc inspect`. */
 export interface InspectCommandOptions {
@@ -29,25 +30,34 @@ export interface InspectCommandOptions {
   opt?: boolean;
 }
 
-/** One row of the op table: per-sample numbers (batch 1). */
-export interface OpRow {
-  index: number;
-  op: string;
-  layer: string;
-  shape: string;
-  params: number;
-  flops: number;
+/**
+ * The op table of an op list (artifact/op-list.ts; a manifest's `graph`): #, op, layer, output (dtype and shape),
+ * params, FLOPs per sample and, when `kernels` is true, the kernel column: on a kernel's lead op its variant and,
+ * when it runs several ops, their ops joined with "+" ("implicit GEMM: conv2d+relu"); on the others "fused into #i".
+ */
+export function opTable(list: ManifestGraph, kernels: boolean): string[] {
+  const members = new Map<number, string[]>();
+  list.ops.forEach((o, i) => {
+    if (o.fusedInto !== undefined) members.set(o.fusedInto, [...(members.get(o.fusedInto) ?? [list.ops[o.fusedInto]!.op]), o.op]);
+  });
+  const kernelText = (i: number): string => {
+    const o = list.ops[i]!;
+    if (o.fusedInto !== undefined) return `fused into #${o.fusedInto}`;
+    const fused = members.get(i);
+    return [o.kernel, fused?.join("+")].filter((t) => t !== undefined).join(": ");
+  };
+  const header = ["#", "op", "layer", "output", "params", "FLOPs", ...(kernels ? ["kernel"] : [])];
+  const rows = list.ops.map((o, i) => [
+    String(i), o.op, o.layer ?? "", `${o.dtype}${showShape(o.shape)}`, o.params ? formatCount(o.params) : "", formatCount(o.flops),
+    ...(kernels ? [kernelText(i)] : []),
+  ]);
+  return table(header, rows, new Set([0, 4, 5]));
 }
 
-/** The op table of a graph (FLOPs from each op's cost rule at batch 1; params = numel of param/state inputs). */
-export function opRows(graph: Graph): OpRow[] {
-  return graph.nodes.map((n, index) => {
-    const ins = n.inputs.map((i) => graph.values[i]!);
-    const params = ins.filter((v) => v.kind === "param" || v.kind === "state").reduce((s, v) => s + numel(v.type.shape as number[]), 0);
-    const def = getOp(n.op);
-    const flops = def ? def.cost(ins.map((v) => v.type), n.outputs.map((o) => graph.values[o]!.type), n.attrs, 1).flops : 0;
-    return { index, op: n.op, layer: n.layer ?? "", shape: n.outputs.map((o) => showShape(graph.values[o]!.type.shape)).join(", "), params, flops };
-  });
+/** "kernels: 8 for 11 ops (3 run fused into another op's kernel)" for an op list with fusion info. */
+function kernelSummary(list: ManifestGraph): string {
+  const fused = list.ops.filter((o) => o.fusedInto !== undefined).length;
+  return `kernels: ${list.ops.length - fused} for ${list.ops.length} ops${fused ? ` (${fused} run fused into another op's kernel)` : ""}`;
 }
 
 /**
@@ -82,18 +92,14 @@ const STAGE_NOTE = {
  * the first line says which graph this is and the totals line gives the other stage's op count.
  */
 export function graphReport(graph: Graph, stage?: ReportStage): string[] {
-  const rows = opRows(graph);
+  // the backend's kernels only for the graph it compiles (fusion of the as-written graph would mean nothing)
+  const kernels: KernelPlan | undefined = stage?.stage === "written" ? undefined : planKernels(graph);
+  const list = opList(graph, kernels);
   const lines = [`model ${graph.name}${stage ? ` (${STAGE_NOTE[stage.stage]})` : ""}`];
   for (const i of graph.inputs) lines.push(`  input  ${i.name}: ${graph.values[i.value]!.type.dtype}${showShape(graph.values[i.value]!.type.shape)}`);
   for (const o of graph.outputs) lines.push(`  output ${o.name}: ${graph.values[o.value]!.type.dtype}${showShape(graph.values[o.value]!.type.shape)}`);
   lines.push("");
-  lines.push(
-    ...table(
-      ["#", "op", "layer", "output shape", "params", "FLOPs"],
-      rows.map((r) => [String(r.index), r.op, r.layer, r.shape, r.params ? formatCount(r.params) : "", formatCount(r.flops)]),
-      new Set([0, 4, 5]),
-    ),
-  );
+  lines.push(...opTable(list, kernels !== undefined));
   const weightElems = weightCount(graph);
   lines.push("");
   const pg = stage?.paramsOf ?? graph;
@@ -112,9 +118,11 @@ export function graphReport(graph: Graph, stage?: ReportStage): string[] {
     ];
     params = `${formatCount(trainable)}${stage?.stage === "written" && notes.length ? " as written" : ""}${notes.length ? ` (${notes.join("; ")})` : ""}`;
   }
-  lines.push(`ops: ${rows.length}${other}   parameters: ${params}   weights: ${formatBytes(weightElems * 4)} (f32)`);
-  lines.push(`FLOPs per sample: ${formatCount(rows.reduce((s, r) => s + r.flops, 0))}`);
-  const plan = planMemory(graph);
+  lines.push(`ops: ${list.ops.length}${other}   parameters: ${params}   weights: ${formatBytes(weightElems * 4)} (f32)`);
+  if (kernels) lines.push(kernelSummary(list));
+  lines.push(`FLOPs per sample: ${formatCount(list.ops.reduce((s, r) => s + r.flops, 0))}`);
+  // as compiled: the plan of the lowered graph, as the artifact's manifest records it
+  const plan = planMemory(kernels ? kernels.lowered : graph);
   lines.push(
     `memory per sample: ${formatCount(plan.bytesPerSample)} bytes planned (${formatCount(plan.unsharedBytesPerSample)} without reuse), ` +
       `${Object.values(plan.values).filter((v) => v.inPlaceOf !== undefined).length} computed in place, scratch ${formatCount(plan.scratchBytes)} bytes per batch`,
@@ -122,7 +130,11 @@ export function graphReport(graph: Graph, stage?: ReportStage): string[] {
   return lines;
 }
 
-/** Text report of a compiled artifact's manifest. */
+/**
+ * Text report of a compiled artifact's manifest: I/O, modules, weights, the op table as compiled (with the kernel
+ * each op runs in) when the manifest has its op list (`graph`; older artifacts do not, and the report says how to
+ * get it), the weight tensors, totals and memory.
+ */
 export function manifestReport(m: Manifest, variant?: string): string[] {
   const io = (s: Manifest["inputs"][number]): string =>
     `${s.name}: ${s.dtype}[${s.shape.join(", ")}]${s.range ? `, ids in [${s.range[0]}, ${s.range[1]})${s.rangeOf !== undefined ? ` (rows of ${s.rangeOf})` : ""}` : ""}`;
@@ -132,10 +144,16 @@ export function manifestReport(m: Manifest, variant?: string): string[] {
   lines.push(`modules: ${[m.modules.simd, m.modules.relaxed, m.modules.scalar].filter(Boolean).join(", ")}`);
   lines.push(`weights: ${m.weights.tensors.length} tensors, ${formatBytes(m.weights.bytes)}, ${m.weights.embedded ? "embedded" : `in ${m.weights.file}`}`);
   lines.push("");
+  if (m.graph) lines.push(...opTable(m.graph, true), "");
   const layout = (t: Manifest["weights"]["tensors"][number]): string => (t.layout ? `${t.layout.kind} ${t.layout.panel}` : "row-major");
   lines.push(...table(["tensor", "shape", "offset", "layout"], m.weights.tensors.map((t) => [t.name, `[${t.shape.join(", ")}]`, String(t.offset), layout(t)]), new Set([2])));
   lines.push("");
   lines.push(`ops: ${m.cost.ops}   FLOPs per sample: ${formatCount(m.cost.flopsPerSample)}`);
+  if (m.graph) lines.push(kernelSummary(m.graph));
+  else
+    lines.push(
+      "(this artifact carries no op list: an older modelc compiled it; recompile it, or run `modelc inspect` on its .model file)",
+    );
   lines.push(`memory: activations from ${m.memory.activationBase}, ${formatCount(m.memory.bytesPerSample)} bytes per sample, ${m.memory.initialPages} initial pages`);
   return lines;
 }
@@ -143,25 +161,34 @@ export function manifestReport(m: Manifest, variant?: string): string[] {
 /**
  * Run `modelc inspect`. A `.model` file: the graph as compiled (check, inference passes, batchnorm folding: the
  * artifact's ops and FLOPs) or with `--no-opt` as written, then the op table saying which stage it is (or `--ir`
- * JSON; `--svg` writes a drawing, of the same graph). A `.wasm` or `.manifest.json`: the manifest summary.
- * Returns 0, or 1 on diagnostics errors. Throws UserError for unreadable/invalid files and for
- * `--ir`/`--svg` on an artifact.
+ * JSON; `--svg` writes a drawing, of the same graph). A wasm module (by its bytes, whatever its name) or a
+ * `.json` manifest: manifestReport. Returns 0, or 1 on diagnostics errors. Throws UserError for unreadable, binary
+ * (neither module nor text) or invalid files and for `--ir`, `--svg`, `--no-opt` or `--model` on an artifact.
  */
 export async function inspectCommand(file: string, options: InspectCommandOptions, io: CliIo): Promise<number> {
   const bytes = await readUserFile(file, "file");
-  if (file.endsWith(".wasm") || file.endsWith(".json")) {
-    if (options.ir || options.svg) throw new UserError(`--ir and --svg need a .model file; '${file}' is a compiled artifact`);
+  // a module is an artifact whatever its name (and a .wasm file that is no module is a broken one); a manifest by its name
+  const wasm = isWasm(bytes) || file.endsWith(".wasm");
+  if (wasm || file.endsWith(".json")) {
+    const modelOnly = [options.ir && "--ir", options.svg !== undefined && "--svg", options.opt === false && "--no-opt", options.model !== undefined && "--model"].filter(
+      (f): f is string => typeof f === "string",
+    );
+    if (modelOnly.length > 0)
+      throw new UserError(`${modelOnly.join(" and ")} need${modelOnly.length === 1 ? "s" : ""} a .model file; '${file}' is a compiled artifact, shown as compiled`);
     try {
-      if (file.endsWith(".wasm")) {
+      if (wasm) {
         const { manifest, variant } = readArtifactSections(bytes);
         for (const l of manifestReport(manifest, variant)) io.out(l);
-      } else for (const l of manifestReport(parseManifest(new TextDecoder().decode(bytes), file))) io.out(l);
+      } else for (const l of manifestReport(parseManifest(new TextDecoder().decode(bytes), `'${file}'`))) io.out(l);
     } catch (e) {
-      if (e instanceof ModelcRuntimeError) throw new UserError(`${file}: ${e.message}`);
+      // parseManifest's messages name the file already ("bad manifest in 'x.json': ..."), a module's do not
+      if (e instanceof ModelcRuntimeError) throw new UserError(wasm ? `'${file}': ${e.message}` : e.message);
       throw e;
     }
     return EXIT_OK;
   }
+  if (bytes.subarray(0, 8192).includes(0))
+    throw new UserError(`cannot inspect '${file}': it holds binary data; inspect takes a .model file, NAME.wasm or NAME.manifest.json`);
   const source = new TextDecoder().decode(bytes);
   const r = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
   if (printDiagnostics(io, r.diagnostics, { [file]: source }) || !r.graph) return EXIT_USER;

@@ -84,7 +84,7 @@ function program(io: CliIo, result: { code: number }): Command {
       result.code = await runCommand(artifact, o, io);
     });
   p.command("inspect")
-    .description("show ops, layer names, output shapes, parameters, FLOPs and the memory plan of a .model file (the graph as compiled: inference passes and batchnorm folding) or a compiled artifact")
+    .description("show ops, layer names, outputs, parameters, FLOPs, the kernel each op runs in (backend fusion) and the memory plan of a .model file (the graph as compiled: inference passes and batchnorm folding) or a compiled artifact")
     .argument("<file>", ".model file, NAME.wasm or NAME.manifest.json")
     .option("--ir", "print the IR (as compiled; with --no-opt as written) as JSON")
     .option("--svg <out.svg>", "write a drawing of the graph (the stage shown)")

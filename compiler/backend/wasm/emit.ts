@@ -9,13 +9,16 @@ import { ModuleBuilder, type Expr, type FinishOptions } from "./module.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import { INFER_KERNELS } from "./kernels/infer-index.js";
 import { denseWeightLayouts } from "./kernels/dense.js";
-import { fuseEpilogues } from "../../passes/fuse-epilogue.js";
-import { fuseElementwise } from "../../passes/fuse-elementwise.js";
+import { lowerForWasm, planKernels } from "./kernel-plan.js";
 import { packWeightTensor } from "../../../runtime/layout.js";
 import { packKnPanelsInto } from "../../weights/pack-panels.js";
 import { embeddingIdRanges } from "../../ir/id-ranges.js";
 import type { KernelCtx } from "./kernels/context.js";
 import { addNanScan } from "./nan-scan.js";
+
+// The backend lowering (fuse-epilogue, fuse-elementwise) and the op -> kernel map live in kernel-plan.ts (pure, so
+// `modelc inspect` shares them without binaryen); re-exported so compile() finds them in this lazily loaded chunk.
+export { lowerForWasm, planKernels };
 
 /** First byte of the weights region (bytes below stay zero; address 0 is never a valid tensor). */
 export const WEIGHTS_OFFSET = 1024;
@@ -157,14 +160,6 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
-}
-
-/**
- * The backend lowering passes emitWasm runs on its input graph: fuse-epilogue then fuse-elementwise, unless
- * `options.fuse` is false (then the graph is used as given). Exported for tests and `modelc inspect`.
- */
-export function lowerForWasm(g: Graph, options: Pick<EmitOptions, "fuse"> = {}): Graph {
-  return options.fuse === false ? g : fuseElementwise(fuseEpilogues(g));
 }
 
 /**

@@ -73,7 +73,7 @@ export function isDepthwise(g: Graph, n: Node): boolean {
 }
 
 /** conv2d read as a plain GEMM over the input (1x1, stride 1, no padding): no scratch, kernels/gemm.ts. */
-function isDirectConv(n: Node): boolean {
+export function isDirectConv(n: Node): boolean {
   const [kh, kw] = n.attrs["kernel"] as number[];
   const stride = n.attrs["stride"] as number[];
   const pad = n.attrs["padding"] as number[];
