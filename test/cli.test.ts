@@ -230,7 +230,7 @@ describe("modelc run helpers", () => {
   it("accepts [B, ...] or one sample, converts dtypes, rejects wrong shapes", () => {
     expect(npyToInput(spec, { dtype: "f4", shape: [3, 1, 2, 2], data: new Float32Array(12) }, "a.npy").batch).toBe(3);
     const one = npyToInput(spec, { dtype: "f8", shape: [1, 2, 2], data: new Float64Array([1, 2, 3, 0.1]) }, "a.npy");
-    expect(one).toEqual({ batch: 1, data: new Float32Array([1, 2, 3, 0.1]) });
+    expect(one).toEqual({ batch: 1, data: new Float32Array([1, 2, 3, 0.1]), converted: { from: "float64", to: "f32" } });
     expect(() => npyToInput(spec, { dtype: "f4", shape: [3, 4], data: new Float32Array(12) }, "a.npy")).toThrow(
       "input 'image' (a.npy) has shape [3, 4], the model expects [N, 1, 2, 2]",
     );

@@ -7,13 +7,12 @@ import { readSafetensors } from "../weights/safetensors.js";
 import { bindWeights } from "../weights/bind.js";
 import { initWeights } from "../weights/init.js";
 import { OPTIM_PREFIX } from "../train/checkpoint.js";
-import { readNpy } from "../data/npy.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { attentionLayers, attentionWeights } from "../interp/attention-weights.js";
 import type { RefTensor, WeightMap } from "../ir/types.js";
 import { renderHeatmap } from "./heatmap.js";
-import { npyToInput, parseInputPairs } from "./run.js";
-import { EXIT_OK, EXIT_USER, UserError, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
+import { conversionNotice, npyToInput, parseInputPairs, readNpyInput } from "./run.js";
+import { EXIT_OK, EXIT_USER, UserError, cannotRead, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
 
 /** Options of `modelc attention` (CLI flags in brackets). */
 export interface AttentionCommandOptions {
@@ -64,7 +63,7 @@ export async function attentionCommand(file: string, options: AttentionCommandOp
       loaded = readSafetensors(await readUserFile(options.weights, "weights file"));
     } catch (e) {
       if (e instanceof UserError) throw e;
-      throw new UserError(`cannot read the weights '${options.weights}': ${(e as Error).message}`);
+      throw new UserError(cannotRead("weights file", options.weights, (e as Error).message));
     }
     // A training checkpoint also holds optimizer state ("optim.*"): not weights of the model.
     const names = new Set(Object.values(graph.values).map((v) => v.name));
@@ -87,14 +86,8 @@ export async function attentionCommand(file: string, options: AttentionCommandOp
   let batch: number | undefined;
   for (const spec of specs) {
     const path = pairs.get(spec.name)!;
-    let arr;
-    try {
-      arr = readNpy(await readUserFile(path, `input '${spec.name}'`));
-    } catch (e) {
-      if (e instanceof UserError) throw e;
-      throw new UserError(`input '${spec.name}': ${path}: ${(e as Error).message}`);
-    }
-    const r = npyToInput(spec as Parameters<typeof npyToInput>[0], arr, path);
+    const r = npyToInput(spec as Parameters<typeof npyToInput>[0], await readNpyInput(path, spec.name), path);
+    if (r.converted) io.err(conversionNotice(spec.name, path, r.converted));
     if (batch !== undefined && r.batch !== batch) throw new UserError(`inputs disagree on the batch size (${batch} vs ${r.batch} in ${path})`);
     batch = r.batch;
     inputs[spec.name] = { shape: [r.batch, ...(spec.shape.slice(1) as number[])], data: Float64Array.from(r.data) };

@@ -6,13 +6,14 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
-import { loadModel, ModelcRuntimeError, type IoSpec } from "../../runtime/index.js";
+import { ModelcRuntimeError, type IoSpec } from "../../runtime/index.js";
 import { type Dataset, type Field, fieldOf } from "../data/dataset.js";
 import { toF32, toI32 } from "../data/labels.js";
 import { splitDataset } from "../data/split.js";
 import { parseSafetensors } from "../weights/safetensors.js";
 import { parseJson } from "../train/checkpoint.js";
 import type { TrainDataSpec, TrainDerivedField, TrainSplitSpec } from "../train/spec.js";
+import { loadArtifact } from "./load.js";
 import { EXIT_OK, UserError, table, type CliIo } from "./common.js";
 import {
   addEvalDerived, describeDataSpec, fieldsText, findModelFile, type HeadTarget, loadDataArg, loadRunData, type LoadedData, modelDir,
@@ -226,13 +227,7 @@ function chooseHeads(classifiers: readonly IoSpec[], options: EvalCommandOptions
  * classes, a model without an [N, C] output, or a split without the run's checkpoint.
  */
 export async function evalCommand(artifact: string, options: EvalCommandOptions, io: CliIo): Promise<number> {
-  let model;
-  try {
-    model = await loadModel(artifact, { simd: "auto" });
-  } catch (e) {
-    if (e instanceof ModelcRuntimeError) throw new UserError(`cannot load '${artifact}': ${e.message}`);
-    throw e;
-  }
+  const model = await loadArtifact(artifact, { simd: "auto" });
   const config = readRunConfig(artifact);
   let modelFile = options.modelFile;
   if (modelFile === undefined && config?.model_file !== undefined) {

@@ -19,7 +19,7 @@ import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
 import type { Manifest } from "../../runtime/manifest.js";
 import { ModelcRuntimeError } from "../../runtime/errors.js";
 import { readWeightTensor } from "../../runtime/layout.js";
-import { EXIT_OK, EXIT_USER, UserError, formatBytes, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
+import { EXIT_OK, EXIT_USER, UserError, cannotRead, formatBytes, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
 
 /** Options of `modelc export` (CLI flags in brackets). */
 export interface ExportCommandOptions {
@@ -134,7 +134,7 @@ export async function exportCommand(file: string, options: ExportCommandOptions,
         loaded = parseWeightsFile(await readUserFile(options.weights, "weights file"));
       } catch (e) {
         if (e instanceof UserError) throw e;
-        throw new UserError(`cannot read the weights '${options.weights}': ${(e as Error).message}`);
+        throw new UserError(cannotRead("weights file", options.weights, (e as Error).message));
       }
       const source = await readUserText(file, "model file");
       const bound = bindWeights(graph, withoutUnusedParams(loaded, g.declared, graph));

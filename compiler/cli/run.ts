@@ -4,10 +4,11 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { readNpy, writeNpy, type NpyArray } from "../data/npy.js";
+import { readNpy, writeNpy, type NpyArray, type NpyDType } from "../data/npy.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { loadModel, ModelcRuntimeError, type IoSpec } from "../../runtime/index.js";
-import { EXIT_OK, UserError, readUserFile, type CliIo } from "./common.js";
+import { ModelcRuntimeError, type IoSpec } from "../../runtime/index.js";
+import { loadArtifact } from "./load.js";
+import { EXIT_OK, UserError, cannotRead, readUserFile, type CliIo } from "./common.js";
 
 /** Options of `modelc run`. */
 export interface RunCommandOptions {
@@ -47,13 +48,39 @@ export function parseInputPairs(pairs: readonly string[], soleInput?: string): M
 
 const show = (shape: readonly (number | string)[]): string => `[${shape.join(", ")}]`;
 
+/** "([1, 0, 3, 4]) " : the coordinates of flat index `i` in `shape` (C order), as Model.run's NaN error gives them. */
+function at(shape: readonly number[], i: number): string {
+  if (shape.length < 2) return "";
+  const idx: number[] = [];
+  for (let k = shape.length - 1; k >= 0; k--) {
+    idx.unshift(i % shape[k]!);
+    i = Math.floor(i / shape[k]!);
+  }
+  return `(${show(idx)}) `;
+}
+
+/** NumPy's name of each .npy dtype, for messages ("float64" for f8). */
+const NUMPY_NAME: Record<NpyDType, string> = { f4: "float32", f8: "float64", i4: "int32", i8: "int64", u1: "uint8", i1: "int8", b1: "bool" };
+
+/** npyToInput's result: the input data, its batch, and the dtype change when the file's dtype was not the input's. */
+export interface NpyInput {
+  data: Float32Array | Int32Array;
+  batch: number;
+  /** Set when the data was converted, e.g. { from: "float64", to: "f32" }; conversionNotice words it. */
+  converted?: { from: string; to: "f32" | "i32" };
+}
+
 /**
  * Convert one .npy array to a model input: the array's shape must be the input's shape with the batch
- * dim (`[B, ...]`) or the per-sample shape alone (batch 1). Float data (f4/f8) goes to f32 inputs;
- * integer/bool data to i32 inputs (i8 values must fit in i32), or to f32 inputs as numbers.
- * Returns the data and the batch size. Errors: UserError naming the input, expected and got shapes.
+ * dim (`[B, ...]`) or the per-sample shape alone (batch 1). Float data (float32/float64) goes to f32 inputs;
+ * integer/bool data to i32 inputs, or to f32 inputs as numbers. Any dtype other than the input's own (float32 for
+ * f32, int32 for i32) is converted value by value and reported in `converted`.
+ * Errors (UserError naming the input, the file and, for values, the value and its flat index): a shape that is
+ * neither, an empty batch, floats for an i32 input, an integer that does not fit in i32, and a finite float64
+ * value outside f32's range (it would become ±Infinity; ±Infinity and NaN pass through as they are: NaN is then
+ * Model.run's to refuse or allow).
  */
-export function npyToInput(spec: IoSpec, arr: NpyArray, file: string): { data: Float32Array | Int32Array; batch: number } {
+export function npyToInput(spec: IoSpec, arr: NpyArray, file: string): NpyInput {
   const sample = spec.shape.slice(1) as number[];
   let batch: number;
   if (arr.shape.length === spec.shape.length && arr.shape.slice(1).every((d, i) => d === sample[i])) batch = arr.shape[0]!;
@@ -61,21 +88,46 @@ export function npyToInput(spec: IoSpec, arr: NpyArray, file: string): { data: F
   else throw new UserError(`input '${spec.name}' (${file}) has shape ${show(arr.shape)}, the model expects ${show(spec.shape)}`);
   if (batch < 1) throw new UserError(`input '${spec.name}' (${file}) has an empty batch (shape ${show(arr.shape)})`);
   const isFloat = arr.dtype === "f4" || arr.dtype === "f8";
+  const converted = { from: NUMPY_NAME[arr.dtype], to: spec.dtype };
   if (spec.dtype === "i32") {
-    if (isFloat) throw new UserError(`input '${spec.name}' is i32 but ${file} holds floats (${arr.dtype}); save it with an integer dtype`);
+    if (isFloat) throw new UserError(`input '${spec.name}' is i32 but ${file} holds floats (${NUMPY_NAME[arr.dtype]}); save it with an integer dtype`);
     if (arr.data instanceof Int32Array) return { data: arr.data, batch };
     const out = new Int32Array(arr.data.length);
     for (let i = 0; i < out.length; i++) {
-      const v = Number(arr.data[i]!);
-      if (v < -2147483648 || v > 2147483647) throw new UserError(`input '${spec.name}' (${file}): value ${v} at index ${i} does not fit in i32`);
-      out[i] = v;
+      const v = arr.data[i]!;
+      if (v < -2147483648 || v > 2147483647)
+        throw new UserError(`input '${spec.name}' (${file}): value ${v} at flat index ${i} ${at(arr.shape, i)}does not fit in i32 (the ${NUMPY_NAME[arr.dtype]} data is converted to i32)`);
+      out[i] = Number(v);
     }
-    return { data: out, batch };
+    return { data: out, batch, converted };
   }
   if (arr.data instanceof Float32Array) return { data: arr.data, batch };
   const out = new Float32Array(arr.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = Number(arr.data[i]!);
-  return { data: out, batch };
+  for (let i = 0; i < out.length; i++) {
+    const v = Number(arr.data[i]!);
+    out[i] = v;
+    if (!Number.isFinite(out[i]!) && Number.isFinite(v))
+      throw new UserError(`input '${spec.name}' (${file}): value ${v} at flat index ${i} ${at(arr.shape, i)}is out of f32 range (the ${NUMPY_NAME[arr.dtype]} data is converted to f32, where it would be ${out[i]})`);
+  }
+  return { data: out, batch, converted };
+}
+
+/** The one-line stderr notice of a converted input: `note: input 'x' (x.npy): float64 data converted to f32`. */
+export function conversionNotice(input: string, file: string, converted: NonNullable<NpyInput["converted"]>): string {
+  return `note: input '${input}' (${file}): ${converted.from} data converted to ${converted.to}`;
+}
+
+/**
+ * Read and parse one .npy input file. Errors: UserError `cannot read input file 'PATH' (for input 'NAME'): WHY`, WHY
+ * being the read failure (no such file, ...) or what is wrong with the .npy data.
+ */
+export async function readNpyInput(path: string, input: string): Promise<NpyArray> {
+  const bytes = await readUserFile(path, "input file", `for input '${input}'`);
+  try {
+    return readNpy(bytes);
+  } catch (e) {
+    throw new UserError(cannotRead("input file", path, (e as Error).message.replace(/^npy: /, ""), `for input '${input}'`));
+  }
 }
 
 /**
@@ -86,13 +138,7 @@ export function npyToInput(spec: IoSpec, arr: NpyArray, file: string): { data: F
  * `allowNan` (the message then names --allow-nan).
  */
 export async function runCommand(artifact: string, options: RunCommandOptions, io: CliIo): Promise<number> {
-  let model;
-  try {
-    model = await loadModel(artifact, { simd: options.simd ?? "auto", relaxed: options.relaxed ?? "auto" });
-  } catch (e) {
-    if (e instanceof ModelcRuntimeError) throw new UserError(`cannot load '${artifact}': ${e.message}`);
-    throw e;
-  }
+  const model = await loadArtifact(artifact, { simd: options.simd ?? "auto", relaxed: options.relaxed ?? "auto" });
   const pairs = parseInputPairs(options.input ?? [], model.inputs.length === 1 ? model.inputs[0]!.name : undefined);
   const names = model.inputs.map((s) => s.name);
   for (const name of pairs.keys())
@@ -104,14 +150,8 @@ export async function runCommand(artifact: string, options: RunCommandOptions, i
   let batch: number | undefined;
   for (const spec of model.inputs) {
     const file = pairs.get(spec.name)!;
-    let arr: NpyArray;
-    try {
-      arr = readNpy(await readUserFile(file, `input '${spec.name}'`));
-    } catch (e) {
-      if (e instanceof UserError) throw e;
-      throw new UserError(`input '${spec.name}': ${file}: ${(e as Error).message}`);
-    }
-    const r = npyToInput(spec, arr, file);
+    const r = npyToInput(spec, await readNpyInput(file, spec.name), file);
+    if (r.converted) io.err(conversionNotice(spec.name, file, r.converted));
     if (batch !== undefined && r.batch !== batch) throw new UserError(`inputs disagree on the batch size (${batch} vs ${r.batch} in ${file})`);
     batch = r.batch;
     inputs[spec.name] = r.data;

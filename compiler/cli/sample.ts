@@ -4,9 +4,10 @@
 
 import { dirname } from "node:path";
 import { mkdir } from "node:fs/promises";
-import { loadModel, ModelcRuntimeError, type Model } from "../../runtime/index.js";
+import { ModelcRuntimeError, type Model } from "../../runtime/index.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { encodeGridPng, gridSize } from "../io/png-grid.js";
+import { loadArtifact } from "./load.js";
 import { EXIT_OK, UserError, type CliIo } from "./common.js";
 
 /** What to generate: `perClass` samples of each class of input `label`, seeded from `seed`. */
@@ -93,13 +94,7 @@ export interface SampleCommandOptions extends GenerateOptions {
  * the inputs/outputs (see generateByClass) or an unreadable artifact.
  */
 export async function sampleCommand(artifact: string, o: SampleCommandOptions, io: CliIo): Promise<number> {
-  let model: Model;
-  try {
-    model = await loadModel(artifact, { simd: o.simd ?? "auto" });
-  } catch (e) {
-    if (e instanceof ModelcRuntimeError) throw new UserError(`cannot load '${artifact}': ${e.message}`);
-    throw e;
-  }
+  const model = await loadArtifact(artifact, { simd: o.simd ?? "auto" });
   const g = generateByClass(model, o);
   const { png, width, height } = samplesPng(g, o.scale ?? 1);
   await mkdir(dirname(o.out), { recursive: true });
