@@ -51,7 +51,7 @@ async function main(): Promise<void> {
           build.onLoad({ filter: /\/compiler\/frontend\/chevrotain\.js$/ }, () => {
             const mjs = join(dirname(createRequire(import.meta.url).resolve("chevrotain")), "..", "chevrotain.mjs");
             if (!existsSync(mjs)) return undefined;
-            const names = "CstParser, EOF, Lexer, createToken, tokenLabel, tokenMatcher";
+            const names = "CstParser, EOF, LLkLookaheadStrategy, Lexer, createToken, getLookaheadPaths, tokenLabel, tokenMatcher";
             return { contents: `export { ${names} } from ${JSON.stringify(mjs)};`, loader: "js", resolveDir: dirname(mjs) };
           });
         },

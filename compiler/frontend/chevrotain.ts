@@ -29,8 +29,16 @@ async function loadChevrotain(): Promise<Chevrotain> {
 
 const chevrotain = await loadChevrotain();
 
-export const { CstParser, EOF, Lexer, createToken, tokenLabel, tokenMatcher } = chevrotain;
-export type { CstElement, CstNode, IRecognitionException, IToken, TokenType } from "chevrotain";
+export const { CstParser, EOF, LLkLookaheadStrategy, Lexer, createToken, getLookaheadPaths, tokenLabel, tokenMatcher } = chevrotain;
+export type {
+  CstElement,
+  CstNode,
+  ILookaheadStrategy,
+  IRecognitionException,
+  IToken,
+  LookaheadProductionType,
+  TokenType,
+} from "chevrotain";
 /** Instance types of the classes above (a destructured const carries no type of its own). */
 export type Lexer = import("chevrotain").Lexer;
 export type CstParser = import("chevrotain").CstParser;

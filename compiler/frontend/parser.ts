@@ -33,6 +33,17 @@ import {
   True,
 } from "./tokens.js";
 import { describeSyntaxError, isKeyword, type SyntaxSite } from "./messages.js";
+import { followsFromTables, followsToTables, TableLookahead, type GrammarTables } from "./grammar-tables.js";
+import { GRAMMAR_TABLES } from "./grammar-tables.generated.js";
+
+/** The parser's default and largest lookahead (tokens); some ORs ask for less (MAX_LOOKAHEAD). */
+const MAX_LOOKAHEAD = 2;
+
+/** The chevrotain internals ModelParser sets when it builds from stored tables (chevrotain 11.2 Recoverable). */
+interface RecoveryState {
+  recoveryEnabled: boolean;
+  resyncFollows: Record<string, TokenType[]>;
+}
 
 /**
  * The grammar (spec/language.md has the user-facing version):
@@ -61,23 +72,47 @@ export class ModelParser extends CstParser {
   readonly sites = new Map<string, SyntaxSite>();
 
   /**
+   * The grammar analysis this parser was built with: computed by chevrotain when `validate` is true,
+   * else the stored GRAMMAR_TABLES (grammar-tables.ts). scripts/gen-grammar-tables.ts writes it out.
+   */
+  readonly tables: GrammarTables;
+
+  /**
    * `validate: true` runs chevrotain's grammar checks in performSelfAnalysis (ambiguous alternatives,
-   * left recursion, duplicate or invalid rule names) and throws on a bad grammar; test/frontend.test.ts
-   * builds the parser that way so grammar mistakes fail CI. Default false (chevrotain's `skipValidations`):
-   * the grammar is fixed, and the checks are a large part of building the parser in a fresh process.
-   * Parsing and error recovery are the same either way.
+   * left recursion, duplicate or invalid rule names) and throws on a bad grammar, and computes the
+   * grammar analysis (lookahead paths, recovery follow sets) the chevrotain way; test/frontend.test.ts
+   * builds the parser that way so grammar mistakes and stale tables fail CI. Default false (chevrotain's
+   * `skipValidations`, analysis read from GRAMMAR_TABLES): the grammar is fixed, and the checks and the
+   * analysis are most of building the parser in a fresh process. Parsing and error recovery are the
+   * same either way.
    */
   constructor(options: { validate?: boolean } = {}) {
+    const validate = options.validate ?? false;
     const provider = new ErrorMessages();
+    const lookahead = new TableLookahead(MAX_LOOKAHEAD, validate ? undefined : GRAMMAR_TABLES);
     super(ALL_TOKENS, {
       recoveryEnabled: true,
       nodeLocationTracking: "full",
-      maxLookahead: 2,
+      maxLookahead: MAX_LOOKAHEAD,
+      lookaheadStrategy: lookahead,
       errorMessageProvider: provider,
-      skipValidations: !(options.validate ?? false),
+      skipValidations: !validate,
     });
     provider.parser = this;
-    this.performSelfAnalysis();
+    const recovery = this as unknown as RecoveryState;
+    if (validate) {
+      this.performSelfAnalysis();
+      this.tables = { lookahead: lookahead.computed, follows: followsToTables(recovery.resyncFollows) };
+    } else {
+      // performSelfAnalysis computes the follow sets only for a parser with recovery on; they come from
+      // the tables instead. Recovery is on again before any parsing (the rest of the analysis, grammar
+      // recording, does not depend on it; the CST builder chose its recovery mode in the constructor).
+      recovery.recoveryEnabled = false;
+      this.performSelfAnalysis();
+      recovery.recoveryEnabled = true;
+      recovery.resyncFollows = followsFromTables(GRAMMAR_TABLES);
+      this.tables = GRAMMAR_TABLES;
+    }
   }
 
   /**
