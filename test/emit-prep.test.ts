@@ -13,6 +13,7 @@ import { compile } from "../compiler/index.js";
 import { emitPrepared, emitSimdAndRelaxed, emitWasm, prepareWasm, type EmitOptions, type EmitResult } from "../compiler/backend/wasm/emit.js";
 import { ModuleBuilder, usesSimd } from "../compiler/backend/wasm/module.js";
 import { INFER_KERNELS } from "../compiler/backend/wasm/kernels/infer-index.js";
+import { relaxedFromSimdBytes } from "../compiler/backend/wasm/relaxed-bytes.js";
 import { KERNELS } from "../compiler/backend/wasm/kernels/index.js";
 import { TRAIN_KERNELS } from "../compiler/backend/wasm/kernels/train-index.js";
 
@@ -49,10 +50,14 @@ async function check(source: string, file: string): Promise<void> {
     expect(layoutOf(shared[i]!)).toBe(layoutOf(alone));
     expect(JSON.stringify(shared[i]!.plan)).toBe(JSON.stringify(alone.plan));
   });
-  // the relaxed build from the SIMD build's IR (madds rewritten, no fallback): the same bytes as built on its own
+  // the relaxed build from the SIMD build (madds rewritten, no fallback): the same bytes as built on its own, and
+  // written from the SIMD bytes (relaxed-bytes.ts), not by a second emitBinary
   const spy = vi.spyOn(ModuleBuilder.prototype, "finishWithRelaxed");
+  const writes = vi.spyOn(binaryen as unknown as { _BinaryenModuleAllocateAndWrite(...a: number[]): unknown }, "_BinaryenModuleAllocateAndWrite");
   const pair = emitSimdAndRelaxed(prep, { embedWeights: true });
   expect(spy.mock.results[0]!.value.relaxed, `${file}: relaxed made from the SIMD IR`).toBeDefined();
+  expect(writes, `${file}: one emitBinary for both`).toHaveBeenCalledTimes(1);
+  writes.mockRestore();
   // valid by construction: the same bytes as the relaxed module emitPrepared built and binaryen validated
   expect(Buffer.compare(pair.simd.wasm, shared[0]!.wasm), `${file}: SIMD of the pair`).toBe(0);
   expect(Buffer.compare(pair.relaxed.wasm, shared[2]!.wasm), `${file}: relaxed of the pair`).toBe(0);
@@ -75,14 +80,20 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** A one-function SIMD module: y = x * w + y over 4 lanes, the madd through Fn.set (`viaSet`) or stored directly. */
-function maddModule(relaxed: boolean, viaSet: boolean): ModuleBuilder {
+/**
+ * A one-function SIMD module: y = x * w + y over 4 lanes, the madd through Fn.set (`viaSet`) or stored directly;
+ * c a load, or (`cLocal`) a local.get; `plainToo`: also a mul then add by plain f32x4 ops (not a madd) with the
+ * same bytes as a madd's.
+ */
+function maddModule(relaxed: boolean, viaSet: boolean, cLocal = false, plainToo = false): ModuleBuilder {
   const mb = new ModuleBuilder(true, relaxed);
   const f = mb.fn(1);
   const o = f.v;
   const acc = f.local(o.type);
-  const madd = (): number => o.madd(o.load(f.i(0)), o.load(f.i(16)), o.load(f.i(32)));
+  const c = (): number => (cLocal ? f.get(acc) : o.load(f.i(32)));
+  const madd = (): number => o.madd(o.load(f.i(0)), o.load(f.i(16)), c());
   const body = viaSet ? [f.set(acc, madd()), o.store(f.i(32), f.get(acc))] : [o.store(f.i(32), madd())];
+  if (plainToo) body.push(f.set(acc, o.add(o.mul(o.load(f.i(0)), o.load(f.i(16))), f.get(acc))));
   mb.addFunction("k", f, 1, body, "k");
   return mb;
 }
@@ -107,6 +118,25 @@ describe("ModuleBuilder.finishWithRelaxed", () => {
     expect(types).toHaveBeenCalled();
     expect(Buffer.compare(again.relaxed!, pair.relaxed!)).toBe(0);
     expect(validate).toHaveBeenCalledTimes(WebAssembly.validate(pair.relaxed! as Uint8Array<ArrayBuffer>) ? 0 : 1);
+  });
+  it("madds whose c is a local.get: the relaxed bytes are rewritten from the SIMD bytes, else binaryen writes them", () => {
+    const writes = vi.spyOn(binaryen as unknown as { _BinaryenModuleAllocateAndWrite(...a: number[]): unknown }, "_BinaryenModuleAllocateAndWrite");
+    for (const [plainToo, emits] of [
+      [false, 1], // every match of the byte run is a madd: rewritten in the bytes
+      [true, 2], // a plain mul-then-add writes the same run: counts differ, so binaryen writes the rewritten IR
+    ] as const) {
+      writes.mockClear();
+      const pair = maddModule(false, true, true, plainToo).finishWithRelaxed(opts);
+      expect(writes).toHaveBeenCalledTimes(emits);
+      expect(Buffer.compare(pair.relaxed!, maddModule(true, true, true, plainToo).finish(opts))).toBe(0);
+      expect(Buffer.compare(pair.simd, maddModule(false, true, true, plainToo).finish(opts))).toBe(0);
+      expect(Buffer.compare(pair.relaxed!, pair.simd)).not.toBe(0);
+    }
+    const simd = maddModule(false, true, true).finish(opts);
+    expect(relaxedFromSimdBytes(simd, [1])).toBeDefined();
+    expect(relaxedFromSimdBytes(simd, [2])).toBeUndefined(); // one run found, two madds expected
+    expect(relaxedFromSimdBytes(simd, [1, 0])).toBeUndefined(); // the module has one function
+    expect(Buffer.compare(relaxedFromSimdBytes(simd, [0])!, simd)).toBe(0); // no madds: the bytes unchanged
   });
   it("a madd that is not the value of an Fn.set: no relaxed bytes (the caller builds that module itself)", () => {
     const pair = maddModule(false, false).finishWithRelaxed(opts);

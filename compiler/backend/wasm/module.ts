@@ -4,6 +4,7 @@
 
 import binaryen from "binaryen";
 import { bytesWithRoom, uleb128 } from "../../artifact/sections.js";
+import { relaxedFromSimdBytes } from "./relaxed-bytes.js";
 
 /** A binaryen expression reference. */
 export type Expr = number;
@@ -109,9 +110,12 @@ export class Fn {
   }
   set(l: Local, v: Expr): Expr {
     const e = this.m.local.set(l.index, v);
-    this.mb.noteSet(e, v);
+    if (this.mb.noteSet(e, v)) this.madds++;
     return e;
   }
+
+  /** How many noted madds (ModuleBuilder.noteMadd) are the value of a local.set of this function. */
+  madds = 0;
 
   /** i32 constant. */
   i(x: number): Expr {
@@ -380,6 +384,7 @@ export class ModuleBuilder {
   addFunction(name: string, f: Fn, nParams: number, body: Expr[], exportAs?: string, result: number = binaryen.none): void {
     const params = binaryen.createType(Array.from({ length: nParams }, () => binaryen.i32));
     this.mod.addFunction(name, params, result, f.varTypes(), f.block(body.length ? body : [f.nop()]));
+    this.fnMadds.push(f.madds);
     if (exportAs) this.mod.addFunctionExport(name, exportAs);
   }
 
@@ -396,13 +401,17 @@ export class ModuleBuilder {
   noteMadd(x: Expr, a: Expr, b: Expr, c: Expr): void {
     this.pendingMadds.set(x, [a, b, c]);
   }
-  /** Fn.set: a local.set `set` whose value is `v` (a noted madd moves to maddSets). */
-  noteSet(set: Expr, v: Expr): void {
+  /** Fn.set: a local.set `set` whose value is `v` (a noted madd moves to maddSets; then true). */
+  noteSet(set: Expr, v: Expr): boolean {
     const abc = this.pendingMadds.get(v);
-    if (abc === undefined) return;
+    if (abc === undefined) return false;
     this.pendingMadds.delete(v);
     this.maddSets.push({ set, x: v, abc });
+    return true;
   }
+
+  /** Fn.madds of each function, in the order added (binaryen writes functions in that order). */
+  private readonly fnMadds: number[] = [];
 
   /**
    * Add a shared helper function the first time it is asked for (`build` adds it), e.g. the one
@@ -454,7 +463,9 @@ export class ModuleBuilder {
    * That needs each madd to be the value of a local.set made by Fn.set (the parent to rewrite); when one is not, or
    * with `optimize` (binaryen rewrites the IR), `relaxed` is undefined and the caller builds the relaxed module.
    * The relaxed module is valid by construction (the argument is in the code; its premises are checked on the IR,
-   * and binaryen validates when they do not hold).
+   * and binaryen validates when they do not hold). Its bytes are the SIMD bytes with each madd rewritten
+   * (relaxed-bytes.ts) when every madd's c is a local.get and the rewrite finds exactly the madds; else binaryen
+   * writes the rewritten IR (the same bytes).
    * Errors: as finish().
    */
   finishWithRelaxed(opts: FinishOptions): { simd: Uint8Array; relaxed?: Uint8Array } {
@@ -477,10 +488,20 @@ export class ModuleBuilder {
     const v128 = binaryen.v128;
     const type = (e: Expr): number => binaryen.getExpressionType(e);
     let premises = true;
-    for (const { set, x, abc } of this.maddSets) {
+    for (const { set, x, abc } of this.maddSets)
       premises &&= api._BinaryenLocalSetGetValue(set) === x && type(x) === v128 && abc.every((e) => type(e) === v128);
-      api._BinaryenLocalSetSetValue(set, relaxedMadd(m, ...abc));
+    // With every c a local.get, each madd is written as `a b f32x4.mul local.get(c) f32x4.add`, and the relaxed
+    // module's bytes are those with that run rewritten (relaxed-bytes.ts: the same rewrite on the bytes, where it
+    // can tell every madd apart; the same validity argument). That spares a second emitBinary (~15-50 ms CPU).
+    const localGet = binaryen.LocalGetId;
+    if (premises && this.maddSets.every(({ abc }) => binaryen.getExpressionId(abc[2]) === localGet)) {
+      const relaxed = relaxedFromSimdBytes(simd, this.fnMadds);
+      if (relaxed) {
+        m.dispose();
+        return { simd: withData(simd), relaxed: withData(relaxed) };
+      }
     }
+    for (const { set, abc } of this.maddSets) api._BinaryenLocalSetSetValue(set, relaxedMadd(m, ...abc));
     m.setFeatures(m.getFeatures() | binaryen.Features.RelaxedSIMD);
     const relaxed = m.emitBinary();
     if (!premises && !engineAccepts(relaxed) && !m.validate()) throw this.invalid();
