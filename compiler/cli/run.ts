@@ -2,13 +2,11 @@
 // NAME.npy per output. Neighbours: runtime/index.ts (loadModel), data/npy.ts, io/atomic.ts.
 
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { readNpy, writeNpy, type NpyArray, type NpyDType } from "../data/npy.js";
-import { writeFileAtomic } from "../io/atomic.js";
 import { ModelcRuntimeError, type IoSpec } from "../../runtime/index.js";
 import { loadArtifact } from "./load.js";
-import { EXIT_OK, UserError, cannotRead, readUserFile, type CliIo } from "./common.js";
+import { EXIT_OK, UserError, cannotRead, makeUserDir, readUserFile, writeUserFile, type CliIo } from "./common.js";
 
 /** Options of `modelc run`. */
 export interface RunCommandOptions {
@@ -165,12 +163,12 @@ export async function runCommand(artifact: string, options: RunCommandOptions, i
     throw e;
   }
   const dir = options.out ?? ".";
-  await mkdir(dir, { recursive: true });
+  await makeUserDir(dir, "output directory");
   for (const spec of model.outputs) {
     const data = outputs[spec.name]!;
     const shape = spec.shape.map((d) => (d === "N" ? batch ?? 1 : d));
     const path = join(dir, `${spec.name}.npy`);
-    await writeFileAtomic(path, writeNpy({ shape, data }));
+    await writeUserFile(path, writeNpy({ shape, data }), `output '${spec.name}' to`);
     io.out(`${spec.name}: ${show(shape)} ${spec.dtype} -> ${path}`);
   }
   io.out(`ran ${model.name} (${{ relaxed: "relaxed-SIMD", simd: "SIMD", scalar: "scalar" }[model.variant]} build), batch ${batch ?? 1}`);
