@@ -190,6 +190,25 @@ describe("modelc run converts .npy dtypes with a notice, and refuses values that
     expect([allowed.code, allowed.err]).toEqual([0, `note: input 'x' (${nan}): float64 data converted to f32`]);
   });
 
+  it("a wrong shape holding the right elements per sample says how to reshape it", () => {
+    const img = { name: "image", dtype: "f32" as const, shape: ["N" as const, 1, 28, 28], elementsPerSample: 784, offsetPerSample: 0 };
+    const arr = (shape: number[]) => ({ dtype: "f4" as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    expect(() => npyToInput(img, arr([5, 784]), "x.npy")).toThrow(
+      "input 'image' (x.npy) has shape [5, 784], the model expects [N, 1, 28, 28]; it holds 5 samples of 784 elements: reshape it to [5, 1, 28, 28]",
+    );
+    expect(() => npyToInput(img, arr([28, 28]), "x.npy")).toThrow("; it holds 1 sample of 784 elements: reshape it to [1, 1, 28, 28]");
+    expect(() => npyToInput(img, arr([2, 28, 28, 1]), "x.npy")).toThrow(/^input 'image' \(x\.npy\) has shape \[2, 28, 28, 1\], the model expects \[N, 1, 28, 28\]; it holds 2 samples/);
+    expect(() => npyToInput(img, arr([3, 10]), "x.npy")).toThrow(/expects \[N, 1, 28, 28\]$/);
+  });
+
+  it("run takes -o like compile and export", async () => {
+    const x = join(tmp, "x6o.npy");
+    writeFileSync(x, writeNpy({ shape: [1, 6], data: new Float32Array(6) }));
+    const r = await cli("run", wasm, "-i", x, "-o", join(tmp, "res-o"));
+    expect(r.code, r.err).toBe(0);
+    expect(existsSync(join(tmp, "res-o", "y.npy"))).toBe(true);
+  });
+
   it("end to end: int64 ids for an i32 input", async () => {
     const f = join(tmp, "ids.model");
     writeFileSync(f, IDS);

@@ -83,7 +83,14 @@ export function npyToInput(spec: IoSpec, arr: NpyArray, file: string): NpyInput 
   let batch: number;
   if (arr.shape.length === spec.shape.length && arr.shape.slice(1).every((d, i) => d === sample[i])) batch = arr.shape[0]!;
   else if (arr.shape.length === sample.length && arr.shape.every((d, i) => d === sample[i])) batch = 1;
-  else throw new UserError(`input '${spec.name}' (${file}) has shape ${show(arr.shape)}, the model expects ${show(spec.shape)}`);
+  else {
+    // the right elements in another shape (a flat [B, 784] for [N, 1, 28, 28], [28, 28] for one sample): say how to fix it
+    const per = sample.reduce((a, b) => a * b, 1);
+    const total = arr.shape.reduce((a, b) => a * b, 1);
+    const b = arr.shape.length > 1 && arr.shape.slice(1).reduce((a, c) => a * c, 1) === per ? arr.shape[0]! : total === per ? 1 : undefined;
+    const hint = b !== undefined && b > 0 ? `; it holds ${b} sample${b === 1 ? "" : "s"} of ${per} elements: reshape it to ${show([b, ...sample])}` : "";
+    throw new UserError(`input '${spec.name}' (${file}) has shape ${show(arr.shape)}, the model expects ${show(spec.shape)}${hint}`);
+  }
   if (batch < 1) throw new UserError(`input '${spec.name}' (${file}) has an empty batch (shape ${show(arr.shape)})`);
   const isFloat = arr.dtype === "f4" || arr.dtype === "f8";
   const converted = { from: NUMPY_NAME[arr.dtype], to: spec.dtype };
