@@ -2,12 +2,12 @@
 // dtype conversions (a notice on stderr; values that do not fit are refused). Neighbours: cli.test.ts (the rest of
 // the CLI), cli/common.ts (readUserFile, readFailure), cli/load.ts (loadArtifact), cli/run.ts (npyToInput).
 
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../compiler/cli/main.js";
-import { bufferIo, readFailure } from "../compiler/cli/common.js";
+import { bufferIo, readFailure, writeFailure } from "../compiler/cli/common.js";
 import { npyToInput } from "../compiler/cli/run.js";
 import { readNpy, writeNpy } from "../compiler/data/npy.js";
 
@@ -79,12 +79,35 @@ describe("file read errors name the file once, its role and why", () => {
     expect(m.err).toMatch(/^error: cannot read file '.*tiny\.(relaxed\.)?wasm' \(needed by artifact '.*tiny\.manifest\.json'\): no such file$/);
   });
 
+  it("write errors name the output once and why, never the temp file (a file where a directory should be, ...)", async () => {
+    const file = join(tmp, "a-file");
+    writeFileSync(file, "x");
+    const x = join(tmp, "x6w.npy");
+    writeFileSync(x, writeNpy({ shape: [1, 6], data: new Float32Array(6) }));
+    const cases: [string[], string][] = [
+      [["compile", model, "-o", file], `cannot write the artifact to '${file}': it is a file, not a directory`],
+      [["compile", model, "-o", join(file, "sub")], `cannot write the artifact to '${join(file, "sub")}': a part of the path is a file, not a directory`],
+      [["run", wasm, "--input", x, "--out", file], `cannot create output directory '${file}': it is a file, not a directory`],
+      [["export", "--onnx", model, "-o", join(file, "m.onnx")], `cannot write ONNX file '${join(file, "m.onnx")}': a part of the path is a file, not a directory`],
+      [["export", "--onnx", model, "-o", dir], `cannot write ONNX file '${dir}': is a directory`],
+      [["inspect", model, "--svg", join(tmp, "no-dir", "g.svg")], `cannot write SVG file '${join(tmp, "no-dir", "g.svg")}': its directory does not exist`],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await cli(...argv);
+      expect([r.code, r.err], argv.join(" ")).toEqual([1, `error: ${message}`]);
+    }
+    expect(readdirSync(dir)).toEqual([]); // no temp file left behind
+  });
+
   it("readFailure words the errno codes, including those root never sees", () => {
     const err = (code: string) => Object.assign(new Error(`${code}: something`), { code });
     expect(["ENOENT", "EISDIR", "EACCES", "EPERM", "ENOTDIR"].map((c) => readFailure(err(c)))).toEqual([
       "no such file", "is a directory", "permission denied", "permission denied", "not a directory on the way there",
     ]);
     expect(readFailure(err("EIO"))).toBe("EIO: something");
+    expect(["ENOENT", "EACCES", "ENOSPC", "EROFS"].map((c) => writeFailure(err(c)))).toEqual([
+      "its directory does not exist", "permission denied", "no space left on the device", "read-only file system",
+    ]);
   });
 
   it("a binary file given as a .model source, a bad .npy and a bad artifact say what the file is", async () => {
@@ -165,6 +188,25 @@ describe("modelc run converts .npy dtypes with a notice, and refuses values that
     expect(refused.err).toContain("error: run failed: input 'x': NaN at flat index 3 ([0, 3]); pass --allow-nan to let NaN through");
     const allowed = await cli("run", wasm, "--input", nan, "--out", join(tmp, "res-nan"), "--allow-nan");
     expect([allowed.code, allowed.err]).toEqual([0, `note: input 'x' (${nan}): float64 data converted to f32`]);
+  });
+
+  it("a wrong shape holding the right elements per sample says how to reshape it", () => {
+    const img = { name: "image", dtype: "f32" as const, shape: ["N" as const, 1, 28, 28], elementsPerSample: 784, offsetPerSample: 0 };
+    const arr = (shape: number[]) => ({ dtype: "f4" as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    expect(() => npyToInput(img, arr([5, 784]), "x.npy")).toThrow(
+      "input 'image' (x.npy) has shape [5, 784], the model expects [N, 1, 28, 28]; it holds 5 samples of 784 elements: reshape it to [5, 1, 28, 28]",
+    );
+    expect(() => npyToInput(img, arr([28, 28]), "x.npy")).toThrow("; it holds 1 sample of 784 elements: reshape it to [1, 1, 28, 28]");
+    expect(() => npyToInput(img, arr([2, 28, 28, 1]), "x.npy")).toThrow(/^input 'image' \(x\.npy\) has shape \[2, 28, 28, 1\], the model expects \[N, 1, 28, 28\]; it holds 2 samples/);
+    expect(() => npyToInput(img, arr([3, 10]), "x.npy")).toThrow(/expects \[N, 1, 28, 28\]$/);
+  });
+
+  it("run takes -o like compile and export", async () => {
+    const x = join(tmp, "x6o.npy");
+    writeFileSync(x, writeNpy({ shape: [1, 6], data: new Float32Array(6) }));
+    const r = await cli("run", wasm, "-i", x, "-o", join(tmp, "res-o"));
+    expect(r.code, r.err).toBe(0);
+    expect(existsSync(join(tmp, "res-o", "y.npy"))).toBe(true);
   });
 
   it("end to end: int64 ids for an i32 input", async () => {

@@ -7,12 +7,11 @@ import { readSafetensors } from "../weights/safetensors.js";
 import { bindWeights } from "../weights/bind.js";
 import { initWeights } from "../weights/init.js";
 import { OPTIM_PREFIX } from "../train/checkpoint.js";
-import { writeFileAtomic } from "../io/atomic.js";
 import { attentionLayers, attentionWeights } from "../interp/attention-weights.js";
 import type { RefTensor, WeightMap } from "../ir/types.js";
 import { renderHeatmap } from "./heatmap.js";
 import { conversionNotice, npyToInput, parseInputPairs, readNpyInput } from "./run.js";
-import { EXIT_OK, EXIT_USER, UserError, cannotRead, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
+import { EXIT_OK, EXIT_USER, UserError, cannotRead, writeUserFile, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
 
 /** Options of `modelc attention` (CLI flags in brackets). */
 export interface AttentionCommandOptions {
@@ -112,7 +111,7 @@ export async function attentionCommand(file: string, options: AttentionCommandOp
         : m.heads.subarray(((sample * m.H + options.head) * m.L) * m.S, ((sample * m.H + options.head + 1) * m.L) * m.S);
     const img = renderHeatmap(values, m.L, m.S);
     const path = maps.length > 1 ? perLayerPath(out, m.layer) : out;
-    await writeFileAtomic(path, img.png);
+    await writeUserFile(path, img.png, "PNG file");
     const which = options.head === undefined ? `mean of ${m.H} heads` : `head ${options.head} of ${m.H}`;
     io.out(
       `wrote ${path}: layer ${m.layer}, sample ${sample}, ${which}; ${m.L} queries (rows) x ${m.S} keys (columns), ` +

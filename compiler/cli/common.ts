@@ -1,7 +1,7 @@
 // Shared pieces of the CLI commands: the output sink, the user-error type (exit 1), file reading
 // with friendly errors, and number formatting. Neighbours: cli/main.ts wires the commands in cli/*.ts.
 
-import { open, readFile } from "node:fs/promises";
+import { mkdir, open, readFile } from "node:fs/promises";
 import { formatDiagnostic, hasErrors, type Diagnostic } from "../diagnostics.js";
 
 /** Where a command prints. The real CLI writes to process.stdout/stderr; tests collect lines. */
@@ -85,6 +85,45 @@ export async function checkReadable(path: string, what: string): Promise<void> {
     throw new UserError(cannotRead(what, path, readFailure(e)));
   } finally {
     await handle?.close();
+  }
+}
+
+/**
+ * Why a file or directory could not be written, for a message: ENOENT "its directory does not exist", ENOTDIR "a
+ * part of the path is a file, not a directory", EISDIR "is a directory", EEXIST (creating a directory) "a file of
+ * that name is in the way", EACCES/EPERM "permission denied", ENOSPC "no space left on the device", EROFS "read-only
+ * file system", else the error's own message.
+ */
+export function writeFailure(e: unknown): string {
+  const reasons: Record<string, string> = {
+    ENOENT: "its directory does not exist", ENOTDIR: "a part of the path is a file, not a directory", EISDIR: "is a directory",
+    EEXIST: "a file of that name is in the way", EACCES: "permission denied", EPERM: "permission denied",
+    ENOSPC: "no space left on the device", EROFS: "read-only file system",
+  };
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return (code !== undefined ? reasons[code] : undefined) ?? (e instanceof Error ? e.message : String(e));
+}
+
+/**
+ * Write `data` to `path` atomically (io/atomic.ts), turning a failure into a UserError naming `what`, the path once
+ * and why (writeFailure), e.g. `cannot write ONNX file 'a/x.onnx': a part of the path is a file, not a directory`
+ * (never the temp file's name). The directory must exist.
+ */
+export async function writeUserFile(path: string, data: Uint8Array | string, what: string): Promise<void> {
+  const { writeFileAtomic } = await import("../io/atomic.js");
+  try {
+    await writeFileAtomic(path, data);
+  } catch (e) {
+    throw new UserError(`cannot write ${what} '${path}': ${writeFailure(e)}`);
+  }
+}
+
+/** mkdir -p `dir` for output, turning a failure into `cannot create WHAT 'DIR': WHY` (UserError, writeFailure). */
+export async function makeUserDir(dir: string, what: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new UserError(`cannot create ${what} '${dir}': ${e && (e as NodeJS.ErrnoException).code === "EEXIST" ? "it is a file, not a directory" : writeFailure(e)}`);
   }
 }
 

@@ -3,7 +3,7 @@
 
 import { compile } from "../index.js";
 import { writeArtifactFiles } from "../artifact/write.js";
-import { EXIT_OK, EXIT_USER, UserError, formatBytes, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
+import { EXIT_OK, EXIT_USER, UserError, formatBytes, printDiagnostics, readUserFile, readUserText, writeFailure, type CliIo } from "./common.js";
 
 /** Options of `modelc compile` (CLI flags in brackets). */
 export interface CompileCommandOptions {
@@ -53,7 +53,8 @@ export async function compileCommand(file: string, options: CompileCommandOption
   try {
     written = await writeArtifactFiles(dir, result.artifact.files);
   } catch (e) {
-    throw new UserError(`cannot write the artifact to '${dir}': ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`cannot write the artifact to '${dir}': ${code === "EEXIST" ? "it is a file, not a directory" : writeFailure(e)}`);
   }
   const sizes = [...result.artifact.files.values()].map((d) => (typeof d === "string" ? Buffer.byteLength(d) : d.length));
   const rows = written.map((path, i) => [path, sizes[i]!] as const);

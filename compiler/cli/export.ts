@@ -9,7 +9,6 @@ import { hasErrors } from "../diagnostics.js";
 import { bindWeights } from "../weights/bind.js";
 import { initWeights } from "../weights/init.js";
 import { parseWeightsFile, withoutUnusedParams } from "../weights/load.js";
-import { writeFileAtomic } from "../io/atomic.js";
 import { compilerVersion } from "../io/version.js";
 import type { Graph, WeightMap } from "../ir/types.js";
 import { HeadSelectionError, selectHeads } from "../passes/select-heads.js";
@@ -19,7 +18,7 @@ import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
 import type { Manifest } from "../../runtime/manifest.js";
 import { ModelcRuntimeError } from "../../runtime/errors.js";
 import { readWeightTensor } from "../../runtime/layout.js";
-import { EXIT_OK, EXIT_USER, UserError, cannotRead, formatBytes, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
+import { EXIT_OK, EXIT_USER, UserError, cannotRead, writeUserFile, formatBytes, printDiagnostics, readUserFile, readUserText, type CliIo } from "./common.js";
 
 /** Options of `modelc export` (CLI flags in brackets). */
 export interface ExportCommandOptions {
@@ -150,9 +149,7 @@ export async function exportCommand(file: string, options: ExportCommandOptions,
     throw e;
   }
   const out = options.out ?? `${graph.name}.onnx`;
-  await writeFileAtomic(out, bytes).catch((e: Error) => {
-    throw new UserError(`cannot write '${out}': ${e.message}`);
-  });
+  await writeUserFile(out, bytes, "ONNX file");
   io.out(`wrote ${out}  ${formatBytes(bytes.length)}  (ONNX opset 17, ${graph.nodes.length} modelc ops, batch dimension "N")`);
   return EXIT_OK;
 }

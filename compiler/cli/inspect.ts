@@ -8,12 +8,11 @@ import { planKernels, type KernelPlan } from "../backend/wasm/kernel-plan.js";
 import { opList } from "../artifact/op-list.js";
 import { numel, showShape } from "../ir/graph.js";
 import type { Graph } from "../ir/types.js";
-import { writeFileAtomic } from "../io/atomic.js";
 import { parseManifest, readArtifactSections } from "../../runtime/sections.js";
 import type { Manifest, ManifestGraph } from "../../runtime/manifest.js";
 import { ModelcRuntimeError } from "../../runtime/errors.js";
 import { asCompiled, countParameters } from "./check.js";
-import { EXIT_OK, EXIT_USER, UserError, formatBytes, formatCount, isWasm, printDiagnostics, readUserFile, table, type CliIo } from "./common.js";
+import { EXIT_OK, EXIT_USER, UserError, formatBytes, formatCount, isWasm, printDiagnostics, readUserFile, table, writeUserFile, type CliIo } from "./common.js";
 
 /** Options of `modelc inspect`. */
 export interface InspectCommandOptions {
@@ -203,9 +202,7 @@ export async function inspectCommand(file: string, options: InspectCommandOption
   else for (const l of graphReport(graph, stage)) io.out(l);
   if (options.svg) {
     const { graphToSvg } = await import("./svg.js");
-    await writeFileAtomic(options.svg, graphToSvg(graph)).catch((e: Error) => {
-      throw new UserError(`cannot write '${options.svg}': ${e.message}`);
-    });
+    await writeUserFile(options.svg, graphToSvg(graph), "SVG file");
     (options.ir ? io.err : io.out)(`wrote ${options.svg}`); // keep stdout pure JSON with --ir
   }
   return EXIT_OK;

@@ -2,13 +2,11 @@
 // NAME.npy per output. Neighbours: runtime/index.ts (loadModel), data/npy.ts, io/atomic.ts.
 
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { readNpy, writeNpy, type NpyArray, type NpyDType } from "../data/npy.js";
-import { writeFileAtomic } from "../io/atomic.js";
 import { ModelcRuntimeError, type IoSpec } from "../../runtime/index.js";
 import { loadArtifact } from "./load.js";
-import { EXIT_OK, UserError, cannotRead, readUserFile, type CliIo } from "./common.js";
+import { EXIT_OK, UserError, cannotRead, makeUserDir, readUserFile, writeUserFile, type CliIo } from "./common.js";
 
 /** Options of `modelc run`. */
 export interface RunCommandOptions {
@@ -85,7 +83,14 @@ export function npyToInput(spec: IoSpec, arr: NpyArray, file: string): NpyInput 
   let batch: number;
   if (arr.shape.length === spec.shape.length && arr.shape.slice(1).every((d, i) => d === sample[i])) batch = arr.shape[0]!;
   else if (arr.shape.length === sample.length && arr.shape.every((d, i) => d === sample[i])) batch = 1;
-  else throw new UserError(`input '${spec.name}' (${file}) has shape ${show(arr.shape)}, the model expects ${show(spec.shape)}`);
+  else {
+    // the right elements in another shape (a flat [B, 784] for [N, 1, 28, 28], [28, 28] for one sample): say how to fix it
+    const per = sample.reduce((a, b) => a * b, 1);
+    const total = arr.shape.reduce((a, b) => a * b, 1);
+    const b = arr.shape.length > 1 && arr.shape.slice(1).reduce((a, c) => a * c, 1) === per ? arr.shape[0]! : total === per ? 1 : undefined;
+    const hint = b !== undefined && b > 0 ? `; it holds ${b} sample${b === 1 ? "" : "s"} of ${per} elements: reshape it to ${show([b, ...sample])}` : "";
+    throw new UserError(`input '${spec.name}' (${file}) has shape ${show(arr.shape)}, the model expects ${show(spec.shape)}${hint}`);
+  }
   if (batch < 1) throw new UserError(`input '${spec.name}' (${file}) has an empty batch (shape ${show(arr.shape)})`);
   const isFloat = arr.dtype === "f4" || arr.dtype === "f8";
   const converted = { from: NUMPY_NAME[arr.dtype], to: spec.dtype };
@@ -165,12 +170,12 @@ export async function runCommand(artifact: string, options: RunCommandOptions, i
     throw e;
   }
   const dir = options.out ?? ".";
-  await mkdir(dir, { recursive: true });
+  await makeUserDir(dir, "output directory");
   for (const spec of model.outputs) {
     const data = outputs[spec.name]!;
     const shape = spec.shape.map((d) => (d === "N" ? batch ?? 1 : d));
     const path = join(dir, `${spec.name}.npy`);
-    await writeFileAtomic(path, writeNpy({ shape, data }));
+    await writeUserFile(path, writeNpy({ shape, data }), `output '${spec.name}' to`);
     io.out(`${spec.name}: ${show(shape)} ${spec.dtype} -> ${path}`);
   }
   io.out(`ran ${model.name} (${{ relaxed: "relaxed-SIMD", simd: "SIMD", scalar: "scalar" }[model.variant]} build), batch ${batch ?? 1}`);

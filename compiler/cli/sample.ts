@@ -3,12 +3,10 @@
 // Neighbours: runtime/index.ts (loadModel), io/png-grid.ts (PNG), io/atomic.ts; scripts/cvae-check.ts reuses generateByClass.
 
 import { dirname } from "node:path";
-import { mkdir } from "node:fs/promises";
 import { ModelcRuntimeError, type Model } from "../../runtime/index.js";
-import { writeFileAtomic } from "../io/atomic.js";
 import { encodeGridPng, gridSize } from "../io/png-grid.js";
 import { loadArtifact } from "./load.js";
-import { EXIT_OK, UserError, type CliIo } from "./common.js";
+import { EXIT_OK, UserError, makeUserDir, writeUserFile, type CliIo } from "./common.js";
 
 /** What to generate: `perClass` samples of each class of input `label`, seeded from `seed`. */
 export interface GenerateOptions {
@@ -97,8 +95,8 @@ export async function sampleCommand(artifact: string, o: SampleCommandOptions, i
   const model = await loadArtifact(artifact, { simd: o.simd ?? "auto" });
   const g = generateByClass(model, o);
   const { png, width, height } = samplesPng(g, o.scale ?? 1);
-  await mkdir(dirname(o.out), { recursive: true });
-  await writeFileAtomic(o.out, png);
+  await makeUserDir(dirname(o.out), "directory");
+  await writeUserFile(o.out, png, "PNG file");
   io.out(`wrote ${o.out}: ${g.classes} classes x ${g.perClass} samples (${width} x ${height} px) from '${o.output ?? "generated"}' of ${model.name}`);
   return EXIT_OK;
 }
