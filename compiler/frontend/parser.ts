@@ -1,5 +1,6 @@
 // The `.model` grammar as a chevrotain CST parser with error recovery (stage 2 of the front end).
-// Neighbours: tokens.ts supplies the tokens; visitor.ts turns the CST into the AST; parse.ts drives both.
+// Neighbours: tokens.ts supplies the tokens; visitor.ts turns the CST into the AST; parse.ts drives both;
+// grammar-tables.ts holds the grammar's precomputed lookahead and recovery tables (regenerate after editing rules).
 
 import { CstParser, EOF, tokenMatcher, type CstNode, type IToken, type TokenType } from "./chevrotain.js";
 import {
