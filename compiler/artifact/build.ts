@@ -155,7 +155,8 @@ function sameLayout(a: EmitResultLike, b: EmitResultLike, other: string): void {
   if (layout(a) !== layout(b)) throw new Error(`buildArtifact: the SIMD and ${other} builds have different I/O, memory or weight layouts`);
   const blobA = a.weights.blob;
   const blobB = b.weights.blob;
-  if (blobA.length !== blobB.length || Buffer.compare(blobA, blobB) !== 0)
+  // builds of one compile() share one blob array (emit.ts WeightRegion.blob): equal without reading 4 MB twice
+  if (blobA !== blobB && (blobA.length !== blobB.length || Buffer.compare(blobA, blobB) !== 0))
     throw new Error(`buildArtifact: the SIMD and ${other} builds have different weight bytes`);
 }
 
