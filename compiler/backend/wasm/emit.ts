@@ -144,9 +144,8 @@ class WeightRegion {
       if (layout?.kind === "kn_panels") {
         const [n, ...rest] = c.entry!.shape;
         packKnPanelsInto(c.data, n ?? 1, rest.reduce((x, d) => x * d, 1), layout.panel, new Float32Array(out.buffer, at, c.data.length));
-      }
-      else if (c.entry) packWeightTensor(c.entry, c.data, new Float32Array(out.buffer, at, c.data.length));
-      else out.set(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), c.offset - WEIGHTS_OFFSET);
+      } else if (c.entry) packWeightTensor(c.entry, c.data, new Float32Array(out.buffer, at, c.data.length));
+      else out.set(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), at);
     }
     this.shared.blobs.push({ chunks: [...this.chunks], blob: out });
     return out;
@@ -164,7 +163,7 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
 
 /**
  * What every build of one graph shares (SIMD, relaxed SIMD, scalar): the lowered graph, its memory plan, the
- * weights region with every param packed in its kernel's layout plus the graph constants, and the I/O specs.
+ * weights region with every param placed in its kernel's layout (packed into each blob) plus the graph constants, and the I/O specs.
  * Made by prepareWasm; emitPrepared turns it into one module. Read-only for builds (each forks the region).
  */
 export interface WasmPrep {
@@ -185,8 +184,9 @@ export interface WasmPrep {
 
 /**
  * The build-independent half of emitWasm: lowerForWasm, planMemory (`options.inPlace`, default true), the weights
- * region (packWeightTensor per param; consts appended) and the I/O specs. Errors: "wasm backend: missing weight
- * NAME" / shape mismatch; "wasm backend: graph input/output NAME is not an activation".
+ * region (each param placed in its kernel's layout, written packed when a build makes the blob; consts appended) and
+ * the I/O specs. Errors: "wasm backend: missing weight NAME" / shape mismatch, "weight NAME: expected C elements, got
+ * L"; "wasm backend: graph input/output NAME is not an activation".
  */
 export function prepareWasm(input: Graph, weights: WeightMap, options: Pick<EmitOptions, "fuse" | "inPlace"> = {}): WasmPrep {
   // Backend lowering: activations and residual adds after a dense/conv go into its GEMM epilogue
