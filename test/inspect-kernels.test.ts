@@ -177,6 +177,11 @@ describe("modelc inspect shows the op list and the kernels", () => {
     expect(out).toContain("ops: 3   FLOPs per sample: 96");
     expect(out).toContain("(this artifact carries no op list: an older modelc compiled it; recompile it, or run `modelc inspect` on its .model file)");
     expect(out.some((l) => /^\s*#\s+op\s/.test(l))).toBe(false);
+    // a later layout of the op list is not guessed at
+    writeFileSync(f, JSON.stringify({ ...old, graph: { version: 2, ops: { conv: 1 } } }));
+    const later = await cli("inspect", f);
+    expect(later.code).toBe(0);
+    expect(later.out).toContain("(this artifact's op list has layout version 2, newer than this modelc reads; run `modelc inspect` on its .model file)");
   });
 
   it("options that need a .model file are refused for an artifact, naming them", async () => {

@@ -143,16 +143,17 @@ export function manifestReport(m: Manifest, variant?: string): string[] {
   lines.push(`modules: ${[m.modules.simd, m.modules.relaxed, m.modules.scalar].filter(Boolean).join(", ")}`);
   lines.push(`weights: ${m.weights.tensors.length} tensors, ${formatBytes(m.weights.bytes)}, ${m.weights.embedded ? "embedded" : `in ${m.weights.file}`}`);
   lines.push("");
-  if (m.graph) lines.push(...opTable(m.graph, true), "");
+  // an op list of a later layout (graph.version > 1) is not guessed at
+  const graph = m.graph?.version === 1 && Array.isArray(m.graph.ops) ? m.graph : undefined;
+  if (graph) lines.push(...opTable(graph, true), "");
   const layout = (t: Manifest["weights"]["tensors"][number]): string => (t.layout ? `${t.layout.kind} ${t.layout.panel}` : "row-major");
   lines.push(...table(["tensor", "shape", "offset", "layout"], m.weights.tensors.map((t) => [t.name, `[${t.shape.join(", ")}]`, String(t.offset), layout(t)]), new Set([2])));
   lines.push("");
   lines.push(`ops: ${m.cost.ops}   FLOPs per sample: ${formatCount(m.cost.flopsPerSample)}`);
-  if (m.graph) lines.push(kernelSummary(m.graph));
-  else
-    lines.push(
-      "(this artifact carries no op list: an older modelc compiled it; recompile it, or run `modelc inspect` on its .model file)",
-    );
+  if (graph) lines.push(kernelSummary(graph));
+  else if (m.graph)
+    lines.push(`(this artifact's op list has layout version ${JSON.stringify((m.graph as { version?: unknown }).version)}, newer than this modelc reads; run \`modelc inspect\` on its .model file)`);
+  else lines.push("(this artifact carries no op list: an older modelc compiled it; recompile it, or run `modelc inspect` on its .model file)");
   lines.push(`memory: activations from ${m.memory.activationBase}, ${formatCount(m.memory.bytesPerSample)} bytes per sample, ${m.memory.initialPages} initial pages`);
   return lines;
 }
