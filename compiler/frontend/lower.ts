@@ -16,14 +16,21 @@ import { LayerNamer, Scope, didYouMean, type Val } from "./scope.js";
 export interface LowerOptions {
   /** Which model of the file to lower; default: the only (or first) one. Unknown name → E0701. */
   model?: string;
+  /**
+   * For a file with syntax errors (frontend/recovery.ts SyntaxDamage.broken): statements and blocks for which
+   * it is true are not lowered, and the names they bind are poison. Default: nothing is broken.
+   */
+  broken?: (loc: SourceLoc) => boolean;
 }
 
 /** Result of `lowerModel`: the graph only when there were no errors. */
 export interface LowerResult {
   graph?: Graph;
   /**
-   * With `graph`: every model-level binding (inputs, `let`s, outputs) -> its value id in `graph`, for
-   * frontend/lower-train.ts, which resolves the names a train section uses.
+   * Every model-level tensor binding (inputs, `let`s, outputs) -> its value id in `graph`, for
+   * frontend/lower-train.ts, which resolves the names a train section uses. Also without `graph` (errors),
+   * so the train section still tells model values from data fields; a name whose value is unknown (its
+   * expression failed) maps to "".
    */
   bindings?: Record<string, string>;
   diagnostics: Diagnostic[];
@@ -38,6 +45,20 @@ function languageOp(name: string): OpDef | undefined {
 function callSignature(callee: string, values: Map<string, PosArg>): string {
   const args = [...values].filter(([, v]) => !["tensor", "poison"].includes(v.val.kind)).map(([k, v]) => [k, toAttr(v.val)]);
   return `${callee}(${JSON.stringify(args)})`;
+}
+
+/** The signature of a call whose non-tensor arguments are unknown (poison from an earlier error). */
+const UNKNOWN_SIG = "\u0000unknown";
+
+/**
+ * A call's layer-sharing signature: callSignature when its arguments bound; undefined when binding them
+ * reported an error here (a repeated layer name is then E0304); UNKNOWN_SIG when only values poisoned by an
+ * earlier error failed (a non-tensor one: no E0304 either way, it cannot be told; tensor ones do not count).
+ */
+function signatureOf(callee: string, slots: Slot[], values: Map<string, PosArg>, reportedHere: boolean): string | undefined {
+  if (reportedHere) return undefined;
+  if (slots.some((s) => s.kind !== "tensor" && values.get(s.name)?.val.kind === "poison")) return UNKNOWN_SIG;
+  return callSignature(callee, values);
 }
 
 /** Element types an `input` may declare. */
@@ -73,11 +94,11 @@ export function lowerModel(ast: ModelFile, options: LowerOptions = {}): LowerRes
   const diags: Diagnostic[] = [];
   const model = pickModel(ast, options, diags);
   if (!model) return { diagnostics: diags };
-  const lowerer = new Lowerer(model.name.text, diags);
+  const lowerer = new Lowerer(model.name.text, diags, new Set(), options.broken);
   lowerer.lowerModelDecl(ast, model);
   if (!hasErrors(diags)) warnUnusedInputs(lowerer.b.build(), diags);
   const diagnostics = dedupe(diags);
-  return hasErrors(diagnostics) ? { diagnostics } : { graph: lowerer.b.build(), bindings: lowerer.bindings, diagnostics };
+  return hasErrors(diagnostics) ? { bindings: lowerer.bindings, diagnostics } : { graph: lowerer.b.build(), bindings: lowerer.bindings, diagnostics };
 }
 
 /** W0701 for each input that no node reads and no output returns (it is still required at run time). */
@@ -147,7 +168,9 @@ class Lowerer {
   private readonly paramIds = new Map<string, string>();
   /** Layer names (and block-instance prefixes) whose repeated calls were accepted as shared. */
   private readonly sharedLayers = new Set<string>();
-  /** Model-level tensor bindings (name -> value id), filled by lowerModelDecl. */
+  /** Where names of statements not lowered because of syntax errors were bound (see LowerOptions.broken). */
+  private readonly brokenBindings = new Set<SourceLoc>();
+  /** Model-level tensor bindings (name -> value id, "" when unknown), filled by lowerModelDecl. */
   readonly bindings: Record<string, string> = {};
 
   constructor(
@@ -155,6 +178,8 @@ class Lowerer {
     private readonly diags: Diagnostic[],
     /** Blocks whose body has been lowered at least once (shared with the scratch lowerers of checkUncalled). */
     private readonly lowered = new Set<BlockDecl>(),
+    /** LowerOptions.broken. */
+    private readonly broken: (loc: SourceLoc) => boolean = () => false,
   ) {
     this.b = new GraphBuilder(name);
   }
@@ -184,6 +209,7 @@ class Lowerer {
     for (const name of scope.allNames()) {
       const v = scope.lookup(name);
       if (v?.kind === "tensor") this.bindings[name] = v.id;
+      else if (v?.kind === "poison") this.bindings[name] = "";
     }
     for (const block of blocks.values()) if (!this.lowered.has(block)) this.checkUncalled(block, blocks);
     if (inputs === 0) this.err("E0703", `model '${model.name.text}' has no inputs`, model.name.loc);
@@ -199,13 +225,18 @@ class Lowerer {
    * Names, ops and literal arguments are checked; shapes and dtypes (which need an input) are not.
    */
   private checkUncalled(block: BlockDecl, blocks: Map<string, BlockDecl>): void {
-    const scratch = new Lowerer(block.name.text, this.diags, this.lowered);
+    if (this.broken(block.loc)) return;
+    const scratch = new Lowerer(block.name.text, this.diags, this.lowered, this.broken);
     const ctx: Ctx = { namer: new LayerNamer("", new Map()), blocks, stack: [block.name.text] };
     scratch.lowerBlockBody(block, new Map(), ctx);
   }
 
   private bindName(scope: Scope, name: string, val: Val, loc: SourceLoc): void {
     const prev = scope.boundHere(name);
+    if (prev && this.brokenBindings.has(prev)) {
+      scope.bind(name, val, loc);
+      return;
+    }
     if (prev) {
       this.err("E0303", `'${name}' is already defined`, loc, { related: [{ loc: prev, message: "first defined here" }] });
       return;
@@ -214,6 +245,14 @@ class Lowerer {
   }
 
   private statement(st: Statement, scope: Scope, ctx: Ctx, outputs: Map<string, SourceLoc>): void {
+    if (this.broken(st.loc)) {
+      // A statement a syntax error touched: its value is unknown, and a later binding of its name is not a duplicate.
+      if (!scope.boundHere(st.name.text)) {
+        scope.bind(st.name.text, { kind: "poison", loc: st.loc }, st.name.loc);
+        this.brokenBindings.add(st.name.loc);
+      }
+      return;
+    }
     switch (st.kind) {
       case "input": {
         const dtype = st.dtype.text as DType;
@@ -339,6 +378,7 @@ class Lowerer {
     }
     const name = e.callee.text;
     const block = ctx.blocks.get(name);
+    if (block && this.broken(block.loc)) return { kind: "poison", loc: e.loc };
     if (block) return this.instantiate(block, e, positional, keywords, ctx);
     const def = languageOp(name);
     if (!def) {
@@ -381,8 +421,9 @@ class Lowerer {
         ...(a.choices ? { choices: a.choices } : {}),
       })),
     ];
+    const reported = this.diags.length;
     const bound = bindArgs(name, slots, positional, keywords, e.loc, this.diags);
-    const layer = this.layerName(e, def, ctx, undefined, bound.failed ? undefined : callSignature(name, bound.values));
+    const layer = this.layerName(e, def, ctx, undefined, signatureOf(name, slots, bound.values, this.diags.length > reported));
     if (bound.failed) return { kind: "poison", loc: e.loc };
     const inputs = this.inputValues(def, inSlots, bound.values);
     if (!inputs) return { kind: "poison", loc: e.loc };
@@ -433,6 +474,12 @@ class Lowerer {
         if (sig !== undefined && this.layerSigs.get(full) === sig) {
           this.sharedLayers.add(full);
           onShare?.();
+          return full;
+        }
+        // This call or the name's first one has an argument whose value is unknown because of an earlier error:
+        // whether they would share weights cannot be told, so no E0304 (inner layers are named privately).
+        if (sig === UNKNOWN_SIG || this.layerSigs.get(full) === UNKNOWN_SIG) {
+          onDuplicate?.();
           return full;
         }
         this.err("E0304", `layer name '${full}' is already used`, e.layer.loc, {
@@ -518,11 +565,12 @@ class Lowerer {
       return { kind: "poison", loc: e.loc };
     }
     const slots: Slot[] = block.params.map((p) => ({ name: p.name.text, kind: p.type, optional: p.default !== undefined }));
+    const reported = this.diags.length;
     const bound = bindArgs(name, slots, positional, keywords, e.loc, this.diags);
     // A duplicate instance name is reported once; its inner layers are named in a private table
     // so they do not all repeat the error.
     let taken = this.layers;
-    const sig = bound.failed ? undefined : callSignature(name, bound.values);
+    const sig = signatureOf(name, slots, bound.values, this.diags.length > reported);
     const prefix = this.layerName(e, undefined, ctx, () => (taken = new Map()), sig, () => (taken = new Map()))!;
     const inner: Ctx = { namer: new LayerNamer(prefix, taken), blocks: ctx.blocks, stack: [...ctx.stack, name] };
     const result = this.lowerBlockBody(block, bound.values, inner);

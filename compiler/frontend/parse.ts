@@ -20,7 +20,7 @@ export interface ParseResult {
   /**
    * The file's AST. When `diagnostics` has errors it is partial: constructs the parser could not
    * complete (a `let` without a value, a call without a callee) are left out, so later stages
-   * should not run on it (checkSource stops after syntax errors).
+   * must not trust it as is: checkSource lowers it only with frontend/recovery.ts marking the broken parts.
    */
   ast: ModelFile;
   /** Lexical (E01xx) and syntax (E02xx) diagnostics, in source order; every one has a SourceLoc. */
