@@ -24,8 +24,13 @@ export function appendCustomSection(wasm: Uint8Array, name: string, payload: Uin
   return appendCustomSections(wasm, [[name, payload]]);
 }
 
-/** Per buffer made by bytesWithRoom: the end of the longest array handed out on it; the bytes after it are free. */
-const roomFrom = new WeakMap<ArrayBufferLike, number>();
+/**
+ * Property of a buffer made by bytesWithRoom: the end of the longest array handed out on it; the bytes after it are
+ * free. A global symbol, so that every copy of this module agrees (the esbuild bundle and dist/ may both be loaded,
+ * e.g. the emitter from one and buildArtifact from the other).
+ */
+const ROOM_FROM: unique symbol = Symbol.for("modelc.bytesWithRoom.end");
+type RoomyBuffer = ArrayBufferLike & { [ROOM_FROM]?: number };
 
 /**
  * A zeroed array of `length` bytes on a buffer with `room` more bytes after them, for a module that is going to
@@ -34,8 +39,8 @@ const roomFrom = new WeakMap<ArrayBufferLike, number>();
  * buffer. The room is never part of any array handed out, and pages of it that stay unused are never touched.
  */
 export function bytesWithRoom(length: number, room: number): Uint8Array {
-  const buffer = new ArrayBuffer(length + room);
-  roomFrom.set(buffer, length);
+  const buffer: RoomyBuffer = new ArrayBuffer(length + room);
+  buffer[ROOM_FROM] = length;
   return new Uint8Array(buffer, 0, length);
 }
 
@@ -58,12 +63,12 @@ export function appendCustomSections(wasm: Uint8Array, sections: [name: string, 
     parts.push([0], size, nameLen, nameBytes, data);
     added += 1 + size.length + nameLen.length + nameBytes.length + data.length;
   }
-  const buffer = wasm.buffer;
+  const buffer: RoomyBuffer = wasm.buffer;
   const end = wasm.byteOffset + wasm.length;
   let out: Uint8Array;
-  if (roomFrom.get(buffer) === end && buffer.byteLength - end >= added) {
+  if (buffer[ROOM_FROM] === end && buffer.byteLength - end >= added) {
     out = new Uint8Array(buffer, wasm.byteOffset, wasm.length + added);
-    roomFrom.set(buffer, end + added);
+    buffer[ROOM_FROM] = end + added;
   } else {
     out = new Uint8Array(wasm.length + added);
     out.set(wasm, 0);
