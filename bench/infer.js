@@ -146,7 +146,7 @@ export async function compileStats() {
     ...readdirSync(join(ROOT, "dsl-examples")).filter((f) => f.endsWith(".model")).map((f) => join(ROOT, "dsl-examples", f)),
     ...["mlp", "cnn", "gemm"].map((m) => join(ROOT, "bench/models", `${m}.model`)),
   ];
-  /** @type {Map<string, {cpuMs: number, wallMs: number, ok: boolean}>} */
+  /** @type {Map<string, {cpuMs: number, wallMs: number, compileCpuMs: number, compileWallMs: number, ok: boolean}>} */
   let first = new Map();
   /** @type {string | undefined} */
   let firstError;
@@ -509,7 +509,12 @@ function renderReport(r) {
       const g = flops / percentile(relaxedC, 50) / 1e3;
       lines.push(`modelc-relaxed GEMM 512³: ${g.toFixed(1)} GFLOP/s per CPU-second = ${((100 * g) / peak.relaxed.cpuGflops).toFixed(0)}% of the relaxed-SIMD peak measured the same way after the timing.`, "");
     }
-    const firstCell = (/** @type {any} */ c) => (c.first ? `${c.first.cpuMs.toFixed(0)} ms CPU, ${c.first.wallMs.toFixed(0)} ms wall` : compile.firstError ? "n/a" : "—");
+    const firstCell = (/** @type {any} */ c) =>
+      c.first
+        ? `${c.first.cpuMs.toFixed(0)} ms CPU, ${c.first.wallMs.toFixed(0)} ms wall (compile() alone ${c.first.compileCpuMs.toFixed(0)} CPU, ${c.first.compileWallMs.toFixed(0)} wall)`
+        : compile.firstError
+          ? "n/a"
+          : "—";
     const crow = compile.rows.map((/** @type {any} */ c) =>
       c.error
         ? [basename(c.file), `error: ${c.error}`, "", "", ""]
@@ -524,7 +529,7 @@ function renderReport(r) {
       "",
     );
     lines.push(
-      `First compile: per example 3 fresh \`node\` processes (scripts/compile-time.ts), each times import of the compiler + compile() with default options after \`await import("binaryen")\` resolved; median; CPU = the process's user + system time (all threads, so V8's background compilation of binaryen's wasm counts), load average ${compile.load.toFixed(1)} when done.` +
+      `First compile: per example 3 fresh \`node\` processes (scripts/compile-time.ts), each times import of the compiler + compile() with default options (and, in brackets, compile() alone, the compiler already imported) after \`await import("binaryen")\` resolved; median; CPU = the process's user + system time (all threads, so V8's background compilation of binaryen's wasm counts), load average ${compile.load.toFixed(1)} when done.` +
         (compile.firstError ? ` Not measured: ${compile.firstError}.` : "") +
         " Warm: median of 3 compiles (embedWeights false) in this process after a first compile.",
       "",

@@ -26,7 +26,10 @@ export interface Span {
 /** What one child process measured: binaryen's import, then compile() of one file. */
 interface TotalResult {
   importBinaryen: Span;
+  /** import of the compiler + compile(). */
   compile: Span;
+  /** compile() alone (the compiler's import excluded; it is inside `compile`). */
+  compileOnly: Span;
   /** process.hrtime microseconds at the start and end of the compile span (to cut the CPU profile). */
   startUs: number;
   endUs: number;
@@ -66,13 +69,16 @@ function compilerEntry(): string {
 async function childTotal(file: string): Promise<TotalResult> {
   const [, importBinaryen] = await span(() => import("binaryen"));
   const startUs = Number(process.hrtime.bigint() / 1000n);
+  let compileOnly: Span = { cpuMs: 0, wallMs: 0 };
   const [ok, compileSpan] = await span(async () => {
     const { compile } = (await import(compilerEntry())) as typeof import("../compiler/index.js");
-    const r = await compile(readFileSync(file, "utf8"), { file });
+    const source = readFileSync(file, "utf8");
+    const [r, s] = await span(() => compile(source, { file }));
+    compileOnly = s;
     return r.artifact !== undefined;
   });
   const endUs = Number(process.hrtime.bigint() / 1000n);
-  return { importBinaryen, compile: compileSpan, startUs, endUs, ok };
+  return { importBinaryen, compile: compileSpan, compileOnly, startUs, endUs, ok };
 }
 
 /**
@@ -216,9 +222,14 @@ function runChild<T>(mode: string, file: string, nodeFlags: string[] = []): T {
 /**
  * First compile in a fresh process per file: median over `runs` processes (interleaved: run k of every file,
  * then run k+1) of the CPU and wall milliseconds of importing the compiler and compile() after `import("binaryen")`
- * has resolved; `nodeFlags` are passed to every child (e.g. --no-wasm-lazy-compilation).
+ * has resolved, and of compile() alone (`compileCpuMs`, `compileWallMs`: the compiler's import excluded); `nodeFlags`
+ * are passed to every child (e.g. --no-wasm-lazy-compilation).
  */
-export function firstCompileTimes(files: string[], runs: number, nodeFlags: string[] = []): Map<string, { cpuMs: number; wallMs: number; importMs: number; ok: boolean }> {
+export function firstCompileTimes(
+  files: string[],
+  runs: number,
+  nodeFlags: string[] = [],
+): Map<string, { cpuMs: number; wallMs: number; compileCpuMs: number; compileWallMs: number; importMs: number; ok: boolean }> {
   const acc = new Map<string, TotalResult[]>(files.map((f) => [f, []]));
   for (let k = 0; k < runs; k++) for (const f of files) acc.get(f)!.push(runChild<TotalResult>("total", f, nodeFlags));
   return new Map(
@@ -227,6 +238,8 @@ export function firstCompileTimes(files: string[], runs: number, nodeFlags: stri
       {
         cpuMs: median(rs.map((r) => r.compile.cpuMs)),
         wallMs: median(rs.map((r) => r.compile.wallMs)),
+        compileCpuMs: median(rs.map((r) => r.compileOnly.cpuMs)),
+        compileWallMs: median(rs.map((r) => r.compileOnly.wallMs)),
         importMs: median(rs.map((r) => r.importBinaryen.wallMs)),
         ok: rs.every((r) => r.ok),
       },
@@ -312,15 +325,15 @@ async function main(): Promise<void> {
   const load0 = loadavg()[0]!;
   console.log(`node ${process.version}; ${runs} fresh processes per example (interleaved), median; load average ${load0.toFixed(2)}`);
   console.log(`compiler entry: ${compilerEntry().slice(ROOT.length + 1)}`);
-  console.log("time of import(compiler) + compile(source, {file}) after `await import(\"binaryen\")` resolved; CPU = user+system of the process (all threads)\n");
+  console.log("time of import(compiler) + compile(source, {file}) after `await import(\"binaryen\")` resolved, and of compile() alone; CPU = user+system of the process (all threads)\n");
   const lazy = firstCompileTimes(list, runs);
   const eager = flags.has("--eager") ? firstCompileTimes(list, runs, ["--no-wasm-lazy-compilation"]) : undefined;
-  const header = ["example", "CPU ms", "wall ms", "import binaryen ms"];
+  const header = ["example", "CPU ms", "wall ms", "compile() alone CPU ms", "compile() alone wall ms", "import binaryen ms"];
   if (eager) header.push("CPU ms (eager wasm)", "wall ms (eager wasm)", "import binaryen ms (eager wasm)");
   const label = fileLabels(list);
   const rows = list.map((f) => {
     const a = lazy.get(f)!;
-    const r = [label.get(f)! + (a.ok ? "" : " (no artifact!)"), a.cpuMs.toFixed(0), a.wallMs.toFixed(0), a.importMs.toFixed(0)];
+    const r = [label.get(f)! + (a.ok ? "" : " (no artifact!)"), a.cpuMs.toFixed(0), a.wallMs.toFixed(0), a.compileCpuMs.toFixed(0), a.compileWallMs.toFixed(0), a.importMs.toFixed(0)];
     if (eager) {
       const e = eager.get(f)!;
       r.push(e.cpuMs.toFixed(0), e.wallMs.toFixed(0), e.importMs.toFixed(0));
