@@ -3,10 +3,12 @@
 
 /**
  * What went wrong, as a stable string callers can switch on:
- * - `bad-source`: the source is not bytes/URL/path, or a file could not be read or fetched.
+ * - `bad-source`: the source is not bytes/URL/path, or a file could not be read or fetched (a missing file:
+ *   "cannot read PATH: no such file", the system error as `cause`).
  * - `bad-option`: an option has a value outside its documented set (a Model.run `outputs` array of the wrong type,
  *   too short for the batch, or for no output of the model), an unknown key (the message lists the valid keys
- *   and suggests the closest for a likely typo), or the options argument is not a plain object (null, an array, a string).
+ *   and suggests the closest for a likely typo), the options argument is not a plain object (null, an array, a string),
+ *   two Model.run `outputs` sharing memory, or loadModel `weights` for an artifact that embeds its weights.
  * - `not-artifact`: the bytes are not wasm or carry no `modelc.manifest` section.
  * - `bad-manifest`: the manifest is malformed or of an unsupported format version.
  * - `no-simd`: SIMD was required (or only SIMD bytes were given) but is unavailable or not wanted.
@@ -50,8 +52,9 @@ export class ModelcRuntimeError extends Error {
   /** Stable classification of the failure (see ModelcRuntimeErrorCode). */
   readonly code: ModelcRuntimeErrorCode;
 
-  constructor(code: ModelcRuntimeErrorCode, message: string) {
-    super(message);
+  /** `options.cause`: the underlying error (e.g. Node's ENOENT), kept as `Error.cause`. */
+  constructor(code: ModelcRuntimeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "ModelcRuntimeError";
     this.code = code;
   }

@@ -24,7 +24,8 @@ export interface LoadOptions {
   relaxed?: "auto" | "force" | "off";
   /**
    * The weights file when the manifest says `weights.embedded: false`: bytes, or a URL/path. By default
-   * the file named in the manifest next to the source; required when the source is bytes.
+   * the file named in the manifest next to the source; required when the source is bytes. Errors: `bad-option`
+   * when given for an artifact that embeds its weights (`weights.embedded: true`).
    */
   weights?: Uint8Array | ArrayBuffer | URL | string;
 }
@@ -46,7 +47,8 @@ const modeOf = (v: unknown, name: string): string =>
  * or NAME.manifest.json (siblings: other builds, weights file). Runs the best build host and options allow:
  * relaxed SIMD, SIMD, scalar (Model.variant); bytes of an acceptable build run as given. Errors
  * (ModelcRuntimeError): bad-source, bad-option (a value outside an option's set, an unknown key such as `simdd`:
- * the message lists `simd, relaxed, weights` and suggests the closest; options not a plain object), not-artifact,
+ * the message lists `simd, relaxed, weights` and suggests the closest; options not a plain object; `weights` for an
+ * artifact that embeds them), not-artifact,
  * bad-manifest, no-simd, no-relaxed, no-module, weights, instantiate.
  */
 export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string, options: LoadOptions = {}): Promise<Model> {
@@ -124,6 +126,8 @@ export async function loadModelParts(source: Uint8Array | ArrayBuffer | URL | st
     }
   }
   variant ??= best(manifest) ?? order[0]!;
+  if (manifest.weights.embedded && options.weights !== undefined)
+    fail("bad-option", `options.weights was given but artifact '${manifest.name}' embeds its weights; drop options.weights`);
 
   const weights = manifest.weights.embedded ? undefined : await loadWeights(manifest, options.weights, loc);
   let module: WebAssembly.Module;

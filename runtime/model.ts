@@ -34,7 +34,8 @@ export interface RunOptions<O = RunOutputs> {
    * many are written, the rest are left as they were (an array sized for the largest batch serves smaller ones;
    * `subarray` views work, SharedArrayBuffer-backed ones too). run() returns these same arrays (`out.probs === mine`);
    * outputs not given here are still returned as fresh copies. They are checked before anything runs (`bad-option`
-   * naming the output, what was expected and what was given; an unknown name suggests the closest). If the run
+   * naming the output, what was expected and what was given; an unknown name suggests the closest; two outputs whose
+   * arrays overlap in memory are named both). If the run
    * itself fails (`trap`; threads: `worker`), their contents are unspecified.
    */
   outputs?: { [K in keyof O]?: O[K] };
@@ -183,7 +184,7 @@ export class Model {
     const names = specs.map((s) => `'${s.name}'`).join(", ") || "(none)";
     for (const key of Object.keys(inputs))
       if (!specs.some((s) => s.name === key))
-        throw new ModelcRuntimeError("unknown-input", `unknown input '${key}'; valid inputs of model '${this.name}': ${names}`);
+        throw new ModelcRuntimeError("unknown-input", `unknown input '${key}'${didYouMean(key, specs.map((s) => s.name))}; valid inputs of model '${this.name}': ${names}`);
     for (const s of specs) {
       const v = inputs[s.name];
       if (v === undefined)
@@ -204,7 +205,8 @@ export class Model {
    * arrays of the output's type with room for the batch (or undefined). Errors: `bad-option` naming the output,
    * what it needs and what was given, e.g. "run(inputs, options): options.outputs: output 'probs' needs a
    * Float32Array (dtype f32) of at least 640 elements (batch 64 x 10 per sample, shape [N, 10]), got Int32Array(640)";
-   * an unknown name lists the outputs and suggests the closest.
+   * an unknown name lists the outputs and suggests the closest; two outputs whose arrays overlap (same buffer,
+   * overlapping bytes of the batch) are named both.
    */
   private checkOutputs(given: unknown, batch: number): void {
     const where = "run(inputs, options): options.outputs";
@@ -219,6 +221,16 @@ export class Model {
         throw new ModelcRuntimeError("bad-option",
           `${where}: output '${k}' needs a ${arrayName(s)} (dtype ${s.dtype}) of at least ${n} elements (batch ${batch} x ${s.elementsPerSample} per sample, shape ${showShape(s)}), got ${showGot(a)}`);
     }
+    // one array (or overlapping views of one buffer) for two outputs: the later copy would overwrite the earlier
+    const arrays = given as Record<string, Float32Array | undefined>;
+    const used = this.outputs.filter((s) => arrays[s.name] !== undefined).map((s) => {
+      const v = arrays[s.name]!; // named in the model's order
+      return [s.name, v.buffer, v.byteOffset, v.byteOffset + batch * s.elementsPerSample * 4] as const;
+    });
+    for (const [i, [k, b, lo, hi]] of used.entries())
+      for (const [k2, b2, lo2, hi2] of used.slice(i + 1))
+        if (b === b2 && lo < hi2 && lo2 < hi)
+          throw new ModelcRuntimeError("bad-option", `${where}: outputs '${k}' and '${k2}' share memory (the same array or overlapping views of one buffer); give each output its own array`);
   }
 
   /** Batch from options or input lengths; checks every input's length against it. */

@@ -59,7 +59,8 @@ type FsModule = { readFile(p: string | URL): Promise<Uint8Array> };
 
 /**
  * Read a whole file. Paths and file: URLs use `node:fs/promises` (imported on demand, so browsers
- * never see it); other URLs use fetch. Errors: `bad-source` naming the location and the cause.
+ * never see it); other URLs use fetch. Errors: `bad-source` naming the location and the cause ("no such file" for
+ * a missing one), with the original error as `cause`.
  */
 export async function readLocation(loc: Location): Promise<Uint8Array> {
   try {
@@ -73,7 +74,8 @@ export async function readLocation(loc: Location): Promise<Uint8Array> {
     if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
     return new Uint8Array(await res.arrayBuffer());
   } catch (e) {
-    throw new ModelcRuntimeError("bad-source", `cannot read ${showLocation(loc)}: ${(e as Error).message}`);
+    const why = (e as { code?: unknown }).code === "ENOENT" ? "no such file" : (e as Error).message;
+    throw new ModelcRuntimeError("bad-source", `cannot read ${showLocation(loc)}: ${why}`, { cause: e });
   }
 }
 

@@ -143,8 +143,8 @@ describe("loadModel sources", () => {
     expect(b.code).toBe("not-artifact");
     expect(b.message).toContain("not a WebAssembly module");
     const c = await caughtAsync(loadModel(join(dir, "missing.wasm")));
-    expect(c.code).toBe("bad-source");
-    expect(c.message).toContain("missing.wasm");
+    expect([c.code, c.message]).toEqual(["bad-source", `cannot read ${join(dir, "missing.wasm")}: no such file`]);
+    expect((c.cause as { code?: string }).code).toBe("ENOENT"); // the system error is kept
     const d = await caughtAsync(loadModel(new Uint8Array(0), { simd: "yes" as "auto" }));
     expect(d.code).toBe("bad-option");
     expect(d.message).toContain('got "yes"');
@@ -277,6 +277,14 @@ describe("Model.run validation", () => {
     expect(e.code).toBe("unknown-input");
     expect(e.message).toBe("unknown input 'img'; valid inputs of model 'affine': 'x', 'k'");
   });
+  it("an unknown input close to a valid name suggests it", () => {
+    const e = caught(() => model.run({ x: x2, K: k2 }));
+    expect([e.code, e.message]).toEqual(["unknown-input", "unknown input 'K' (did you mean 'k'?); valid inputs of model 'affine': 'x', 'k'"]);
+  });
+  it("loadModel weights for an artifact that embeds its weights is bad-option", async () => {
+    const e = await caughtAsync(loadModel(new Uint8Array(build("embedded").files.get("affine.wasm") as Uint8Array), { weights: new Uint8Array(16) }));
+    expect([e.code, e.message]).toEqual(["bad-option", "options.weights was given but artifact 'affine' embeds its weights; drop options.weights"]);
+  });
   it("missing input names it with its dtype and shape", () => {
     const e = caught(() => model.run({ x: x2 }));
     expect(e.code).toBe("missing-input");
@@ -399,6 +407,14 @@ describe("Model.run validation", () => {
       const e = caught(() => model.run({ x, k }, { outputs: v as never }));
       expect([e.code, e.message]).toEqual(["bad-option", `run(inputs, options): options.outputs must be an object of arrays by output name (outputs of model 'affine': y, z), got ${got}`]);
     }
+    // two outputs over the same bytes: one would silently overwrite the other
+    const buf = new ArrayBuffer(64);
+    expect(bad({ y: new Float32Array(buf, 0, 8), z: new Int32Array(buf, 28, 2) })).toEqual(["bad-option",
+      "run(inputs, options): options.outputs: outputs 'y' and 'z' share memory (the same array or overlapping views of one buffer); give each output its own array"]);
+    const y = new Float32Array(buf, 0, 8), z2 = new Int32Array(buf, 32, 2); // adjacent, not overlapping: fine
+    const out = model.run({ x, k }, { outputs: { y, z: z2 } });
+    expect([out.y === y, out.z === z2]).toEqual([true, true]);
+    expect(Array.from(z2)).toEqual(Array.from(model.run({ x, k }).z!));
     // the length is checked against this call's batch
     expect(caught(() => model.run({ x, k }, { batch: 2, outputs: { z: new Int32Array(1) } })).message).toContain("output 'z' needs a Int32Array (dtype i32) of at least 2 elements");
   });
