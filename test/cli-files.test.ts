@@ -201,6 +201,18 @@ describe("modelc run converts .npy dtypes with a notice, and refuses values that
     expect(() => npyToInput(img, arr([3, 10]), "x.npy")).toThrow(/expects \[N, 1, 28, 28\]$/);
   });
 
+  it("run: inputs of different batch sizes name both inputs and files", async () => {
+    const f = join(tmp, "two.model");
+    writeFileSync(f, "model two {\n  input x: f32[3]\n  input sc: f32[3]\n  output y = x * sc\n}\n");
+    const out = join(tmp, "two");
+    expect((await cli("compile", f, "-o", out)).code).toBe(0);
+    const [x, sc] = [join(tmp, "two-x.npy"), join(tmp, "two-sc.npy")];
+    writeFileSync(x, writeNpy({ shape: [1, 3], data: new Float32Array(3) }));
+    writeFileSync(sc, writeNpy({ shape: [2, 3], data: new Float32Array(6) }));
+    const r = await cli("run", join(out, "two.wasm"), "--input", `x=${x}`, "--input", `sc=${sc}`);
+    expect([r.code, r.err]).toEqual([1, `error: inputs disagree on the batch size: 'x' has 1 (${x}), 'sc' has 2 (${sc})`]);
+  });
+
   it("run takes -o like compile and export", async () => {
     const x = join(tmp, "x6o.npy");
     writeFileSync(x, writeNpy({ shape: [1, 6], data: new Float32Array(6) }));

@@ -83,11 +83,14 @@ export async function attentionCommand(file: string, options: AttentionCommandOp
   if (missing.length > 0) throw new UserError(`missing --input for ${missing.map((s) => `'${s.name}' [${s.shape.join(", ")}]`).join(", ")}`);
   const inputs: Record<string, RefTensor> = {};
   let batch: number | undefined;
+  let first: { name: string; file: string } | undefined; // the input that set `batch`
   for (const spec of specs) {
     const path = pairs.get(spec.name)!;
     const r = npyToInput(spec as Parameters<typeof npyToInput>[0], await readNpyInput(path, spec.name), path);
     if (r.converted) io.err(conversionNotice(spec.name, path, r.converted));
-    if (batch !== undefined && r.batch !== batch) throw new UserError(`inputs disagree on the batch size (${batch} vs ${r.batch} in ${path})`);
+    if (batch !== undefined && r.batch !== batch)
+      throw new UserError(`inputs disagree on the batch size: '${first!.name}' has ${batch} (${first!.file}), '${spec.name}' has ${r.batch} (${path})`);
+    if (batch === undefined) first = { name: spec.name, file: path };
     batch = r.batch;
     inputs[spec.name] = { shape: [r.batch, ...(spec.shape.slice(1) as number[])], data: Float64Array.from(r.data) };
   }

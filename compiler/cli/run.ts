@@ -153,11 +153,14 @@ export async function runCommand(artifact: string, options: RunCommandOptions, i
     throw new UserError(`missing --input for ${missing.map((n) => `'${n}' ${show(model.inputs.find((s) => s.name === n)!.shape)}`).join(", ")}`);
   const inputs: Record<string, Float32Array | Int32Array> = {};
   let batch: number | undefined;
+  let first: { name: string; file: string } | undefined; // the input that set `batch`
   for (const spec of model.inputs) {
     const file = pairs.get(spec.name)!;
     const r = npyToInput(spec, await readNpyInput(file, spec.name), file);
     if (r.converted) io.err(conversionNotice(spec.name, file, r.converted));
-    if (batch !== undefined && r.batch !== batch) throw new UserError(`inputs disagree on the batch size (${batch} vs ${r.batch} in ${file})`);
+    if (batch !== undefined && r.batch !== batch)
+      throw new UserError(`inputs disagree on the batch size: '${first!.name}' has ${batch} (${first!.file}), '${spec.name}' has ${r.batch} (${file})`);
+    if (batch === undefined) first = { name: spec.name, file: file };
     batch = r.batch;
     inputs[spec.name] = r.data;
   }
