@@ -96,6 +96,7 @@ describe("generated NAME.js and NAME.d.ts against the built runtime", () => {
     expect(dts).toContain("  y: Float32Array;\n");
     expect(dts).toContain("  z: Int32Array;\n}");
     expect(dts).toContain("export declare function load(options?: LoadOptions): Promise<TypedModel<Inputs, Outputs>>;");
+    expect(dts).toContain('/** Outputs of model "affine" (N = batch): fresh arrays on every run, except those passed as run(inputs, { outputs: { name: array } }), which are written and returned. */');
   });
 
   it("NAME.d.ts typechecks a consumer and rejects wrong names and dtypes", () => {

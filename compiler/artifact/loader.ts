@@ -60,7 +60,7 @@ import type { LoadOptions, TypedModel } from ${JSON.stringify(runtime)};
 export interface Inputs {
 ${fields(m.inputs)}}
 
-/** Outputs of model ${JSON.stringify(m.name)} (N = batch); fresh copies on every run. */
+/** Outputs of model ${JSON.stringify(m.name)} (N = batch): fresh arrays on every run, except those passed as run(inputs, { outputs: { name: array } }), which are written and returned. */
 export interface Outputs {
 ${fields(m.outputs)}}
 
