@@ -13,6 +13,7 @@ import { initWeights } from "./weights/init.js";
 import { parseWeightsFile, withoutUnusedParams } from "./weights/load.js";
 import { compilerVersion } from "./io/version.js";
 import { opList } from "./artifact/op-list.js";
+import { checkCheckArgs, checkCompileArgs, type CheckOptions } from "./api-options.js";
 import type { Manifest } from "../runtime/manifest.js";
 
 export { checkSource } from "./check.js";
@@ -29,27 +30,34 @@ export { writeFileAtomic } from "./io/atomic.js";
 export { compilerVersion } from "./io/version.js";
 export type { Graph, WeightMap, WeightTensor, TensorType, ValueInfo, Node } from "./ir/types.js";
 export type { Manifest } from "../runtime/manifest.js";
+export type { CheckOptions } from "./api-options.js";
 
-/** Options of compile(). */
+/**
+ * Options of compile(). Checked before any work: an unknown key (with "did you mean"), a value of the wrong type or
+ * a weights path instead of bytes is a thrown TypeError "compile(source, options): options.KEY must be ..., got ...".
+ */
 export interface CompileOptions {
   /** File name used in diagnostics. Default "<input>". */
   file?: string;
   /** Which `model` of the file to compile (a file may hold several). Default: the only/first one. */
   model?: string;
   /**
-   * Weights: safetensors bytes (a PyTorch state_dict saved with safetensors) or a ready WeightMap.
+   * Weights: safetensors bytes (a PyTorch state_dict saved with safetensors, e.g. `readFileSync(path)`) or a ready
+   * WeightMap. Not a path: compile() reads no files (it runs wherever the bundle does), so a string is a TypeError.
    * Checked against the model's params (E0601 lists every mismatch). Default: seeded PyTorch-style init.
    */
   weights?: Uint8Array | WeightMap;
-  /** Seed of the initializer when no weights are given. Default 0. */
+  /** Seed of the initializer when no weights are given: an integer in [0, 2^32). Default 0. */
   seed?: number;
   /** Which builds to emit: "both" (default; SIMD NAME.wasm + scalar NAME.nosimd.wasm), "simd" or "scalar". */
   simd?: "both" | "simd" | "scalar";
   /**
    * With a SIMD build: also emit the relaxed-SIMD build NAME.relaxed.wasm (f32x4.relaxed_madd fused multiply-add
    * in the GEMM kernels; the runtime picks it on hosts that validate relaxed SIMD). Written only when it differs
-   * from NAME.wasm, i.e. the graph has a GEMM-using op (dense, conv, ...). Costs a rewrite of the SIMD build's IR
-   * and a second binary emission (emit.ts emitSimdAndRelaxed), not a second kernel run. Default true.
+   * from NAME.wasm, i.e. the graph has a GEMM-using op (dense, conv, ...). Costs a rewrite of the SIMD module's
+   * bytes (backend/wasm/relaxed-bytes.ts: each madd's f32x4.mul, f32x4.add becomes f32x4.relaxed_madd), not a
+   * second kernel run; binaryen emits a second binary only as the fallback when that byte search is ambiguous.
+   * Default true.
    */
   relaxed?: boolean;
   /** True (default): weights are data segments of the modules. False: a separate NAME.weights.bin file. */
@@ -59,12 +67,13 @@ export interface CompileOptions {
   /**
    * Keep only these outputs (passes/select-heads.ts): the other heads' branches, params and the inputs only
    * they read are removed. Weights (given or initialized) are those of the full model, so the kept outputs
-   * equal the full module's bit for bit. An unknown name is an E0810 diagnostic. Default: all outputs.
+   * equal the full module's bit for bit. An unknown name is an E0810 diagnostic. An array even for one head
+   * (`["probs"]`; the CLI's `--heads a,b` is `["a", "b"]`): a string is a TypeError. Default: all outputs.
    */
   heads?: string[];
   /**
-   * Names of passes/pipeline.ts WEIGHT_PASSES to leave out (e.g. ["fold-batchnorm"], for A/B tests and benchmarks).
-   * Default: none (all run).
+   * Names of passes/pipeline.ts WEIGHT_PASSES to leave out (e.g. ["fold-batchnorm"], for A/B tests and benchmarks);
+   * an unknown name is a TypeError. Default: none (all run).
    */
   skipPasses?: string[];
 }
@@ -91,10 +100,16 @@ export interface CheckResult {
 
 /**
  * Parse, resolve and shape-check a `.model` source (no code generation, no binaryen).
- * Errors come back as diagnostics (never thrown). `file` defaults to "<input>".
+ * Primary form, as compile(): `check(source, { file, model })`; `file` (name in diagnostics) defaults to "<input>",
+ * `model` to the only/first model of the file. The positional form `check(source, file?, { model }?)` is kept.
+ * Errors in the source come back as diagnostics (never thrown); API misuse (a non-string source or file, an
+ * unknown option key, `file` given twice) is a thrown TypeError "check(source, options): ...".
  */
-export function check(source: string, file = "<input>", options: { model?: string } = {}): CheckResult {
-  const r = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
+export function check(source: string, options?: CheckOptions): CheckResult;
+export function check(source: string, file?: string, options?: { model?: string }): CheckResult;
+export function check(source: string, fileOrOptions?: string | CheckOptions, options?: { model?: string }): CheckResult {
+  const { file, model } = checkCheckArgs(source, fileOrOptions, options);
+  const r = checkSource(source, file, model !== undefined ? { model } : {});
   return { diagnostics: r.diagnostics, ...(r.graph && !hasErrors(r.diagnostics) ? { graph: r.graph } : {}) };
 }
 
@@ -117,9 +132,12 @@ export function flopsPerSample(graph: Graph): number {
  * and/or scalar) -> buildArtifact.
  * User errors (syntax, names, shapes, weights that do not fit) are diagnostics, and stop the
  * pipeline; `artifact` is then absent. Weights bytes that are not valid safetensors give E0601 too.
- * Internal failures of later stages (backend bugs) are thrown. The backend is imported lazily.
+ * Internal failures of later stages (backend bugs) are thrown. API misuse (a non-string source, options that are
+ * not an object, an unknown key, a value of the wrong type; see CompileOptions) is a TypeError (the returned
+ * promise rejects) before any work. The backend is imported lazily.
  */
 export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  checkCompileArgs(source, options);
   const file = options.file ?? "<input>";
   const checked = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
   const diagnostics = [...checked.diagnostics];
