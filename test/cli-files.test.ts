@@ -110,6 +110,29 @@ describe("file read errors name the file once, its role and why", () => {
     ]);
   });
 
+  it("inspect on a file that is none of what it takes (.js, .d.ts, other JSON, other text) says so, without parsing it", async () => {
+    expect(readdirSync(art)).toEqual(expect.arrayContaining(["tiny.js", "tiny.d.ts", "tiny.manifest.json"]));
+    const takes = "is not a .model source, a .wasm artifact or its manifest.json; inspect takes a .model file, NAME.wasm or NAME.manifest.json";
+    const pkg = join(tmp, "package.json"), bad = join(tmp, "bad.json"), notes = join(tmp, "notes.txt");
+    writeFileSync(pkg, '{ "name": "x" }');
+    writeFileSync(bad, "{ nope");
+    writeFileSync(notes, "hello\nmodel tiny {}\n");
+    for (const [file, what] of [[join(art, "tiny.js"), "this JavaScript file"], [join(art, "tiny.d.ts"), "this TypeScript declaration file"],
+      [pkg, "this JSON file"], [bad, "this .json file (not valid JSON)"], [notes, "this text file (it does not start with `model` or `block`)"]]) {
+      const r = await cli("inspect", file!);
+      expect([r.code, r.out, r.err]).toEqual([1, "", `error: cannot inspect '${file}': ${what} ${takes}`]);
+    }
+    // a model source under another name is recognised by its start (after comments); a manifest by its name or keys
+    const txt = join(tmp, "tiny-model.txt"), m2 = join(tmp, "copy.json");
+    writeFileSync(txt, `# a comment\n// another\n\n${TINY}`);
+    writeFileSync(m2, readFileSync(join(art, "tiny.manifest.json")));
+    const fromTxt = await cli("inspect", txt);
+    expect([fromTxt.code, fromTxt.err]).toEqual([0, ""]);
+    expect(fromTxt.out).toBe((await cli("inspect", model)).out.replaceAll(model, txt));
+    const fromCopy = await cli("inspect", m2);
+    expect([fromCopy.code, fromCopy.out]).toEqual([0, (await cli("inspect", join(art, "tiny.manifest.json"))).out]);
+  });
+
   it("a binary file given as a .model source, a bad .npy and a bad artifact say what the file is", async () => {
     const c = await cli("check", wasm);
     expect(c.err).toBe(`error: cannot read model file '${wasm}': it is a compiled WebAssembly module, not text`);

@@ -159,16 +159,47 @@ export function manifestReport(m: Manifest, variant?: string): string[] {
 }
 
 /**
+ * Why a text file given to inspect is none of what it takes, as "this JavaScript file", or undefined when it may be
+ * one: a `.json` file that parses to an object with `format` or `modules` (a manifest, maybe a broken one) or is
+ * named NAME.manifest.json; a `.model` file; a file of another name whose text starts (after blank lines and `#`/`//`
+ * comments) with `model` or `block`. JavaScript (.js/.mjs/.cjs), TypeScript (.ts, .d.ts) and other JSON are refused
+ * by name, any other text by content.
+ */
+function notInspectable(file: string, text: string): string | undefined {
+  if (file.endsWith(".json")) {
+    if (file.endsWith(".manifest.json")) return undefined;
+    try {
+      const j: unknown = JSON.parse(text);
+      if (typeof j === "object" && j !== null && ("format" in j || "modules" in j)) return undefined;
+    } catch {
+      return "this .json file (not valid JSON)";
+    }
+    return "this JSON file";
+  }
+  if (file.endsWith(".model")) return undefined;
+  if (/\.d\.[mc]?ts$/.test(file)) return "this TypeScript declaration file";
+  if (/\.[mc]?ts$/.test(file)) return "this TypeScript file";
+  if (/\.[mc]?js$/.test(file)) return "this JavaScript file";
+  return /^(?:\s|(?:#|\/\/)[^\n\r]*)*(?:model|block)\b/.test(text) ? undefined : "this text file (it does not start with `model` or `block`)";
+}
+
+/**
  * Run `modelc inspect`. A `.model` file: the graph as compiled (check, inference passes, batchnorm folding: the
  * artifact's ops and FLOPs) or with `--no-opt` as written, then the op table saying which stage it is (or `--ir`
  * JSON; `--svg` writes a drawing, of the same graph). A wasm module (by its bytes, whatever its name) or a
  * `.json` manifest: manifestReport. Returns 0, or 1 on diagnostics errors. Throws UserError for unreadable, binary
- * (neither module nor text) or invalid files and for `--ir`, `--svg`, `--no-opt` or `--model` on an artifact.
+ * (neither module nor text) or invalid files, for files that are none of the three (JavaScript, TypeScript, other
+ * JSON, text that does not start like a .model source: see notInspectable) and for `--ir`, `--svg`, `--no-opt` or `--model` on an artifact.
  */
 export async function inspectCommand(file: string, options: InspectCommandOptions, io: CliIo): Promise<number> {
   const bytes = await readUserFile(file, "file");
   // a module is an artifact whatever its name (and a .wasm file that is no module is a broken one); a manifest by its name
   const wasm = isWasm(bytes) || file.endsWith(".wasm");
+  const binary = !wasm && bytes.subarray(0, 8192).includes(0);
+  const text = wasm || binary ? "" : new TextDecoder().decode(bytes);
+  const notModel = wasm || binary ? undefined : notInspectable(file, text);
+  if (notModel)
+    throw new UserError(`cannot inspect '${file}': ${notModel} is not a .model source, a .wasm artifact or its manifest.json; inspect takes a .model file, NAME.wasm or NAME.manifest.json`);
   if (wasm || file.endsWith(".json")) {
     const modelOnly = [options.ir && "--ir", options.svg !== undefined && "--svg", options.opt === false && "--no-opt", options.model !== undefined && "--model"].filter(
       (f): f is string => typeof f === "string",
@@ -179,7 +210,7 @@ export async function inspectCommand(file: string, options: InspectCommandOption
       if (wasm) {
         const { manifest, variant } = readArtifactSections(bytes);
         for (const l of manifestReport(manifest, variant)) io.out(l);
-      } else for (const l of manifestReport(parseManifest(new TextDecoder().decode(bytes), `'${file}'`))) io.out(l);
+      } else for (const l of manifestReport(parseManifest(text, `'${file}'`))) io.out(l);
     } catch (e) {
       // parseManifest's messages name the file already ("bad manifest in 'x.json': ..."), a module's do not
       if (e instanceof ModelcRuntimeError) throw new UserError(wasm ? `'${file}': ${e.message}` : e.message);
@@ -187,9 +218,8 @@ export async function inspectCommand(file: string, options: InspectCommandOption
     }
     return EXIT_OK;
   }
-  if (bytes.subarray(0, 8192).includes(0))
-    throw new UserError(`cannot inspect '${file}': it holds binary data; inspect takes a .model file, NAME.wasm or NAME.manifest.json`);
-  const source = new TextDecoder().decode(bytes);
+  if (binary) throw new UserError(`cannot inspect '${file}': it holds binary data; inspect takes a .model file, NAME.wasm or NAME.manifest.json`);
+  const source = text;
   const r = checkSource(source, file, options.model !== undefined ? { model: options.model } : {});
   if (printDiagnostics(io, r.diagnostics, { [file]: source }) || !r.graph) return EXIT_USER;
   // the graph as compiled: compile()'s optimizeGraph + optimizeWithWeights, whose rewrites need no weight values here

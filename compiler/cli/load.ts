@@ -3,10 +3,7 @@
 // Neighbours: runtime/load.ts (loadModel), cli/common.ts (readFailure, cannotRead).
 
 import { loadModel, ModelcRuntimeError, type LoadOptions, type Model } from "../../runtime/index.js";
-import { UserError, cannotRead, checkReadable } from "./common.js";
-
-/** The readFailure text of a Node error code inside a runtime message ("ENOENT: no such file or directory, ..."). */
-const REASONS: Record<string, string> = { ENOENT: "no such file", EISDIR: "is a directory", EACCES: "permission denied", EPERM: "permission denied" };
+import { UserError, cannotRead, checkReadable, readFailure } from "./common.js";
 
 /**
  * loadModel(artifact, options) for a command: UserError `cannot read artifact 'PATH': no such file` (is a directory,
@@ -20,9 +17,10 @@ export async function loadArtifact(artifact: string, options: LoadOptions): Prom
     return await loadModel(artifact, options);
   } catch (e) {
     if (!(e instanceof ModelcRuntimeError)) throw e;
-    // runtime/source.ts: "cannot read PATH: CODE: node's message"
-    const m = e.code === "bad-source" ? /^cannot read (.+?): (E[A-Z]+): /.exec(e.message) : null;
-    if (m && REASONS[m[2]!] !== undefined) throw new UserError(cannotRead("file", m[1]!, REASONS[m[2]!]!, `needed by artifact '${artifact}'`));
+    // runtime/source.ts: "cannot read PATH: WHY", node's error as `cause`
+    const m = e.code === "bad-source" ? /^cannot read (.+?): /.exec(e.message) : null;
+    const why = m && (e.cause as { code?: unknown } | undefined)?.code !== undefined ? readFailure(e.cause) : undefined;
+    if (why !== undefined && why !== (e.cause as Error).message) throw new UserError(cannotRead("file", m![1]!, why, `needed by artifact '${artifact}'`));
     throw new UserError(`cannot load artifact '${artifact}': ${e.message}`);
   }
 }
