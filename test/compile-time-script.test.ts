@@ -1,5 +1,5 @@
 // scripts/compile-time.ts: which files get a per-stage table and how each table is labelled (the spawning itself
-// is exercised by running the script; see README "What a compile costs"). Neighbours: bench/infer.js.
+// is exercised by running the script; see bench/README.md "First compile: where the time goes"). Neighbours: bench/infer.js.
 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";

@@ -29,7 +29,7 @@ export interface CompileCommandOptions {
  * Run `modelc compile`: prints diagnostics (stderr), then each file written with its size and the
  * compile time (stdout): wall seconds from this call to the end of compile(), so reading the input files and
  * compile() including its lazy import of the backend and binaryen (~0.8 s of a ~1 s mnist-cnn figure), not node's
- * start-up and the module loading before this call, nor writing the files (README "What a compile costs"). Files are written atomically. Returns 0, or 1 on diagnostics errors.
+ * start-up and the module loading before this call, nor writing the files (bench/README.md "First compile: where the time goes"). Files are written atomically. Returns 0, or 1 on diagnostics errors.
  * Throws UserError for unreadable input files or an unwritable output directory.
  */
 export async function compileCommand(file: string, options: CompileCommandOptions, io: CliIo): Promise<number> {
