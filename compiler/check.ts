@@ -30,17 +30,31 @@ export interface CheckResult {
  */
 export function checkSource(source: string, file: string, options: LowerOptions = {}): CheckResult {
   const parsed = parseModelFile(source, file);
-  if (hasErrors(parsed.diagnostics)) return { diagnostics: sortDiagnostics(checkDespiteSyntax(source, parsed, options)) };
+  if (hasErrors(parsed.diagnostics)) return { diagnostics: sortDiagnostics(dropInExtraArguments(checkDespiteSyntax(source, parsed, options))) };
   const lowered = lowerModel(parsed.ast, options);
   const model = chosenModel(parsed.ast, options);
   const trained = model ? lowerTrain(model, lowered.graph, lowered.bindings) : { diagnostics: [] };
-  const diagnostics = sortDiagnostics([...parsed.diagnostics, ...lowered.diagnostics, ...trained.diagnostics]);
+  const diagnostics = sortDiagnostics(dropInExtraArguments([...parsed.diagnostics, ...lowered.diagnostics, ...trained.diagnostics]));
   if (!lowered.graph) return { diagnostics };
   return trained.spec ? { graph: lowered.graph, train: trained.spec, diagnostics } : { graph: lowered.graph, diagnostics };
 }
 
 function chosenModel(ast: ModelFile, options: LowerOptions): ModelDecl | undefined {
   return options.model === undefined ? ast.models[0] : ast.models.find((m) => m.name.text === options.model);
+}
+
+/**
+ * Drop an unknown name or op (E0302, E0301) inside an argument that should not be there (E0405, too many
+ * arguments: `relu(zz)`): the argument goes whatever it names, so the E0405 is the root and the one reported.
+ */
+function dropInExtraArguments(ds: Diagnostic[]): Diagnostic[] {
+  const extra = ds.filter((d) => d.code === "E0405" && d.loc?.offset !== undefined && d.loc.endOffset !== undefined);
+  if (extra.length === 0) return ds;
+  return ds.filter((d) => {
+    if (d.code !== "E0302" && d.code !== "E0301") return true;
+    const at = d.loc?.offset;
+    return at === undefined || !extra.some((e) => at >= e.loc!.offset! && at < e.loc!.endOffset!);
+  });
 }
 
 /** Model-level diagnostics a dropped or broken statement or declaration can cause: never reported with syntax errors. */

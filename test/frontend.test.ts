@@ -399,7 +399,8 @@ describe("diagnostics and recovery", () => {
 
   it("says which closer an unterminated string swallowed", () => {
     const d = diagsOf('model m {\n  let y = conv2d(padding="same)\n  output y\n}');
-    expect(d.map((x) => `${x.code} ${x.loc!.line}:${x.loc!.col}`)).toEqual(["E0102 2:26", "E0202 3:3"]);
+    // the missing ')' is a consequence of the string, whose hint says so: it is not reported again
+    expect(d.map((x) => `${x.code} ${x.loc!.line}:${x.loc!.col}`)).toEqual(["E0102 2:26"]);
     expect(d[0]!.hint).toContain("takes ')' with it");
   });
 

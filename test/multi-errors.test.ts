@@ -245,8 +245,9 @@ model m {
   output b
 }
 `;
-    // the string takes the ')' with it: the missing closer is reported, 'b' (declared in the string) is not
-    expect(lines(checkSource(swallowed, "s.model").diagnostics).map((l) => l.slice(0, 10))).toEqual(["E0102 3:26", "E0202 4:3 "]);
+    // the string takes the ')' with it (its hint says so: the missing closer is not reported again); 'b'
+    // (declared in the string) is not reported unknown
+    expect(lines(checkSource(swallowed, "s.model").diagnostics).map((l) => l.slice(0, 10))).toEqual(["E0102 3:26"]);
     const nameless = `model m {
   input x: f32[4]
   let = x -> relu
@@ -300,5 +301,107 @@ ${train}
       }
     }
     expect(withSyntaxErrors).toBeGreaterThan(400);
+  });
+});
+
+describe("new-user trial: syntax errors that used to hide the rest, and cascades", () => {
+  /** `modelc check` output: first line of each diagnostic (file replaced by F), then the count line. */
+  async function heads(source: string): Promise<string[]> {
+    const r = await runCheck(source);
+    expect(r.code).toBe(1);
+    return r.err.map((e) => e.split("\n")[0]!.replace(r.file, "F"));
+  }
+  const around = (line4: string): string =>
+    `model m {\n  input x: f32[4]\n  let q = x -> desne(3)\n${line4}\n  output q\n\n\n  let z = x -> desne(3)\n}\n`;
+
+  for (const [stmt, found] of [
+    ["let output = x -> relu", "keyword 'output'"],
+    ["let input = x -> relu", "keyword 'input'"],
+    ["let model = x -> relu", "keyword 'model'"],
+    ["let block = x -> relu", "keyword 'block'"],
+    ["let 3y = x -> relu", "'3'"],
+  ] as const) {
+    it(`a reserved word or number as a name (${stmt}) does not hide errors above and below`, async () => {
+      expect(await heads(around(`  ${stmt}`))).toEqual([
+        "F:3:16: error[E0301]: unknown op or block 'desne'",
+        `F:4:7: error[E0201]: expected a name after 'let', found ${found}`,
+        "F:8:16: error[E0301]: unknown op or block 'desne'",
+        "3 errors",
+      ]);
+    });
+  }
+
+  it("the reserved-word message and hint are unchanged when it is the only error", async () => {
+    const r = await runCheck("model m {\n  input x: f32[4]\n  let model = x -> relu\n  output x\n}\n");
+    expect(r.err).toEqual([
+      [
+        `${r.file}:3:7: error[E0201]: expected a name after 'let', found keyword 'model'`,
+        "  |",
+        "3 |   let model = x -> relu",
+        "  |       ^^^^^",
+        "  = hint: 'model' is a reserved word; choose another name",
+      ].join("\n"),
+    ]);
+  });
+
+  it("a bare 'output' does not hide errors above and below", async () => {
+    expect(await heads("model m {\n  input x: f32[4]\n  let q = x -> desne(3)\n  output\n  output q\n  let z = x -> desne(3)\n}\n")).toEqual([
+      "F:3:16: error[E0301]: unknown op or block 'desne'",
+      "F:5:3: error[E0201]: expected an output name after 'output', found keyword 'output'",
+      "F:6:16: error[E0301]: unknown op or block 'desne'",
+      "3 errors",
+    ]);
+  });
+
+  it("an unknown output name is reported when the lost statement binds another name", async () => {
+    expect(await heads("model m {\n  input x: f32[4]\n  h = x -> relu\n  output nope\n}\n")).toEqual([
+      "F:3:3: error[E0201]: expected a statement (input, let, output, block or train), found 'h'",
+      "F:4:10: error[E0302]: unknown name 'nope'",
+      "2 errors",
+    ]);
+    expect(await heads("model m {\n  input x: f32[4]\n  let y = x -> relu\n  let w = y @ 2\n  output nope\n}\n")).toEqual([
+      "F:4:13: error[E0101]: unexpected character '@'",
+      "F:5:10: error[E0302]: unknown name 'nope'",
+      "2 errors",
+    ]);
+  });
+
+  it("a name the lost statement could have bound stays silent", async () => {
+    // `h = ...` may be `let h = ...`; `let 3y` may be `let y`: their names are not reported unknown
+    expect(await heads("model m {\n  input x: f32[4]\n  h = x -> relu\n  output h\n}\n")).toEqual([
+      "F:3:3: error[E0201]: expected a statement (input, let, output, block or train), found 'h'",
+    ]);
+    expect(await heads("model m {\n  input x: f32[4]\n  let 3y = x -> relu\n  output y\n  output yy\n}\n")).toEqual([
+      "F:3:7: error[E0201]: expected a name after 'let', found '3'",
+      "F:5:10: error[E0302]: unknown name 'yy'",
+      "2 errors",
+    ]);
+  });
+
+  it("an unterminated string that takes the ')' with it: only the E0102", async () => {
+    const r = await runCheck("model m {\n  input x: f32[1, 8, 8]\n  let q = x -> conv2d(3, padding=\"sam)\n  output q\n}\n");
+    expect(r.err).toEqual([
+      [
+        `${r.file}:3:34: error[E0102]: unterminated string: missing closing '"' before the end of the line`,
+        "  |",
+        '3 |   let q = x -> conv2d(3, padding="sam)',
+        "  |                                  ^^^^^",
+        "  = hint: the string runs to the end of the line and takes ')' with it; close it with '\"'",
+      ].join("\n"),
+    ]);
+    // a string that took no ')': the missing ')' is a mistake of its own
+    expect(await heads("model m {\n  input x: f32[1, 8, 8]\n  let q = x -> conv2d(3, padding=\"sam\n  output q\n}\n")).toEqual([
+      "F:3:34: error[E0102]: unterminated string: missing closing '\"' before the end of the line",
+      "F:4:3: error[E0202]: expected ')' to close the argument list of 'conv2d' opened at 3:22, found keyword 'output'",
+      "2 errors",
+    ]);
+  });
+
+  it("an unknown name in an argument that should not be there: only the E0405", async () => {
+    expect(await heads("model m {\n  input x: f32[4]\n  let q = x -> relu(zz)\n  let w = x -> desne(3)\n  output q\n}\n")).toEqual([
+      "F:3:21: error[E0405]: relu: too many arguments: takes 1 (the tensor input), got 2",
+      "F:4:16: error[E0301]: unknown op or block 'desne'",
+      "2 errors",
+    ]);
   });
 });

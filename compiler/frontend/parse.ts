@@ -6,7 +6,8 @@ import { diag, type Diagnostic } from "../diagnostics.js";
 import type { SourceLoc } from "../ir/types.js";
 import type { ModelFile } from "./ast.js";
 import { ModelParser } from "./parser.js";
-import { LBrace, LBracket, LParen, RBrace, RBracket, RParen, tokenize, UnterminatedString, type InvalidRun } from "./tokens.js";
+import { isKeyword } from "./messages.js";
+import { Equals, Identifier, LBrace, LBracket, Let, LParen, RBrace, RBracket, RParen, tokenize, UnterminatedString, type InvalidRun } from "./tokens.js";
 import { AstBuilder, tokenLoc } from "./visitor.js";
 
 /**
@@ -59,7 +60,7 @@ export function parseModelFile(source: string, file: string): ParseResult {
 
   const parser = getParser();
   parser.sites.clear();
-  parser.input = tokens;
+  parser.input = reservedNamesAsNames(file, tokens, diagnostics);
   const cst = parser.file();
   const afterInvalid = new Set(invalid.map((r) => nextTokenOffset(tokens, r.offset)));
   for (const err of parser.errors) {
@@ -78,7 +79,40 @@ export function parseModelFile(source: string, file: string): ParseResult {
     diagnostics.push(d);
   }
   parser.input = [];
-  return { ast, diagnostics: onePerLine(sortDiagnostics(dedupe(diagnostics))) };
+  const kept = diagnostics.filter((d) => !closerSwallowed(d, tokens));
+  return { ast, diagnostics: onePerLine(sortDiagnostics(dedupe(kept))) };
+}
+
+/**
+ * `let model = ...`, `let output = ...`: a reserved word on the line of a `let`, right before its '=', was meant
+ * as the name. Report it (E0201, as the parser would) and hand the parser a name in its place, so recovery does
+ * not read the keyword as the start of a declaration (`model = x ...` as a second model swallowing the rest of
+ * the file). Returns the tokens for the parser; `tokens` is left as is.
+ */
+function reservedNamesAsNames(file: string, tokens: IToken[], diagnostics: Diagnostic[]): IToken[] {
+  return tokens.map((t, i) => {
+    const prev = tokens[i - 1];
+    const next = tokens[i + 1];
+    if (!prev || !next || !tokenMatcher(prev, Let) || !tokenMatcher(next, Equals) || !isKeyword(t) || t.startLine !== prev.endLine) return t;
+    diagnostics.push(
+      diag("E0201", `expected a name after 'let', found keyword '${t.image}'`, tokenLoc(file, t), {
+        hint: `'${t.image}' is a reserved word; choose another name`,
+      }),
+    );
+    return { ...t, tokenType: Identifier, tokenTypeIdx: Identifier.tokenTypeIdx! };
+  });
+}
+
+/**
+ * True for a missing closer (E0202) whose closer an unterminated string between the opener and the error took
+ * with it (`conv2d(3, padding="sam)`): the E0102 at the string already says so, and is the one reported.
+ */
+function closerSwallowed(d: Diagnostic, tokens: IToken[]): boolean {
+  const closer = d.code === "E0202" ? /^expected '(.)'/.exec(d.message)?.[1] : undefined;
+  const from = d.related?.[0]?.loc.offset;
+  const to = d.loc?.offset;
+  if (closer === undefined || from === undefined || to === undefined) return false;
+  return tokens.some((t) => tokenMatcher(t, UnterminatedString) && t.startOffset > from && t.startOffset < to && t.image.includes(closer));
 }
 
 /** E0101 for each run of characters that are not tokens, E0102 for each unterminated string. */

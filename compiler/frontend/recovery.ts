@@ -4,13 +4,27 @@
 import { tokenMatcher, type IToken, type TokenType } from "./chevrotain.js";
 import type { Diagnostic } from "../diagnostics.js";
 import type { SourceLoc } from "../ir/types.js";
-import { Block, Identifier, Input, LBrace, Let, Model, Output, RBrace, Return, Semicolon, StringLiteral, tokenize, Train } from "./tokens.js";
+import { isKeyword } from "./messages.js";
+import { Block, Equals, Identifier, Input, LBrace, Let, Model, NumberTok, Output, RBrace, Return, Semicolon, StringLiteral, tokenize, Train } from "./tokens.js";
 
 /** Tokens where a statement, declaration or body may start or end: the bounds of a broken region. */
 const BOUNDARIES: readonly TokenType[] = [Let, Input, Output, Return, Block, Model, RBrace, Semicolon];
 
-/** Keywords whose next identifier is a declared name (a binding, input, output, block or model). */
-const DECLARERS: readonly TokenType[] = [Let, Input, Output, Block, Model];
+/**
+ * Keywords whose next identifier is a declared name (a binding, input, block or model). `output NAME`
+ * declares NAME only when '=' follows (`output y = ...`); `output y` refers to a name bound elsewhere.
+ */
+const DECLARERS: readonly TokenType[] = [Let, Input, Block, Model];
+
+const isDeclarer = (t: IToken): boolean => DECLARERS.some((k) => tokenMatcher(t, k));
+
+/**
+ * A reserved word or a number written where a declarer wants its name, on the same line (`let output =`,
+ * `let 3y =`): the name the user meant cannot be referred to either, so it hides no "unknown name" error.
+ */
+function isBadName(declarer: IToken, t: IToken | undefined): boolean {
+  return t !== undefined && t.startLine === declarer.startLine && (isKeyword(t) || tokenMatcher(t, NumberTok));
+}
 
 /**
  * The parts of a file its syntax errors touch. `broken(loc)` is true for a statement, block or train section
@@ -57,8 +71,10 @@ export function syntaxDamage(source: string, syntax: readonly Diagnostic[]): Syn
     let k = lastIndex(bounds, (b) => tokens[b]!.startOffset < from);
     // A boundary right before the mistake, or a '}' / ';', may be the stray token itself (`let h = x let -> relu`,
     // a '}' closing the model early): the statement it cut short is broken too.
+    // Not so for a declarer whose name is the mistake (`let output = ...`, a bare `output`): it starts its own statement.
     const b = k >= 0 ? bounds[k]! : -1;
-    if (b >= 0 && (tokenMatcher(tokens[b]!, RBrace) || tokenMatcher(tokens[b]!, Semicolon) || (tokens[b + 1]?.startOffset ?? at) >= from)) k--;
+    const badName = b >= 0 && tokens[b + 1]?.startOffset === from && (isDeclarer(tokens[b]!) || tokenMatcher(tokens[b]!, Output)) && (isKeyword(tokens[b + 1]!) || tokenMatcher(tokens[b + 1]!, NumberTok));
+    if (b >= 0 && !badName && (tokenMatcher(tokens[b]!, RBrace) || tokenMatcher(tokens[b]!, Semicolon) || (tokens[b + 1]?.startOffset ?? at) >= from)) k--;
     const start = k >= 0 ? tokens[bounds[k]!]!.startOffset : 0;
     const next = bounds.find((i) => tokens[i]!.startOffset > at);
     regions.push([start, next === undefined ? Number.POSITIVE_INFINITY : tokens[next]!.startOffset]);
@@ -70,14 +86,27 @@ export function syntaxDamage(source: string, syntax: readonly Diagnostic[]): Syn
   const damagedDecls = new Set<string>();
   let nameless = false;
   let trainTouched = false;
+  const declare = (name: IToken): void => {
+    declared.add(name.image);
+    if (inRegion(name.startOffset)) damagedDecls.add(name.image);
+  };
   tokens.forEach((t, i) => {
-    if (DECLARERS.some((k) => tokenMatcher(t, k))) {
-      const next = tokens[i + 1];
-      if (!next || !tokenMatcher(next, Identifier)) nameless = true;
-      else {
-        declared.add(next.image);
-        if (inRegion(next.startOffset)) damagedDecls.add(next.image);
-      }
+    const next = tokens[i + 1];
+    const prev = tokens[i - 1];
+    // `let input = ...`: this `input` is a (reserved) name, not a declarer of its own
+    const isName = prev !== undefined && isDeclarer(prev) && isBadName(prev, t);
+    if (isDeclarer(t) && !isName) {
+      if (next && tokenMatcher(next, Identifier)) declare(next);
+      else if (isBadName(t, next)) {
+        // `let 3y`: the number may be a stray in front of the name
+        const after = tokens[i + 2];
+        if (tokenMatcher(next!, NumberTok) && after && tokenMatcher(after, Identifier) && after.startOffset === next!.endOffset! + 1) declare(after);
+      } else nameless = true;
+    }
+    if (tokenMatcher(t, Output) && !isName && next) {
+      // `output y = ...` binds y; `output = ...` binds a name that was lost; a bare `output` binds nothing
+      if (tokenMatcher(next, Identifier) && tokens[i + 2] && tokenMatcher(tokens[i + 2]!, Equals)) declare(next);
+      else if (tokenMatcher(next, Equals)) nameless = true;
     }
     if (tokenMatcher(t, Identifier) && inRegion(t.startOffset)) damaged.add(t.image);
     // an unterminated string swallows the rest of its line, declarations included
