@@ -85,7 +85,10 @@ describe("generated NAME.js and NAME.d.ts against the built runtime", () => {
     // loadModel/run are bad-option naming the valid keys and the closest by edit distance) took it from 7219 to
     // 7634 bytes (min+gz 5727 -> 6010). 7.6 KB until caller-supplied output arrays (RunOptions.outputs: checkOutputs,
     // Model.runChecked shared with runtime/threads.ts) took it from 7772 to 8008 bytes (min+gz 6061 -> 6315).
-    expect(gz).toBeLessThan(8.1 * 1024);
+    // 8.1 KB until the new-user papercuts (overlapping output arrays refused, did-you-mean for unknown inputs,
+    // "no such file" with the error as cause, options.weights refused for embedded artifacts) took it to 8406 bytes
+    // (min+gz 6395 -> 6617).
+    expect(gz).toBeLessThan(8.3 * 1024);
   });
 
   it("NAME.d.ts declares the model's own input and output names", () => {
