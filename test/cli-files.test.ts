@@ -6,19 +6,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../compiler/cli/main.js";
-import { bufferIo, readFailure, writeFailure } from "../compiler/cli/common.js";
+import { readFailure, writeFailure } from "../compiler/cli/common.js";
+import { cli } from "./cli-fixture.js";
 import { npyToInput } from "../compiler/cli/run.js";
 import { readNpy, writeNpy } from "../compiler/data/npy.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "modelc-files-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function cli(...argv: string[]) {
-  const io = bufferIo();
-  const code = await main(argv, io);
-  return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
-}
 
 const TINY = `model tiny {
   input x: f32[6]

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { main, exitCodeFor } from "../compiler/cli/main.js";
 import { bufferIo, UserError } from "../compiler/cli/common.js";
+import { cli } from "./cli-fixture.js";
 import { npyToInput, parseInputPairs } from "../compiler/cli/run.js";
 import { compile, check, flopsPerSample } from "../compiler/index.js";
 import { readNpy, writeNpy } from "../compiler/data/npy.js";
@@ -30,12 +31,6 @@ function tableRows(lines: string[]): Record<string, string>[] {
   const names = cells(lines[d - 1]!);
   const end = lines.findIndex((l, i) => i > d && l.trim() === "");
   return lines.slice(d + 1, end === -1 ? undefined : end).map((l) => Object.fromEntries(cells(l).map((c, i) => [names[i]!, c])));
-}
-
-async function cli(...argv: string[]) {
-  const io = bufferIo();
-  const code = await main(argv, io);
-  return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
 }
 
 /** A tiny model for the tests that run the backend (fast to emit). */

@@ -7,8 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../compiler/cli/main.js";
-import { bufferIo } from "../compiler/cli/common.js";
+import { cli } from "./cli-fixture.js";
 import { opTable } from "../compiler/cli/inspect.js";
 import { asCompiled } from "../compiler/cli/check.js";
 import { compile, check } from "../compiler/index.js";
@@ -23,12 +22,6 @@ const EXAMPLES = readdirSync(DIR).filter((f) => f.endsWith(".model")).sort();
 const CNN = join(DIR, "mnist-cnn.model");
 const tmp = mkdtempSync(join(tmpdir(), "modelc-kernels-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function cli(...argv: string[]) {
-  const io = bufferIo();
-  const code = await main(argv, io);
-  return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
-}
 
 /** The lines of the op table ("#  op ..." header through the last row). */
 function opTableLines(out: string): string[] {
