@@ -5,40 +5,61 @@ import { ModelcRuntimeError } from "./errors.js";
 import { MANIFEST_SECTION, VARIANT_SECTION, type IoSpec, type Manifest } from "./manifest.js";
 
 /**
- * The custom sections of a wasm binary, in file order, without compiling it (so SIMD bytes can be
- * inspected on a host that cannot compile them). Payloads are views into `bytes`.
+ * An unsigned LEB128 number at `bytes[p]`: [value, the index after it].
+ * Errors: `not-artifact` when the number runs past the end.
+ */
+export function readLeb(bytes: Uint8Array, p: number): [value: number, next: number] {
+  let result = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (p >= bytes.length) throw new ModelcRuntimeError("not-artifact", "not a modelc artifact: truncated WebAssembly module");
+    const b = bytes[p++]!;
+    result += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) return [result, p];
+  }
+}
+
+/** One section of a wasm binary: its id, where it starts (the id byte), where its payload starts, and its end. */
+export interface WasmSection {
+  id: number;
+  start: number;
+  body: number;
+  end: number;
+}
+
+/**
+ * The sections of a wasm binary, in file order, without compiling it (so SIMD bytes can be inspected on a host
+ * that cannot compile them). Also compiler/backend/wasm/relaxed-bytes.ts's way to its code section.
  * Errors: `not-artifact` when the bytes are not a wasm binary or a section runs past the end.
  */
-export function customSections(bytes: Uint8Array): { name: string; payload: Uint8Array }[] {
+export function wasmSections(bytes: Uint8Array): WasmSection[] {
   const head = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   if (bytes.length < 8 || head.some((b, i) => bytes[i] !== b))
     throw new ModelcRuntimeError("not-artifact", "not a modelc artifact: the bytes are not a WebAssembly module (bad magic/version)");
-  const out: { name: string; payload: Uint8Array }[] = [];
+  const out: WasmSection[] = [];
   let p = 8;
-  const leb = (): number => {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (p >= bytes.length) throw new ModelcRuntimeError("not-artifact", "not a modelc artifact: truncated WebAssembly module");
-      const b = bytes[p++]!;
-      result += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7;
-    }
-  };
   while (p < bytes.length) {
+    const start = p;
     const id = bytes[p++]!;
-    const size = leb();
-    const end = p + size;
+    const [size, body] = readLeb(bytes, p);
+    const end = body + size;
     if (end > bytes.length) throw new ModelcRuntimeError("not-artifact", "not a modelc artifact: truncated WebAssembly module");
-    if (id === 0) {
-      const len = leb();
-      const name = new TextDecoder().decode(bytes.subarray(p, p + len));
-      out.push({ name, payload: bytes.subarray(p + len, end) });
-    }
+    out.push({ id, start, body, end });
     p = end;
   }
   return out;
+}
+
+/**
+ * The custom sections of a wasm binary, in file order, without compiling it. Payloads are views into `bytes`.
+ * Errors: `not-artifact` when the bytes are not a wasm binary or a section runs past the end.
+ */
+export function customSections(bytes: Uint8Array): { name: string; payload: Uint8Array }[] {
+  return wasmSections(bytes)
+    .filter((s) => s.id === 0)
+    .map((s) => {
+      const [len, p] = readLeb(bytes, s.body);
+      return { name: new TextDecoder().decode(bytes.subarray(p, p + len)), payload: bytes.subarray(p + len, s.end) };
+    });
 }
 
 /** Which build a module is (its `modelc.variant` section): relaxed-SIMD FMA, plain SIMD or scalar. */

@@ -3,6 +3,7 @@
 // (ModuleBuilder.finishWithRelaxed) calls it and falls back to emitting the rewritten IR when it returns undefined.
 
 import { uleb128 } from "../../artifact/sections.js";
+import { readLeb, wasmSections } from "../../../runtime/sections.js";
 
 /** `0xfd f32x4.mul` and `0xfd f32x4.add` (sub-opcodes 0xe6, 0xe4 as LEB), `local.get`, `0xfd f32x4.relaxed_madd` (0x105). */
 const MUL = [0xfd, 0xe6, 0x01];
@@ -22,43 +23,26 @@ const RELAXED_MADD = Uint8Array.from([0xfd, 0x85, 0x02]);
  * (test/emit-prep.test.ts compares on every example).
  */
 export function relaxedFromSimdBytes(simd: Uint8Array, madds: readonly number[]): Uint8Array | undefined {
-  let p = 8;
-  const u32 = (): number => {
-    let r = 0;
-    for (let s = 0; s < 35; s += 7) {
-      const b = simd[p++]!;
-      r += (b & 0x7f) * 2 ** s;
-      if (b < 0x80) return r;
-    }
-    return -1;
-  };
-  while (p < simd.length) {
-    const sectionStart = p;
-    const id = simd[p++]!;
-    const size = u32();
-    if (size < 0) return undefined;
-    if (id !== 10) {
-      p += size;
-      continue;
-    }
-    const sectionEnd = p + size;
-    if (u32() !== madds.length) return undefined;
-    const parts: Uint8Array[] = [];
-    let bytes = uleb128(madds.length).length;
-    for (const expected of madds) {
-      const len = u32();
-      if (len < 0 || p + len > sectionEnd) return undefined;
-      const body = expected === 0 ? simd.subarray(p, p + len) : rewriteBody(simd, p, p + len, expected);
-      if (!body) return undefined;
-      const head = Uint8Array.from(uleb128(body.length));
-      parts.push(head, body);
-      bytes += head.length + body.length;
-      p += len;
-    }
-    if (p !== sectionEnd) return undefined;
-    return concat([simd.subarray(0, sectionStart), Uint8Array.from([10, ...uleb128(bytes), ...uleb128(madds.length)]), ...parts, simd.subarray(p)]);
+  const code = wasmSections(simd).find((s) => s.id === 10);
+  if (!code) return undefined;
+  const [count, first] = readLeb(simd, code.body);
+  if (count !== madds.length) return undefined;
+  let p = first;
+  const parts: Uint8Array[] = [];
+  let bytes = uleb128(madds.length).length;
+  for (const expected of madds) {
+    const [len, at] = readLeb(simd, p);
+    p = at;
+    if (p + len > code.end) return undefined;
+    const body = expected === 0 ? simd.subarray(p, p + len) : rewriteBody(simd, p, p + len, expected);
+    if (!body) return undefined;
+    const head = Uint8Array.from(uleb128(body.length));
+    parts.push(head, body);
+    bytes += head.length + body.length;
+    p += len;
   }
-  return undefined;
+  if (p !== code.end) return undefined;
+  return concat([simd.subarray(0, code.start), Uint8Array.from([10, ...uleb128(bytes), ...uleb128(madds.length)]), ...parts, simd.subarray(p)]);
 }
 
 /** Body [start, end) with its `expected` madd runs rewritten, or undefined when the bytes match another number of times. */
